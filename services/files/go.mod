@@ -1,0 +1,7 @@
+module bureau/services/files
+
+go 1.26.0
+
+require bureau/services/platform v0.0.0
+
+replace bureau/services/platform => ../platform
