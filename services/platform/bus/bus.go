@@ -29,6 +29,12 @@ type Bus interface {
 	Publish(ctx context.Context, topic string, data []byte) (string, error)
 	// Subscribe delivers every message published on topic after the call,
 	// in order, until ctx ends; then the channel is closed.
+	//
+	// The channel may also close while ctx is still live: the bus gave up on
+	// the subscription (its consumer fell too far behind, or the history it
+	// had to read from was lost). Nothing is skipped silently; a consumer
+	// that sees an early close subscribes again and catches up with Since
+	// from the last id it received.
 	Subscribe(ctx context.Context, topic string) (<-chan Message, error)
 	// Since returns up to max retained messages of topic with an id greater
 	// than after, oldest first. complete is false when messages after
@@ -38,6 +44,14 @@ type Bus interface {
 	// Ping reports whether the bus is usable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// LastIDer is implemented by buses that can report the newest id of a topic
+// ("" when the topic has none). It is optional so that Bus stays small; the
+// gateway uses it to hand a fresh browser a resume point before any event
+// has passed through its own subscription.
+type LastIDer interface {
+	LastID(ctx context.Context, topic string) (string, error)
 }
 
 // ErrClosed is returned by a closed bus.

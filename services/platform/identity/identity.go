@@ -220,3 +220,13 @@ func LoadOrCreatePrivateKey(path string) (ed25519.PrivateKey, error) {
 	}
 	return priv, nil
 }
+
+// LoadPrivateKeyFile reads a base64 seed from path (production: a mounted
+// Kubernetes secret); it never creates one.
+func LoadPrivateKeyFile(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return DecodePrivateKey(string(b))
+}

@@ -22,27 +22,42 @@ import (
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePort()
 	if err != nil {
-		t.Fatalf("testenv: free port: %v", err)
+		t.Fatalf("testenv: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
-// LookBinary finds a server binary on PATH or at one of the extra paths.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// LookBinary finds a server binary at one of the extra paths or on PATH.
 func LookBinary(t testing.TB, name string, extra ...string) string {
 	t.Helper()
+	p, err := findBinary(name, extra...)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return p
+}
+
+func findBinary(name string, extra ...string) (string, error) {
 	for _, p := range extra {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p
+			return p, nil
 		}
 	}
 	if p, err := exec.LookPath(name); err == nil {
-		return p
+		return p, nil
 	}
-	t.Fatalf("testenv: %s not found: run scripts/install-test-deps.sh (make test does)", name)
-	return ""
+	return "", fmt.Errorf("%s not found: run scripts/install-test-deps.sh (make test does)", name)
 }
 
 // CacheDir is where install-test-deps.sh keeps built servers (MinIO).

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"bureau/gateway/config"
+	"bureau/gateway/internal/ratelimit"
+	"bureau/gateway/internal/secure"
+	"bureau/gateway/internal/session"
+	"bureau/services/platform/httpx"
+	"bureau/services/platform/identity"
+)
+
+// withCaller looks the session up once per request and stores the caller
+// in the context for the rate limiter, the proxy and the gateway's APIs.
+func withCaller(m *session.Manager, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, id, err := m.Lookup(r)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: s.User, sid: session.Hash(id)}))
+		case err != session.ErrNoSession:
+			// The store is down: serve as anonymous rather than fail every
+			// request, but say so (readiness reports it too).
+			log.ErrorContext(r.Context(), "session lookup failed", "err", err)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimit bounds requests per signed-in user, else per client address.
+func rateLimit(l ratelimit.Limiter, cfg config.RateLimit, ip *secure.ClientIP, userOf func(*http.Request) (identity.User, string, bool), next http.Handler) http.Handler {
+	userLimit := ratelimit.Limit{Rate: cfg.UserRPS, Burst: cfg.UserBurst}
+	ipLimit := ratelimit.Limit{Rate: cfg.IPRPS, Burst: cfg.IPBurst}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, lim := "ip:"+ip.Of(r), ipLimit
+		if u, _, ok := userOf(r); ok {
+			key, lim = "u:"+u.ID, userLimit
+		}
+		if ok, retry, _ := l.Allow(r.Context(), key, lim); !ok {
+			tooMany(w, r, retry)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimitAuth bounds login attempts per client address: each one costs
+// the IdP a round trip and creates state.
+func rateLimitAuth(l ratelimit.Limiter, cfg config.RateLimit, ip *secure.ClientIP, next http.Handler) http.Handler {
+	lim := ratelimit.PerMinute(cfg.AuthPerMinute)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/auth/login" || r.URL.Path == "/auth/callback" {
+			if ok, retry, _ := l.Allow(r.Context(), "auth:"+ip.Of(r), lim); !ok {
+				tooMany(w, r, retry)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(math.Ceil(retry.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if strings.HasPrefix(r.URL.Path, "/_matrix/") {
+		httpx.WriteJSON(w, http.StatusTooManyRequests, map[string]any{
+			"errcode": "M_LIMIT_EXCEEDED", "error": "Trop de requêtes.", "retry_after_ms": retry.Milliseconds(),
+		})
+		return
+	}
+	httpx.WriteError(w, http.StatusTooManyRequests, "rate_limited", "Trop de requêtes : réessayez dans "+strconv.Itoa(secs)+" s.")
+}
+
+// websocketOrigin refuses cross-site websocket upgrades: a websocket is a
+// GET that carries cookies, so without this check any site could open one
+// as the signed-in agent (cross-site websocket hijacking).
+func websocketOrigin(public *url.URL, next http.Handler) http.Handler {
+	want := public.Scheme + "://" + public.Host
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && !strings.HasPrefix(r.URL.Path, "/_matrix/") {
+			if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, want) {
+				httpx.WriteError(w, http.StatusForbidden, "bad_origin", "Origine non autorisée.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody bounds the body of the gateway's own endpoints.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			httpx.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", "La requête dépasse la taille autorisée.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,69 @@
+// Package chat is the Matrix homeserver (Tchap-style messaging).
+//
+// This is the service's frame, wired end to end through the gateway: it
+// answers client discovery (/.well-known/matrix/client) and, as the Matrix
+// spec asks of unknown endpoints, 404 M_UNRECOGNIZED elsewhere. The
+// Client-Server API comes with the chat issue.
+package chat
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	pconfig "bureau/services/platform/config"
+	"bureau/services/platform/httpx"
+	"bureau/services/platform/service"
+)
+
+// EnvPrefix prefixes the environment overrides (BUREAU_CHAT_LISTEN…).
+const EnvPrefix = "BUREAU_CHAT_"
+
+// Config is the chat service configuration.
+type Config struct {
+	service.Common `yaml:",inline"`
+}
+
+// Default returns the defaults.
+func Default() *Config {
+	c := &Config{}
+	c.Listen = "127.0.0.1:8081"
+	c.ShutdownDrain = 30 * time.Second
+	return c
+}
+
+// Validate implements config.Validatable.
+func (c *Config) Validate() error {
+	var v pconfig.Checker
+	c.Common.Check(&v)
+	return v.Err()
+}
+
+// Service is a running chat service.
+type Service struct {
+	mux *http.ServeMux
+}
+
+// New builds the service.
+func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
+	mux := base.Mux()
+	public := strings.TrimRight(c.PublicURL, "/")
+	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Clients on other origins (Element Web) read this: CORS as the
+		// spec requires for the client API.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"m.homeserver": map[string]string{"base_url": public}})
+	})))
+	mux.Handle("/_matrix/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+	}))
+	return &Service{mux: mux}, nil
+}
+
+// Handler is the service's HTTP handler.
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// Close releases resources.
+func (s *Service) Close() error { return nil }
