@@ -25,7 +25,9 @@ func withCaller(m *session.Manager, log *slog.Logger, next http.Handler) http.Ha
 		s, id, err := m.Lookup(r)
 		switch {
 		case err == nil:
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: s.User, sid: session.Hash(id)}))
+			u, sid := s.User, session.Hash(id)
+			u.SessionID = sid
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: u, sid: sid}))
 		case err != session.ErrNoSession:
 			// The store is down: serve as anonymous rather than fail every
 			// request, but say so (readiness reports it too).

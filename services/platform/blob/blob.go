@@ -74,7 +74,8 @@ type Upload struct {
 
 // Multipart is the S3 multipart upload protocol, on which resumable uploads
 // (tus) are built: parts are uploaded independently, then assembled.
-// Unknown or finished upload IDs give ErrNotFound.
+// Except in AbortMultipartUpload, unknown or finished upload IDs give
+// ErrNotFound.
 type Multipart interface {
 	NewMultipartUpload(ctx context.Context, key, contentType string) (uploadID string, err error)
 	// PutPart stores part number (1-10000) of size bytes (size must be
@@ -85,10 +86,14 @@ type Multipart interface {
 	// CompleteMultipartUpload assembles parts (in increasing number, each
 	// with the ETag PutPart returned) into the object key.
 	CompleteMultipartUpload(ctx context.Context, key, uploadID string, parts []Part) (Info, error)
+	// AbortMultipartUpload discards the upload and its parts; aborting an
+	// unknown or finished upload is not an error.
 	AbortMultipartUpload(ctx context.Context, key, uploadID string) error
-	// ListIncompleteUploads lists the unfinished uploads of keys starting
-	// with prefix, so that abandoned ones can be aborted.
-	ListIncompleteUploads(ctx context.Context, prefix string) ([]Upload, error)
+	// ListIncompleteUploads lists the unfinished uploads of key. Only by
+	// exact key: MinIO cannot list by prefix. Callers keep track of their
+	// uploads; abandoned ones expire on the server (MinIO's
+	// api.stale_uploads_expiry, an S3 lifecycle rule, Disk.AbortStaleUploads).
+	ListIncompleteUploads(ctx context.Context, key string) ([]Upload, error)
 }
 
 // ValidateKey accepts keys made of non-empty slash-separated segments, none
@@ -178,3 +183,10 @@ func (e *exactReader) checkEnd() error {
 	}
 	return e.err
 }
+
+var (
+	_ Store     = (*Disk)(nil)
+	_ Multipart = (*Disk)(nil)
+	_ Store     = (*S3)(nil)
+	_ Multipart = (*S3)(nil)
+)

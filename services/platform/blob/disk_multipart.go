@@ -197,6 +197,9 @@ func (d *Disk) CompleteMultipartUpload(ctx context.Context, key, uploadID string
 // AbortMultipartUpload implements Multipart.
 func (d *Disk) AbortMultipartUpload(ctx context.Context, key, uploadID string) error {
 	dir, _, err := d.uploadDir(key, uploadID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("blob: abort upload: %w", err)
 	}
@@ -209,12 +212,49 @@ func (d *Disk) AbortMultipartUpload(ctx context.Context, key, uploadID string) e
 }
 
 // ListIncompleteUploads implements Multipart.
-func (d *Disk) ListIncompleteUploads(ctx context.Context, prefix string) ([]Upload, error) {
-	entries, err := os.ReadDir(filepath.Join(d.root, "uploads"))
-	if err != nil {
-		return nil, fmt.Errorf("blob: list uploads: %w", err)
+func (d *Disk) ListIncompleteUploads(ctx context.Context, key string) ([]Upload, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
 	}
 	var ups []Upload
+	err := d.eachUpload(func(id string, info uploadInfo) error {
+		if info.Key == key {
+			ups = append(ups, Upload{Key: info.Key, UploadID: id, Initiated: info.Initiated})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob: list uploads of %s: %w", key, err)
+	}
+	return ups, nil
+}
+
+// AbortStaleUploads aborts the uploads begun more than maxAge ago and
+// returns how many; it is the Disk counterpart of the expiry of abandoned
+// uploads that S3 servers do themselves.
+func (d *Disk) AbortStaleUploads(ctx context.Context, maxAge time.Duration) (int, error) {
+	n := 0
+	err := d.eachUpload(func(id string, info uploadInfo) error {
+		if time.Since(info.Initiated) <= maxAge {
+			return nil
+		}
+		if err := d.AbortMultipartUpload(ctx, info.Key, id); err != nil {
+			return err
+		}
+		n++
+		return ctx.Err()
+	})
+	if err != nil {
+		return n, fmt.Errorf("blob: abort stale uploads: %w", err)
+	}
+	return n, nil
+}
+
+func (d *Disk) eachUpload(f func(id string, info uploadInfo) error) error {
+	entries, err := os.ReadDir(filepath.Join(d.root, "uploads"))
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
 		if !uploadIDPattern.MatchString(e.Name()) {
 			continue
@@ -224,11 +264,11 @@ func (d *Disk) ListIncompleteUploads(ctx context.Context, prefix string) ([]Uplo
 			continue // completed or aborted meanwhile
 		}
 		if err != nil {
-			return nil, fmt.Errorf("blob: list uploads: %w", err)
+			return err
 		}
-		if strings.HasPrefix(info.Key, prefix) {
-			ups = append(ups, Upload{Key: info.Key, UploadID: e.Name(), Initiated: info.Initiated})
+		if err := f(e.Name(), info); err != nil {
+			return err
 		}
 	}
-	return ups, nil
+	return nil
 }

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -92,17 +93,27 @@ func (s *S3) AbortMultipartUpload(ctx context.Context, key, uploadID string) err
 		return err
 	}
 	if err := s.core.AbortMultipartUpload(ctx, s.bucket, obj, uploadID); err != nil {
+		if errors.Is(mapErr(err), ErrNotFound) {
+			return nil // AWS says NoSuchUpload, MinIO nothing: agree on nothing
+		}
 		return fmt.Errorf("blob: abort upload %s of %s: %w", uploadID, key, mapErr(err))
 	}
 	return nil
 }
 
 // ListIncompleteUploads implements Multipart.
-func (s *S3) ListIncompleteUploads(ctx context.Context, prefix string) ([]Upload, error) {
+func (s *S3) ListIncompleteUploads(ctx context.Context, key string) ([]Upload, error) {
+	obj, err := s.object(key)
+	if err != nil {
+		return nil, err
+	}
 	var ups []Upload
-	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix+prefix, true) {
+	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, obj, true) {
 		if u.Err != nil {
-			return nil, fmt.Errorf("blob: list uploads: %w", mapErr(u.Err))
+			return nil, fmt.Errorf("blob: list uploads of %s: %w", key, mapErr(u.Err))
+		}
+		if u.Key != obj {
+			continue // AWS lists by prefix
 		}
 		ups = append(ups, Upload{Key: strings.TrimPrefix(u.Key, s.prefix), UploadID: u.UploadID, Initiated: u.Initiated})
 	}

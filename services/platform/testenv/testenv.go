@@ -5,6 +5,15 @@
 // The servers are installed by scripts/install-test-deps.sh (run by
 // `make test`). A missing server fails the test with that hint: the project
 // tests against real components, never mocks, so a skip would hide a gap.
+//
+// StartX servers belong to one test. PostgreSQL and MinIO can also be
+// shared by all the tests of a package (SharedPostgres, SharedMinIO, each
+// test isolated in its own database or bucket), which needs
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+// Servers run in the foreground as children of the test binary and are
+// killed with it (Pdeathsig) if it dies before its cleanups.
 package testenv
 
 import (
