@@ -43,7 +43,12 @@ func SafeRedirect(target string) string {
 	if strings.HasPrefix(u.Path, "/auth/") {
 		return "/" // never loop back into the login machinery
 	}
-	return u.RequestURI()
+	// Re-encoding may turn an escaped "/%2F…" back into "//…": check again.
+	out := u.RequestURI()
+	if strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
+		return "/"
+	}
+	return out
 }
 
 func (rp *RP) handleLogin(w http.ResponseWriter, r *http.Request) {

@@ -177,7 +177,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer h.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	context.AfterFunc(h.ctx, cancel) // Close stops Run too
+	defer context.AfterFunc(h.ctx, cancel)() // Close stops Run too
 	delay := backoffMin
 	started := false
 	for ctx.Err() == nil {
@@ -380,6 +380,12 @@ func (h *Hub) Handler(auth func(*http.Request) (userID string, ok bool)) http.Ha
 			return
 		}
 		after := r.URL.Query().Get("last_event_id")
+		select {
+		case <-h.done: // checked alone first: ready is closed too by then
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "shutting down")
+			return
+		default:
+		}
 		wait := time.NewTimer(h.opts.ReadyWait)
 		defer wait.Stop()
 		select {

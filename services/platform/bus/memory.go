@@ -23,6 +23,8 @@ type MemoryOptions struct {
 // its ctx is still live — and the consumer is expected to subscribe again and
 // catch up with Since (see Bus.Subscribe). Blocking instead would let one
 // stuck consumer stall every publisher in the process.
+//
+// Message.Data is shared by every receiver and by the history: read-only.
 func NewMemory(opts MemoryOptions) Bus {
 	if opts.Retain <= 0 {
 		opts.Retain = 1000
@@ -52,7 +54,8 @@ type memTopic struct {
 }
 
 type memSub struct {
-	ch chan Message
+	ch   chan Message
+	stop func() bool // deregisters the ctx watcher
 }
 
 func (m *memory) topic(name string) *memTopic {
@@ -102,6 +105,7 @@ func (m *memory) Publish(ctx context.Context, topic string, data []byte) (string
 		default:
 			delete(t.subs, s)
 			close(s.ch)
+			s.stop() // the ctx may outlive many dropped subscriptions
 		}
 	}
 	return id, nil
@@ -119,7 +123,7 @@ func (m *memory) Subscribe(ctx context.Context, topic string) (<-chan Message, e
 	t := m.topic(topic)
 	s := &memSub{ch: make(chan Message, m.opts.Buffer)}
 	t.subs[s] = struct{}{}
-	context.AfterFunc(ctx, func() {
+	s.stop = context.AfterFunc(ctx, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		// Publish or Close may have closed it already.
@@ -206,6 +210,7 @@ func (m *memory) Close() error {
 		for s := range t.subs {
 			delete(t.subs, s)
 			close(s.ch)
+			s.stop()
 		}
 	}
 	return nil

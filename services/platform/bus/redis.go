@@ -245,7 +245,7 @@ func (r *redisBus) Subscribe(ctx context.Context, topic string) (<-chan Message,
 func (r *redisBus) follow(ctx context.Context, topic, cursor string, ch chan<- Message) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	context.AfterFunc(r.ctx, stop)
+	defer context.AfterFunc(r.ctx, stop)()
 
 	key := r.key(topic)
 	backoff := newBackoff()

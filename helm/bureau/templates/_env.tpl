@@ -1,0 +1,120 @@
+{{/* Environment of each component: config path and secrets. */}}
+
+{{- define "bureau.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+{{- end -}}
+
+{{- define "bureau.redisEnv" -}}
+{{- $v := .root.Values -}}
+{{- if $v.redis.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sREDIS_URL" .prefix) "secret" $v.redis.existingSecret "key" $v.redis.urlKey) }}
+{{- else if $v.redis.url }}
+- name: {{ .prefix }}REDIS_URL
+  value: {{ $v.redis.url | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "bureau.goEnv" -}}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      resource: limits.memory
+- name: TMPDIR
+  value: /tmp
+{{- end -}}
+
+{{- define "bureau.env.gateway" -}}
+{{- $v := .Values -}}
+- name: BUREAU_GATEWAY_CONFIG
+  value: /etc/bureau/gateway.yaml
+{{- if $v.oidc.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" "BUREAU_GATEWAY_OIDC_CLIENT_SECRET" "secret" $v.oidc.existingSecret "key" $v.oidc.secretKey) }}
+{{- end }}
+{{- if $v.postgresql.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" "BUREAU_GATEWAY_DATABASE_URL" "secret" $v.postgresql.existingSecret "key" $v.postgresql.urlKey) }}
+{{- end }}
+{{- include "bureau.redisEnv" (dict "root" . "prefix" "BUREAU_GATEWAY_") }}
+{{- if $v.proxy.httpsProxy }}
+- name: HTTPS_PROXY
+  value: {{ $v.proxy.httpsProxy | quote }}
+- name: NO_PROXY
+  value: {{ $v.proxy.noProxy | quote }}
+{{- end }}
+{{ include "bureau.goEnv" . }}
+{{- with $v.gateway.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Services: today they read the common settings (listen, public_url, log,
+gateway_public_key, shutdown_drain). The data-store variables below follow
+the same naming (section + field, like the gateway's DATABASE_URL) and are
+ignored by a binary whose config has no such field yet: they are wired so
+that the Secrets are in place when the services gain them.
+*/}}
+{{- define "bureau.env.service" -}}
+{{- $v := .root.Values -}}
+{{- $c := index $v .component -}}
+{{- $p := printf "BUREAU_%s_" (upper .component) -}}
+- name: {{ $p }}CONFIG
+  value: /etc/bureau/{{ .component }}.yaml
+{{- if $v.identity.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sGATEWAY_PUBLIC_KEY" $p) "secret" $v.identity.existingSecret "key" $v.identity.publicKey) }}
+{{- end }}
+{{- if and (has .component (list "chat" "files")) $v.postgresql.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sDATABASE_URL" $p) "secret" $v.postgresql.existingSecret "key" $v.postgresql.urlKey) }}
+{{- end }}
+{{- include "bureau.redisEnv" (dict "root" .root "prefix" $p) }}
+{{- if eq .component "files" }}
+{{- with $v.s3.endpoint }}
+- name: {{ $p }}S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: {{ $p }}S3_BUCKET
+  value: {{ $v.s3.bucket | quote }}
+{{- with $v.s3.region }}
+- name: {{ $p }}S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.s3.prefix }}
+- name: {{ $p }}S3_PREFIX
+  value: {{ . | quote }}
+{{- end }}
+{{- if $v.s3.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sS3_ACCESS_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.accessKeyKey) }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sS3_SECRET_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.secretKeyKey) }}
+{{- end }}
+{{- with $v.clamav.address }}
+- name: {{ $p }}CLAMAV_ADDRESS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .component "meet" }}
+{{- if $c.media.enabled }}
+- name: {{ $p }}MEDIA_UDP_PORT
+  value: {{ $c.media.udpPort | quote }}
+{{- with $c.media.advertiseAddress }}
+- name: {{ $p }}MEDIA_ADVERTISE_ADDRESS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if $c.turn.enabled }}
+- name: {{ $p }}TURN_PORT
+  value: {{ $c.turn.port | quote }}
+- name: {{ $p }}TURN_REALM
+  value: {{ $c.turn.realm | quote }}
+{{- if $c.turn.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sTURN_SECRET" $p) "secret" $c.turn.existingSecret "key" $c.turn.secretKey) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{ include "bureau.goEnv" . }}
+{{- with $c.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
