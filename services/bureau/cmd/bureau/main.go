@@ -1,6 +1,7 @@
 // Command bureau runs the whole suite in one process (the embedded default
 // of `make run`): gateway, chat, files and meet, with SQLite, local disk,
 // an in-process bus and the development identity provider.
+// `bureau keygen` prints a new gateway identity key pair for deployments.
 package main
 
 import (
@@ -13,10 +14,15 @@ import (
 
 	"bureau/services/bureau/suite"
 	pconfig "bureau/services/platform/config"
+	"bureau/services/platform/identity"
 	"bureau/services/platform/logging"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "keygen" {
+		keygen()
+		return
+	}
 	path := flag.String("config", os.Getenv("BUREAU_CONFIG"), "YAML configuration file overriding the embedded defaults (env BUREAU_CONFIG)")
 	data := flag.String("data", "var", "data directory (SQLite databases, keys, blobs)")
 	flag.Parse()
@@ -42,4 +48,16 @@ func main() {
 		log.Error("stopped with error", "err", err)
 		os.Exit(1)
 	}
+}
+
+// keygen prints a new gateway identity key pair: the private seed goes to
+// the gateway (identity.private_key), the public key to every service
+// (gateway_public_key).
+func keygen() {
+	pub, priv, err := identity.GenerateKey()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bureau keygen: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("private: %s\npublic: %s\n", identity.EncodePrivateKey(priv), identity.EncodePublicKey(pub))
 }
