@@ -22,10 +22,10 @@ import (
 // in the context for the rate limiter, the proxy and the gateway's APIs.
 func withCaller(m *session.Manager, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, id, err := m.Lookup(r)
+		s, sid, err := m.Lookup(r)
 		switch {
 		case err == nil:
-			u, sid := s.User, session.Hash(id)
+			u := s.User
 			u.SessionID = sid
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: u, sid: sid}))
 		case err != session.ErrNoSession:

@@ -47,12 +47,28 @@ type Options struct {
 	Log         *slog.Logger
 }
 
-var bufPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+// bufPool recycles the proxy's copy buffers through a bounded free list:
+// unlike a sync.Pool of []byte it allocates nothing per request and keeps
+// its buffers across garbage collections.
+var bufPool = freeList(make(chan []byte, 256))
 
-type pool struct{ p sync.Pool }
+type freeList chan []byte
 
-func (p *pool) Get() []byte  { return *(p.p.Get().(*[]byte)) }
-func (p *pool) Put(b []byte) { p.p.Put(&b) }
+func (f freeList) Get() []byte {
+	select {
+	case b := <-f:
+		return b
+	default:
+		return make([]byte, 32<<10)
+	}
+}
+
+func (f freeList) Put(b []byte) {
+	select {
+	case f <- b:
+	default:
+	}
+}
 
 // New returns the handler forwarding to one service.
 func New(o Options) http.Handler {
@@ -75,7 +91,7 @@ func New(o Options) http.Handler {
 			// Rewrite already drops X-Forwarded-*; drop the rest of what a
 			// client could use to impersonate someone or spoof its origin.
 			for k := range h {
-				if strings.HasPrefix(strings.ToLower(k), "bureau-") {
+				if len(k) >= 7 && strings.EqualFold(k[:7], "bureau-") {
 					h.Del(k)
 				}
 			}

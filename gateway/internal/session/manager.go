@@ -40,8 +40,8 @@ func (m *Manager) CookieName() string {
 // browser already had is deleted: the id always changes at login, which
 // defeats session fixation.
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, s Session) (string, error) {
-	if c, err := r.Cookie(m.CookieName()); err == nil {
-		_ = m.Store.Delete(ctx, c.Value)
+	if c, err := r.Cookie(m.CookieName()); err == nil && validID(c.Value) {
+		_ = m.Store.Delete(ctx, Hash(c.Value))
 	}
 	now := m.now()
 	s.Created, s.LastSeen = now, now
@@ -59,16 +59,17 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // ErrNoSession means the request has no valid session.
 var ErrNoSession = errors.New("session: none")
 
-// Lookup returns the request's session, refreshing its idle expiry at most
-// once a minute (so a busy browser does not write to the store on every
-// request).
+// Lookup returns the request's session and its key (the hash of the cookie
+// value), refreshing its idle expiry at most once a minute (so a busy
+// browser does not write to the store on every request).
 func (m *Manager) Lookup(r *http.Request) (Session, string, error) {
 	c, err := r.Cookie(m.CookieName())
-	if err != nil || c.Value == "" {
+	if err != nil || !validID(c.Value) {
 		return Session{}, "", ErrNoSession
 	}
 	ctx := r.Context()
-	s, err := m.Store.Get(ctx, c.Value)
+	key := Hash(c.Value)
+	s, err := m.Store.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, "", ErrNoSession
 	}
@@ -77,17 +78,17 @@ func (m *Manager) Lookup(r *http.Request) (Session, string, error) {
 	}
 	now := m.now()
 	if now.Sub(s.Created) > m.Absolute {
-		_ = m.Store.Delete(ctx, c.Value)
+		_ = m.Store.Delete(ctx, key)
 		return Session{}, "", ErrNoSession
 	}
 	if now.Sub(s.LastSeen) > time.Minute {
 		s.LastSeen = now
 		ttl := min(m.Idle, m.Absolute-now.Sub(s.Created))
-		if err := m.Store.Touch(ctx, c.Value, s, ttl); errors.Is(err, ErrNotFound) {
+		if err := m.Store.Touch(ctx, key, s, ttl); errors.Is(err, ErrNotFound) {
 			return Session{}, "", ErrNoSession
 		}
 	}
-	return s, c.Value, nil
+	return s, key, nil
 }
 
 // End deletes the request's session and clears the cookie; it returns the
@@ -95,11 +96,12 @@ func (m *Manager) Lookup(r *http.Request) (Session, string, error) {
 func (m *Manager) End(w http.ResponseWriter, r *http.Request) (Session, bool) {
 	m.clear(w)
 	c, err := r.Cookie(m.CookieName())
-	if err != nil {
+	if err != nil || !validID(c.Value) {
 		return Session{}, false
 	}
-	s, err := m.Store.Get(r.Context(), c.Value)
-	_ = m.Store.Delete(r.Context(), c.Value)
+	key := Hash(c.Value)
+	s, err := m.Store.Get(r.Context(), key)
+	_ = m.Store.Delete(r.Context(), key)
 	return s, err == nil
 }
 

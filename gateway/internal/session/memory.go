@@ -54,33 +54,29 @@ func (m *Memory) Create(_ context.Context, s Session, ttl time.Duration) (string
 	return id, nil
 }
 
-func (m *Memory) Get(_ context.Context, id string) (Session, error) {
-	if !validID(id) {
-		return Session{}, ErrNotFound
-	}
+func (m *Memory) Get(_ context.Context, key string) (Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.sessions[Hash(id)]
+	e, ok := m.sessions[key]
 	if !ok || m.now().After(e.exp) {
 		return Session{}, ErrNotFound
 	}
 	return e.v, nil
 }
 
-func (m *Memory) Touch(_ context.Context, id string, s Session, ttl time.Duration) error {
+func (m *Memory) Touch(_ context.Context, key string, s Session, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := Hash(id)
-	if _, ok := m.sessions[k]; !ok {
+	if _, ok := m.sessions[key]; !ok {
 		return ErrNotFound
 	}
-	m.sessions[k] = memEntry[Session]{s, m.now().Add(ttl)}
+	m.sessions[key] = memEntry[Session]{s, m.now().Add(ttl)}
 	return nil
 }
 
-func (m *Memory) Delete(_ context.Context, id string) error {
+func (m *Memory) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
-	delete(m.sessions, Hash(id))
+	delete(m.sessions, key)
 	m.mu.Unlock()
 	return nil
 }

@@ -21,8 +21,8 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 	return &Redis{c: c, prefix: prefix}
 }
 
-func (r *Redis) skey(id string) string { return r.prefix + "sess:" + Hash(id) }
-func (r *Redis) lkey(id string) string { return r.prefix + "login:" + Hash(id) }
+func (r *Redis) skey(key string) string { return r.prefix + "sess:" + key }
+func (r *Redis) lkey(id string) string  { return r.prefix + "login:" + Hash(id) }
 
 func (r *Redis) Create(ctx context.Context, s Session, ttl time.Duration) (string, error) {
 	id := NewID()
@@ -30,15 +30,12 @@ func (r *Redis) Create(ctx context.Context, s Session, ttl time.Duration) (strin
 	if err != nil {
 		return "", err
 	}
-	return id, r.c.Set(ctx, r.skey(id), b, ttl).Err()
+	return id, r.c.Set(ctx, r.skey(Hash(id)), b, ttl).Err()
 }
 
-func (r *Redis) Get(ctx context.Context, id string) (Session, error) {
+func (r *Redis) Get(ctx context.Context, key string) (Session, error) {
 	var s Session
-	if !validID(id) {
-		return s, ErrNotFound
-	}
-	b, err := r.c.Get(ctx, r.skey(id)).Bytes()
+	b, err := r.c.Get(ctx, r.skey(key)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return s, ErrNotFound
 	}
@@ -48,21 +45,21 @@ func (r *Redis) Get(ctx context.Context, id string) (Session, error) {
 	return s, json.Unmarshal(b, &s)
 }
 
-func (r *Redis) Touch(ctx context.Context, id string, s Session, ttl time.Duration) error {
+func (r *Redis) Touch(ctx context.Context, key string, s Session, ttl time.Duration) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
 	// XX: never resurrect a session deleted by a logout on another replica.
-	ok, err := r.c.SetArgs(ctx, r.skey(id), b, redis.SetArgs{Mode: "XX", TTL: ttl}).Result()
+	ok, err := r.c.SetArgs(ctx, r.skey(key), b, redis.SetArgs{Mode: "XX", TTL: ttl}).Result()
 	if errors.Is(err, redis.Nil) || (err == nil && ok != "OK") {
 		return ErrNotFound
 	}
 	return err
 }
 
-func (r *Redis) Delete(ctx context.Context, id string) error {
-	return r.c.Del(ctx, r.skey(id)).Err()
+func (r *Redis) Delete(ctx context.Context, key string) error {
+	return r.c.Del(ctx, r.skey(key)).Err()
 }
 
 func (r *Redis) PutLogin(ctx context.Context, l Login, ttl time.Duration) (string, error) {

@@ -41,13 +41,14 @@ type Login struct {
 
 // Store persists sessions and logins.
 type Store interface {
-	// Create stores s under a new random id and returns that id.
+	// Create stores s under a new random id and returns that id (for the
+	// cookie); the store only ever keeps Hash(id).
 	Create(ctx context.Context, s Session, ttl time.Duration) (string, error)
-	// Get returns the session for id.
-	Get(ctx context.Context, id string) (Session, error)
+	// Get returns the session stored under key = Hash(id).
+	Get(ctx context.Context, key string) (Session, error)
 	// Touch records activity and extends the idle expiry to ttl.
-	Touch(ctx context.Context, id string, s Session, ttl time.Duration) error
-	Delete(ctx context.Context, id string) error
+	Touch(ctx context.Context, key string, s Session, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
 	// PutLogin stores a login attempt under a new random id.
 	PutLogin(ctx context.Context, l Login, ttl time.Duration) (string, error)
 	// TakeLogin returns and deletes the attempt: a callback is single-use.

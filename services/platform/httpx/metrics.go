@@ -46,6 +46,11 @@ func NewMetrics(namespace string) *Metrics {
 // raw path: that would make label cardinality unbounded).
 func (m *Metrics) Instrument(route string, next http.Handler) http.Handler {
 	dur := m.duration.WithLabelValues(route)
+	// Label lookups hash strings: do them once per route, not per request.
+	var byClass [6]prometheus.Counter
+	for c := 1; c <= 5; c++ {
+		byClass[c] = m.requests.WithLabelValues(route, strconv.Itoa(c)+"xx")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inflight.Inc()
@@ -56,7 +61,9 @@ func (m *Metrics) Instrument(route string, next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		m.inflight.Dec()
 		dur.Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.Status()/100)+"xx").Inc()
+		if c := sw.Status() / 100; c >= 1 && c <= 5 {
+			byClass[c].Inc()
+		}
 	})
 }
 

@@ -1,0 +1,129 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// A request in flight when shutdown starts completes; readiness fails at
+// once so the load balancer stops sending new ones.
+func TestServeDrainsInFlightRequests(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	health := &Health{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte("fini"))
+	})
+	mux.HandleFunc("/readyz", health.Ready)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, &http.Server{Handler: mux}, l, health, 10*time.Second, quiet) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + l.Addr().String() + "/slow")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{body: string(b)}
+	}()
+	<-started
+	cancel()
+	// Readiness flips before the drain completes.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		rec := httptest.NewRecorder()
+		health.Ready(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readiness did not fail during shutdown")
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	r := <-res
+	if r.err != nil || r.body != "fini" {
+		t.Fatalf("in-flight request: %q %v", r.body, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+func TestReadyReportsFailingChecks(t *testing.T) {
+	h := &Health{}
+	h.Add("database", func(context.Context) error { return nil })
+	h.Add("redis", func(context.Context) error { return errors.New("connection refused") })
+	rec := httptest.NewRecorder()
+	h.Ready(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"redis":"connection refused"`) || strings.Contains(rec.Body.String(), "database") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestRecoverAnswers500JSON(t *testing.T) {
+	h := Stack(quiet, false, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"error":"internal"`) || rec.Header().Get(RequestIDHeader) == "" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestRequestIDTrust(t *testing.T) {
+	var got string
+	h := func(trust bool) http.Handler {
+		return RequestID(trust, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get(RequestIDHeader) }))
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set(RequestIDHeader, "abc-123")
+	h(true).ServeHTTP(httptest.NewRecorder(), req)
+	if got != "abc-123" {
+		t.Fatalf("trusted id not kept: %q", got)
+	}
+	h(false).ServeHTTP(httptest.NewRecorder(), req)
+	if got == "abc-123" || len(got) != 16 {
+		t.Fatalf("untrusted id kept: %q", got)
+	}
+	req.Header.Set(RequestIDHeader, "bad\nid")
+	h(true).ServeHTTP(httptest.NewRecorder(), req)
+	if strings.Contains(got, "\n") {
+		t.Fatalf("unsafe id kept: %q", got)
+	}
+}
+
+func TestMetricsCountByRouteAndClass(t *testing.T) {
+	m := NewMetrics("test")
+	h := m.Instrument("thing", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `test_http_requests_total{code="4xx",route="thing"} 1`) {
+		t.Fatalf("metrics:\n%s", rec.Body)
+	}
+}
