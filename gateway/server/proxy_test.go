@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"bureau/services/platform/identity"
+	"bureau/services/platform/testenv"
 )
 
 // upstream is a stand-in service that reports what the gateway sent it.
@@ -267,7 +268,13 @@ func TestSecurityHeadersOnOwnPages(t *testing.T) {
 }
 
 func TestDirectorySearch(t *testing.T) {
-	x, _ := startGateway(t, gwOpts{})
+	for name, dsn := range map[string]string{"sqlite": "", "postgres": testenv.SharedPostgres(t).NewDatabase(t)} {
+		t.Run(name, func(t *testing.T) { testDirectorySearch(t, dsn) })
+	}
+}
+
+func testDirectorySearch(t *testing.T, dsn string) {
+	x, _ := startGateway(t, gwOpts{dbURL: dsn})
 	for _, u := range []string{alice.Email, chloe.Email, david.Email} {
 		newBrowser(t).login(x, u)
 	}

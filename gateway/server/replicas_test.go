@@ -3,15 +3,24 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"bureau/gateway/internal/oidctest"
 	"bureau/services/platform/bus"
+	"bureau/services/platform/identity"
 	"bureau/services/platform/notify"
 	"bureau/services/platform/testenv"
 )
@@ -59,7 +68,95 @@ func title(t *testing.T, ev wsEvent) string {
 	return n.Title
 }
 
-// Two gateway replicas on one real Redis (and one real PostgreSQL for the
+// gatewayBinary builds cmd/gateway once per test binary.
+var gatewayBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "bureau-gw-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "gateway")
+	out, err := exec.Command("go", "build", "-o", bin, "bureau/gateway/cmd/gateway").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startGatewayProcess runs the real gateway command with a config file, as
+// in production (minus TLS), and waits until it is ready.
+func startGatewayProcess(t *testing.T, l net.Listener, p *oidctest.Provider, redisURL, dbURL, key string) *gw {
+	t.Helper()
+	bin, err := gatewayBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // the process binds it; nothing else takes a just-freed loopback port in between
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web")
+	_ = os.MkdirAll(web, 0o755)
+	_ = os.WriteFile(filepath.Join(web, "index.html"), []byte("<!doctype html><title>Bureau</title>"), 0o644)
+	cfg := fmt.Sprintf(`mode: development
+public_url: http://%[1]s
+listen: %[1]s
+ops_listen: ""
+log: {level: warn}
+database: {url: "%[2]s"}
+redis: {url: "%[3]s"}
+oidc: {issuer: "%[4]s", client_id: "%[5]s", require_acr: true}
+identity: {private_key: "%[6]s"}
+services:
+  chat: {url: "http://127.0.0.1:1"}
+  files: {url: "http://127.0.0.1:1"}
+  meet: {url: "http://127.0.0.1:1"}
+web: {dir: "%[7]s"}
+ministries:
+  - {id: interieur, name: "Ministère de l'Intérieur", domains: [interieur.gouv.fr]}
+  - {id: finances, name: "Ministère de l'Économie et des Finances", domains: [finances.gouv.fr]}
+`, addr, dbURL, redisURL, p.Issuer, p.ClientID, key, web)
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", path)
+	// The secret comes from the environment, as from a Kubernetes Secret.
+	cmd.Env = append(os.Environ(), "BUREAU_GATEWAY_OIDC_CLIENT_SECRET="+p.ClientSecret)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-exited; err != nil {
+			t.Errorf("gateway process: %v\n%s", err, logs.String())
+		}
+	})
+	x := &gw{t: t, url: "http://" + addr}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(x.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return x
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("gateway exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway not ready\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling readiness, not synchronising
+	}
+}
+
+// Two gateway processes on one real Redis (and one real PostgreSQL for the
 // directory): a session opened through one works through the other, and an
 // event published once reaches the agent's sockets on both replicas and no
 // other agent's.
@@ -69,11 +166,15 @@ func TestTwoReplicasShareSessionsAndEvents(t *testing.T) {
 	dsn := pg.NewDatabase(t)
 	la, lb := listen(t), listen(t)
 	p := newProvider(t, "http://"+la.Addr().String())
-	a, _ := startGateway(t, gwOpts{listener: la, issuer: p, redisURL: rds.URL, dbURL: dsn})
-	b, _ := startGateway(t, gwOpts{listener: lb, issuer: p, redisURL: rds.URL, dbURL: dsn})
+	_, priv, _ := identity.GenerateKey()
+	key := identity.EncodePrivateKey(priv)
+	a := startGatewayProcess(t, la, p, rds.URL, dsn, key)
+	b := startGatewayProcess(t, lb, p, rds.URL, dsn, key)
 
 	alice1 := newBrowser(t)
-	alice1.login(a, alice.Email)
+	if resp := alice1.login(a, alice.Email); resp.StatusCode != 200 {
+		t.Fatalf("login through replica A: %d", resp.StatusCode)
+	}
 	if st, me := alice1.me(b); st != 200 || me["email"] != alice.Email {
 		t.Fatalf("session from replica A not valid on B: %d %v", st, me)
 	}

@@ -121,3 +121,19 @@ func TestKeyEncoding(t *testing.T) {
 		t.Fatal("key not persisted", err)
 	}
 }
+
+// FuzzVerify: no input is accepted without the key, and none panics.
+func FuzzVerify(f *testing.F) {
+	pub, _, _ := GenerateKey()
+	_, other, _ := GenerateKey()
+	good, _, _ := NewSigner(other, time.Minute).Sign(User{ID: "u"}, "chat")
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0.")
+	f.Add("a.b.c")
+	v := NewVerifier(pub, "chat")
+	f.Fuzz(func(t *testing.T, tok string) {
+		if u, err := v.Verify(tok); err == nil {
+			t.Fatalf("accepted a token not signed by the key: %q → %+v", tok, u)
+		}
+	})
+}
