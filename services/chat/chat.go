@@ -10,9 +10,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
-	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/service"
 )
@@ -26,27 +24,10 @@ type Config struct {
 }
 
 // Default returns the defaults.
-func Default() *Config {
-	c := &Config{}
-	c.Listen = "127.0.0.1:8081"
-	c.ShutdownDrain = 30 * time.Second
-	return c
-}
-
-// Validate implements config.Validatable.
-func (c *Config) Validate() error {
-	var v pconfig.Checker
-	c.Common.Check(&v)
-	return v.Err()
-}
-
-// Service is a running chat service.
-type Service struct {
-	mux *http.ServeMux
-}
+func Default() *Config { return &Config{Common: service.DefaultCommon("127.0.0.1:8081")} }
 
 // New builds the service.
-func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
+func New(_ context.Context, c *Config, base *service.Base) (service.Runner, error) {
 	mux := base.Mux()
 	public := strings.TrimRight(c.PublicURL, "/")
 	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,11 +40,5 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
 	}))
-	return &Service{mux: mux}, nil
+	return service.Mux{ServeMux: mux}, nil
 }
-
-// Handler is the service's HTTP handler.
-func (s *Service) Handler() http.Handler { return s.mux }
-
-// Close releases resources.
-func (s *Service) Close() error { return nil }

@@ -8,11 +8,7 @@ package meet
 import (
 	"context"
 	"net/http"
-	"time"
 
-	pconfig "bureau/services/platform/config"
-	"bureau/services/platform/httpx"
-	"bureau/services/platform/identity"
 	"bureau/services/platform/service"
 )
 
@@ -25,43 +21,11 @@ type Config struct {
 }
 
 // Default returns the defaults.
-func Default() *Config {
-	c := &Config{}
-	c.Listen = "127.0.0.1:8083"
-	c.ShutdownDrain = 30 * time.Second
-	return c
-}
-
-// Validate implements config.Validatable.
-func (c *Config) Validate() error {
-	var v pconfig.Checker
-	c.Common.Check(&v)
-	return v.Err()
-}
-
-// Service is a running meet service.
-type Service struct {
-	mux *http.ServeMux
-}
+func Default() *Config { return &Config{Common: service.DefaultCommon("127.0.0.1:8083")} }
 
 // New builds the service.
-func New(_ context.Context, _ *Config, base *service.Base) (*Service, error) {
+func New(_ context.Context, _ *Config, base *service.Base) (service.Runner, error) {
 	mux := base.Mux()
-	mux.Handle("GET /api/meet/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(whoami)))
-	return &Service{mux: mux}, nil
+	mux.Handle("GET /api/meet/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
+	return service.Mux{ServeMux: mux}, nil
 }
-
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, ok := identity.FromContext(r.Context())
-	if !ok {
-		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, u)
-}
-
-// Handler is the service's HTTP handler.
-func (s *Service) Handler() http.Handler { return s.mux }
-
-// Close releases resources.
-func (s *Service) Close() error { return nil }

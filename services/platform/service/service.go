@@ -106,3 +106,36 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	return l, nil
 }
+
+// DefaultCommon returns the common defaults with the given listen address.
+func DefaultCommon(listen string) Common {
+	return Common{Listen: listen, ShutdownDrain: 30 * time.Second}
+}
+
+// Validate makes a config that is only Common a config.Validatable; a
+// service with more settings calls Check from its own Validate.
+func (c *Common) Validate() error {
+	var v pconfig.Checker
+	c.Check(&v)
+	return v.Err()
+}
+
+// WhoAmI answers the verified identity of the caller (401 when anonymous):
+// the end-to-end check that the gateway's tokens reach a service.
+func WhoAmI(w http.ResponseWriter, r *http.Request) {
+	u, ok := identity.FromContext(r.Context())
+	if !ok {
+		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
+}
+
+// Mux is a Runner for a service that is just its routes.
+type Mux struct{ *http.ServeMux }
+
+// Handler implements Runner.
+func (m Mux) Handler() http.Handler { return m.ServeMux }
+
+// Close implements Runner.
+func (Mux) Close() error { return nil }
