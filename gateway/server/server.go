@@ -128,8 +128,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	} else if u, err := url.Parse(oidcCfg.Issuer); err == nil {
 		formTargets = append(formTargets, u.Scheme+"://"+u.Host)
 	}
+	// The IdP is deliberately not a readiness check: when ProConnect is
+	// down, signed-in agents keep working, and taking every replica out of
+	// the load balancer would turn a login outage into a full one. Login
+	// pages say the IdP is unavailable instead.
 	rp := auth.New(oidcCfg, public.String(), sessions, dir, ministries, log)
-	g.Health.Add("oidc", rp.Ready)
 
 	clientIP := secure.NewClientIP(cfg.TrustedProxies)
 	g.hub = events.New(g.Bus, events.Options{AllowedOrigins: []string{public.String()}}, log, g.Metrics.Registry)

@@ -133,12 +133,6 @@ func (rp *RP) discover(ctx context.Context) (*discovered, error) {
 	return rp.idp, nil
 }
 
-// Ready reports whether the issuer has been discovered (for /readyz).
-func (rp *RP) Ready(ctx context.Context) error {
-	_, err := rp.discover(ctx)
-	return err
-}
-
 // UserID derives the stable Bureau user id from the issuer and subject:
 // ProConnect's sub is stable per account, and the issuer keeps two IdPs'
 // subjects apart.
