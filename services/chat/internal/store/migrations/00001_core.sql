@@ -50,6 +50,10 @@ CREATE TABLE chat_events (
     type       TEXT NOT NULL,
     state_key  TEXT,
     sender     TEXT NOT NULL,
+    -- The sending device and its transaction id, for the sender's
+    -- unsigned.transaction_id (clients match their local echo with it).
+    device_id  TEXT,
+    txn_id     TEXT,
     json       TEXT NOT NULL
 );
 CREATE INDEX chat_events_room ON chat_events (room_id, stream_pos);

@@ -1,0 +1,186 @@
+// Package store persists the homeserver: users, devices and tokens, rooms,
+// events in stream order, current room state and memberships, transaction
+// ids and filters. One set of SQL serves SQLite and PostgreSQL (sqldb).
+//
+// Stream positions are allocated from a single counter row inside the
+// writing transaction: positions commit in order, so a reader that has seen
+// position N has seen everything below N — what /sync tokens rely on.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"bureau/services/platform/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+var (
+	// ErrNotFound is returned when a row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned when the room moved on while an event was
+	// being built (another writer appended first): rebuild and retry.
+	ErrConflict = errors.New("store: room changed concurrently")
+	// ErrDuplicateTxn is returned when a transaction id was already used.
+	ErrDuplicateTxn = errors.New("store: duplicate transaction id")
+)
+
+// Store is the chat database.
+type Store struct {
+	db *sqldb.DB
+}
+
+// New migrates db and returns the store on it.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, "chat", migrations, "migrations"); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) q(query string) string { return s.db.Rebind(query) }
+
+// ---- users, devices, tokens ----
+
+// User is a local Matrix account.
+type User struct {
+	UserID      string
+	BureauID    string
+	DisplayName string
+}
+
+// EnsureUser returns the account of the Bureau agent bureauID, creating it
+// as userID on first login. The Matrix id never changes afterwards, even if
+// the agent's email does.
+func (s *Store) EnsureUser(ctx context.Context, u User, now int64) (User, error) {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_users (user_id, bureau_id, display_name, created_ts)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), u.UserID, u.BureauID, u.DisplayName, now)
+	if err != nil {
+		return User{}, fmt.Errorf("store: ensure user: %w", err)
+	}
+	var out User
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT user_id, bureau_id, display_name FROM chat_users WHERE bureau_id = ?`), u.BureauID).
+		Scan(&out.UserID, &out.BureauID, &out.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The Matrix id is taken by another Bureau account.
+		return User{}, fmt.Errorf("store: user id %s belongs to another account", u.UserID)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: ensure user: %w", err)
+	}
+	return out, nil
+}
+
+// User returns a local account.
+func (s *Store) User(ctx context.Context, userID string) (User, error) {
+	var u User
+	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT user_id, bureau_id, display_name FROM chat_users WHERE user_id = ?`), userID).
+		Scan(&u.UserID, &u.BureauID, &u.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	return u, err
+}
+
+// AddLoginToken records a single-use login token (by its hash).
+func (s *Store) AddLoginToken(ctx context.Context, hash, userID string, expires int64) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_login_tokens (token_hash, user_id, expires_ts) VALUES (?, ?, ?)`), hash, userID, expires)
+	return err
+}
+
+// TakeLoginToken consumes a login token: it works once, before it expires.
+func (s *Store) TakeLoginToken(ctx context.Context, hash string, now int64) (string, error) {
+	var userID string
+	var expires int64
+	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM chat_login_tokens WHERE token_hash = ? RETURNING user_id, expires_ts`), hash).Scan(&userID, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires < now) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	// Opportunistic cleanup of tokens nobody redeemed.
+	_, _ = s.db.ExecContext(ctx, s.q(`DELETE FROM chat_login_tokens WHERE expires_ts < ?`), now)
+	return userID, nil
+}
+
+// Device is a logged-in client.
+type Device struct {
+	UserID, DeviceID, DisplayName string
+}
+
+// PutDevice creates the device or, when the client reuses its device id,
+// gives it a new access token (the old one stops working).
+func (s *Store) PutDevice(ctx context.Context, d Device, tokenHash string, now int64) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_devices (user_id, device_id, display_name, token_hash, created_ts)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, device_id) DO UPDATE SET token_hash = excluded.token_hash`),
+		d.UserID, d.DeviceID, d.DisplayName, tokenHash, now)
+	return err
+}
+
+// DeviceByToken resolves an access token hash.
+func (s *Store) DeviceByToken(ctx context.Context, tokenHash string) (Device, error) {
+	var d Device
+	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT user_id, device_id, display_name FROM chat_devices WHERE token_hash = ?`), tokenHash).
+		Scan(&d.UserID, &d.DeviceID, &d.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	return d, err
+}
+
+// DeleteDevice logs a device out.
+func (s *Store) DeleteDevice(ctx context.Context, userID, deviceID string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_devices WHERE user_id = ? AND device_id = ?`), userID, deviceID)
+	return err
+}
+
+// DeleteDevices logs every device of a user out.
+func (s *Store) DeleteDevices(ctx context.Context, userID string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_devices WHERE user_id = ?`), userID)
+	return err
+}
+
+// ---- filters ----
+
+// AddFilter stores a filter and returns its id.
+func (s *Store) AddFilter(ctx context.Context, userID, js string) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(filter_id), 0) + 1 FROM chat_filters WHERE user_id = ?`), userID).Scan(&id); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chat_filters (user_id, filter_id, json) VALUES (?, ?, ?)`), userID, id, js); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+// Filter returns a stored filter.
+func (s *Store) Filter(ctx context.Context, userID string, id int64) (string, error) {
+	var js string
+	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT json FROM chat_filters WHERE user_id = ? AND filter_id = ?`), userID, id).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return js, err
+}
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,289 @@
+// Package signal is meet's signalling protocol: the JSON messages a
+// participant's websocket carries (docs/meet-protocol.md), and a strict
+// parser for what clients send. Anything the parser refuses is a protocol
+// error that ends that participant's socket and nobody else's.
+package signal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pion/sdp/v3"
+)
+
+// MaxMessage bounds one client message (bytes). An SDP answer for a room
+// with dozens of forwarded tracks stays well under it.
+const MaxMessage = 128 << 10
+
+// Limits on client-chosen content.
+const (
+	MaxChat           = 4000 // runes of a chat message
+	MaxCandidate      = 1024 // bytes of an ICE candidate line
+	MaxPublishTracks  = 4    // microphone, camera, screen, screen audio
+	maxID             = 64
+	maxDisplayNameLen = 128
+)
+
+// Client → server types.
+const (
+	TypeJoin      = "join"
+	TypePublish   = "publish"
+	TypeUnpublish = "unpublish"
+	TypeAnswer    = "answer"
+	TypeOffer     = "offer"
+	TypeCandidate = "candidate"
+	TypeMute      = "mute"
+	TypeChat      = "chat"
+	TypeHand      = "hand"
+	TypeAdmit     = "admit"
+	TypeDeny      = "deny"
+	TypeLeave     = "leave"
+)
+
+// Server → client types (offer, candidate, mute, chat, hand are shared).
+const (
+	TypeJoined            = "joined"
+	TypeLobby             = "lobby"
+	TypeDenied            = "denied"
+	TypeLobbyRequest      = "lobby_request"
+	TypeLobbyLeft         = "lobby_left"
+	TypeParticipantJoined = "participant_joined"
+	TypeParticipantLeft   = "participant_left"
+	TypeTrackPublished    = "track_published"
+	TypeTrackUnpublished  = "track_unpublished"
+	TypeError             = "error"
+)
+
+// Track kinds and sources.
+const (
+	KindAudio = "audio"
+	KindVideo = "video"
+)
+
+var sources = map[string]string{"microphone": KindAudio, "camera": KindVideo, "screen": KindVideo, "screen_audio": KindAudio}
+
+// Candidate is an ICE candidate as the browser's RTCIceCandidateInit.
+type Candidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+}
+
+// TrackSpec is a track a client wants to publish.
+type TrackSpec struct {
+	Kind   string `json:"kind"`
+	Source string `json:"source"`
+}
+
+// Message is every message, both ways: one flat shape keeps the browser
+// side trivial; unused fields are omitted.
+type Message struct {
+	Type string `json:"type"`
+
+	SDP       string       `json:"sdp,omitempty"`
+	Candidate *Candidate   `json:"candidate,omitempty"`
+	Tracks    []TrackSpec  `json:"tracks,omitempty"`
+	Track     string       `json:"track,omitempty"`       // a track id
+	Kind      string       `json:"kind,omitempty"`        // mute: audio|video
+	Muted     *bool        `json:"muted,omitempty"`       // mute
+	Raised    *bool        `json:"raised,omitempty"`      // hand
+	Text      string       `json:"text,omitempty"`        // chat
+	ID        string       `json:"participant,omitempty"` // admit, deny; sender of events
+	Self      *Participant `json:"self,omitempty"`
+
+	// Server → client only.
+	Room         *Room         `json:"room,omitempty"`
+	Participants []Participant `json:"participants,omitempty"`
+	Published    []Track       `json:"published,omitempty"`
+	Participant  *Participant  `json:"participant_info,omitempty"`
+	Info         *Track        `json:"track_info,omitempty"`
+	Name         string        `json:"name,omitempty"`
+	Time         int64         `json:"ts,omitempty"` // unix ms
+	Code         string        `json:"code,omitempty"`
+	Message      string        `json:"message,omitempty"`
+}
+
+// Room describes the room in joined and lobby messages.
+type Room struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Participant is a member of the room as others see it.
+type Participant struct {
+	ID       string `json:"id"`
+	UserID   string `json:"user_id"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Ministry string `json:"ministry,omitempty"`
+	External bool   `json:"external,omitempty"`
+	Hand     bool   `json:"hand,omitempty"`
+	Audio    bool   `json:"audio_muted,omitempty"`
+	Video    bool   `json:"video_muted,omitempty"`
+}
+
+// Track is a published track as subscribers see it: StreamID and ID match
+// the msid of the m-line the server offers for it.
+type Track struct {
+	ID          string `json:"id"`
+	StreamID    string `json:"stream_id"`
+	Participant string `json:"participant"`
+	Kind        string `json:"kind"`
+	Source      string `json:"source"`
+}
+
+// Error is a protocol error: Code is sent to the client before its socket
+// is closed.
+type Error struct {
+	Code string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Msg }
+
+func fail(code, format string, a ...any) error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Error codes.
+const (
+	CodeBadMessage  = "bad_message"
+	CodeUnknownType = "unknown_type"
+	CodeTooLarge    = "too_large"
+	CodeBadSDP      = "bad_sdp"
+	CodeForbidden   = "forbidden"
+	CodeNotAdmitted = "not_admitted"
+	CodeNotFound    = "not_found"
+	CodeUnsupported = "unsupported"
+	CodeInternal    = "internal"
+	CodeRoomFull    = "room_full"
+)
+
+// Parse decodes and validates one client message. It never panics on any
+// input (fuzzed) and checks everything that does not need room state.
+func Parse(b []byte) (*Message, error) {
+	if len(b) > MaxMessage {
+		return nil, fail(CodeTooLarge, "message of %d bytes exceeds %d", len(b), MaxMessage)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Message
+	if err := dec.Decode(&m); err != nil {
+		return nil, fail(CodeBadMessage, "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, fail(CodeBadMessage, "trailing data after the message")
+	}
+	// Server-only fields are refused rather than ignored: a client sending
+	// them is confused or probing.
+	if m.Self != nil || m.Room != nil || m.Participants != nil || m.Published != nil || m.Participant != nil ||
+		m.Info != nil || m.Name != "" || m.Time != 0 || m.Code != "" || m.Message != "" {
+		return nil, fail(CodeBadMessage, "server-only field in a %q message", m.Type)
+	}
+	switch m.Type {
+	case TypeJoin, TypeLeave:
+	case TypePublish:
+		if len(m.Tracks) == 0 || len(m.Tracks) > MaxPublishTracks {
+			return nil, fail(CodeBadMessage, "publish needs 1 to %d tracks", MaxPublishTracks)
+		}
+		for _, t := range m.Tracks {
+			if k, ok := sources[t.Source]; !ok || k != t.Kind {
+				return nil, fail(CodeBadMessage, "bad track kind/source %q/%q", t.Kind, t.Source)
+			}
+		}
+	case TypeUnpublish:
+		if err := checkID("track", m.Track); err != nil {
+			return nil, err
+		}
+	case TypeAnswer, TypeOffer:
+		if err := CheckSDP(m.SDP); err != nil {
+			return nil, err
+		}
+	case TypeCandidate:
+		c := m.Candidate
+		if c == nil || len(c.Candidate) > MaxCandidate || !utf8.ValidString(c.Candidate) {
+			return nil, fail(CodeBadMessage, "candidate missing or longer than %d bytes", MaxCandidate)
+		}
+		// An empty candidate is the end-of-candidates marker.
+		if c.Candidate != "" && !strings.HasPrefix(c.Candidate, "candidate:") {
+			return nil, fail(CodeBadMessage, "not an ICE candidate line")
+		}
+		if c.SDPMid != nil && len(*c.SDPMid) > maxID {
+			return nil, fail(CodeBadMessage, "sdpMid too long")
+		}
+	case TypeMute:
+		if (m.Kind != KindAudio && m.Kind != KindVideo) || m.Muted == nil {
+			return nil, fail(CodeBadMessage, "mute needs kind audio|video and muted")
+		}
+	case TypeChat:
+		if m.Text == "" || !utf8.ValidString(m.Text) || utf8.RuneCountInString(m.Text) > MaxChat {
+			return nil, fail(CodeBadMessage, "chat text must be 1 to %d characters", MaxChat)
+		}
+	case TypeHand:
+		if m.Raised == nil {
+			return nil, fail(CodeBadMessage, "hand needs raised")
+		}
+	case TypeAdmit, TypeDeny:
+		if err := checkID("participant", m.ID); err != nil {
+			return nil, err
+		}
+	case "":
+		return nil, fail(CodeBadMessage, "missing type")
+	default:
+		return nil, fail(CodeUnknownType, "unknown message type %q", truncate(m.Type, 32))
+	}
+	return &m, nil
+}
+
+// CheckSDP refuses what is not a parsable session description, before it
+// reaches the WebRTC stack.
+func CheckSDP(s string) error {
+	if s == "" || len(s) > MaxMessage || !strings.HasPrefix(s, "v=0") || !utf8.ValidString(s) {
+		return fail(CodeBadSDP, "not a session description")
+	}
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(s); err != nil {
+		return fail(CodeBadSDP, "unparsable session description: %v", err)
+	}
+	return nil
+}
+
+func checkID(field, s string) error {
+	if s == "" || len(s) > maxID {
+		return fail(CodeBadMessage, "%s id missing or too long", field)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fail(CodeBadMessage, "%s id has invalid characters", field)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// AsError gives the protocol error in err, or an internal one.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInternal, Msg: "internal error"}
+}
+
+// MaxDisplayName bounds display names echoed to others.
+func MaxDisplayName(s string) string {
+	if utf8.RuneCountInString(s) <= maxDisplayNameLen {
+		return s
+	}
+	return string([]rune(s)[:maxDisplayNameLen])
+}
