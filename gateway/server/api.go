@@ -2,10 +2,14 @@ package server
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
+	"bureau/gateway/internal/apppass"
 	"bureau/gateway/internal/directory"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
@@ -14,6 +18,7 @@ import (
 // api serves the gateway's own JSON endpoints.
 type api struct {
 	dir        *directory.Directory
+	apps       *apppass.Store
 	ministries *directory.Ministries
 	verifiers  []*identity.Verifier
 	userOf     func(*http.Request) (identity.User, string, bool)
@@ -114,4 +119,72 @@ func (a *api) directory(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// sessionUser is the caller signed in with a browser session: app
+// passwords are managed from the web app only, never with an app password.
+func (a *api) sessionUser(w http.ResponseWriter, r *http.Request) (identity.User, bool) {
+	u, sid, ok := a.userOf(r)
+	if !ok || strings.HasPrefix(sid, "app:") {
+		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+		return identity.User{}, false
+	}
+	return u, true
+}
+
+func (a *api) listAppPasswords(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	list, err := a.apps.List(r.Context(), u.ID)
+	if err != nil {
+		httpx.WriteError(w, http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible.")
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"app_passwords": list})
+}
+
+func (a *api) createAppPassword(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Label string `json:"label"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, "bad_json", "Corps JSON attendu : {\"label\": \"…\"}.")
+		return
+	}
+	p, secret, err := a.apps.Create(r.Context(), u.ID, body.Label)
+	switch {
+	case errors.Is(err, apppass.ErrBadLabel):
+		httpx.WriteError(w, http.StatusBadRequest, "bad_label", "Le libellé doit faire de 1 à 100 caractères.")
+	case errors.Is(err, apppass.ErrTooMany):
+		httpx.WriteError(w, http.StatusConflict, "too_many", "Vous avez atteint le nombre maximal de mots de passe d'application.")
+	case err != nil:
+		httpx.WriteError(w, http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible.")
+	default:
+		httpx.WriteJSON(w, http.StatusCreated, map[string]any{
+			"id": p.ID, "label": p.Label, "created_at": p.CreatedAt, "password": secret,
+		})
+	}
+}
+
+func (a *api) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	switch err := a.apps.Revoke(r.Context(), u.ID, r.PathValue("id")); {
+	case errors.Is(err, apppass.ErrNotFound):
+		httpx.WriteError(w, http.StatusNotFound, "not_found", "Mot de passe d'application inconnu.")
+	case err != nil:
+		httpx.WriteError(w, http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible.")
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"bureau/gateway/config"
+	"bureau/gateway/internal/apppass"
 	"bureau/gateway/internal/ratelimit"
 	"bureau/gateway/internal/secure"
 	"bureau/gateway/internal/session"
@@ -18,23 +20,58 @@ import (
 	"bureau/services/platform/identity"
 )
 
-// withCaller looks the session up once per request and stores the caller
-// in the context for the rate limiter, the proxy and the gateway's APIs.
-func withCaller(m *session.Manager, log *slog.Logger, next http.Handler) http.Handler {
+// withCaller finds who is calling, once per request, and stores it in the
+// context for the rate limiter, the proxy and the gateway's APIs: the
+// session cookie, or on /dav/ an app password (WebDAV clients cannot do
+// OpenID Connect). /dav/ without valid credentials is answered here with a
+// Basic challenge, so clients know to ask for them.
+func withCaller(m *session.Manager, apps *apppass.Store, l ratelimit.Limiter, authLimit ratelimit.Limit, ip *secure.ClientIP, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, sid, err := m.Lookup(r)
 		switch {
 		case err == nil:
 			u := s.User
 			u.SessionID = sid
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: u, sid: sid}))
+			next.ServeHTTP(w, withUser(r, u, sid))
+			return
 		case err != session.ErrNoSession:
 			// The store is down: serve as anonymous rather than fail every
 			// request, but say so (readiness reports it too).
 			log.ErrorContext(r.Context(), "session lookup failed", "err", err)
 		}
-		next.ServeHTTP(w, r)
+		if r.URL.Path != "/dav" && !strings.HasPrefix(r.URL.Path, "/dav/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		email, secret, ok := r.BasicAuth()
+		if ok {
+			a, id, err := apps.Verify(r.Context(), email, secret)
+			if err == nil {
+				// The service gets the identity token, never the password.
+				r.Header.Del("Authorization")
+				u := identity.User{ID: a.ID, Email: a.Email, GivenName: a.GivenName, UsualName: a.UsualName,
+					Ministry: a.Ministry, SIRET: a.SIRET, External: a.External, SessionID: "app:" + id}
+				next.ServeHTTP(w, withUser(r, u, u.SessionID))
+				return
+			}
+			if !errors.Is(err, apppass.ErrInvalid) {
+				log.ErrorContext(r.Context(), "app password check failed", "err", err)
+				httpx.WriteError(w, http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible.")
+				return
+			}
+			// Failed guesses count against the address like login attempts.
+			if ok, retry, _ := l.Allow(r.Context(), "dav:"+ip.Of(r), authLimit); !ok {
+				tooMany(w, r, retry)
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="Bureau", charset="UTF-8"`)
+		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Identifiez-vous avec votre adresse et un mot de passe d'application.")
 	})
+}
+
+func withUser(r *http.Request, u identity.User, sid string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{user: u, sid: sid}))
 }
 
 // rateLimit bounds requests per signed-in user, else per client address.

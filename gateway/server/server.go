@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bureau/gateway/config"
+	"bureau/gateway/internal/apppass"
 	"bureau/gateway/internal/auth"
 	"bureau/gateway/internal/devidp"
 	"bureau/gateway/internal/directory"
@@ -170,8 +171,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	authMux := http.NewServeMux()
 	rp.Routes(authMux)
 	mux.Handle("/auth/", own("auth", rateLimitAuth(limiter, cfg.RateLimit, clientIP, authMux)))
-	api := &api{dir: dir, ministries: ministries, verifiers: verifiers(g.PublicKey), userOf: userOf}
+	apps := apppass.New(g.db, dir)
+	api := &api{dir: dir, apps: apps, ministries: ministries, verifiers: verifiers(g.PublicKey), userOf: userOf}
 	mux.Handle("GET /api/me", own("me", http.HandlerFunc(api.me)))
+	mux.Handle("GET /api/app-passwords", own("app-passwords", http.HandlerFunc(api.listAppPasswords)))
+	mux.Handle("POST /api/app-passwords", own("app-passwords", http.HandlerFunc(api.createAppPassword)))
+	mux.Handle("DELETE /api/app-passwords/{id}", own("app-passwords", http.HandlerFunc(api.revokeAppPassword)))
 	mux.Handle("GET /api/directory", own("directory", http.HandlerFunc(api.directory)))
 	mux.Handle("GET /api/events", g.Metrics.Instrument("events", g.hub.Handler(func(r *http.Request) (string, bool) {
 		u, _, ok := userOf(r)
@@ -199,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	h = cop.Handler(h)
 	h = websocketOrigin(public, h)
 	h = rateLimit(limiter, cfg.RateLimit, clientIP, userOf, h)
-	h = withCaller(sessions, log, h)
+	h = withCaller(sessions, apps, limiter, ratelimit.PerMinute(cfg.RateLimit.AuthPerMinute), clientIP, log, h)
 	h = secure.HSTS(cfg.Secure(), h)
 	g.handler = httpx.Stack(log, false, h)
 	ok = true

@@ -99,7 +99,7 @@ type Message struct {
 	Room         *Room         `json:"room,omitempty"`
 	Participants []Participant `json:"participants,omitempty"`
 	Published    []Track       `json:"published,omitempty"`
-	Participant  *Participant  `json:"participant_info,omitempty"`
+	Participant  *Participant  `json:"member,omitempty"`
 	Info         *Track        `json:"track_info,omitempty"`
 	Name         string        `json:"name,omitempty"`
 	Time         int64         `json:"ts,omitempty"` // unix ms

@@ -1,0 +1,48 @@
+// Package notifier wakes the long-polling /sync requests of exactly the
+// users an event concerns. A sync registers with Listen before reading the
+// store, so an event committed after its read always wakes it: no lost
+// wake-ups and no polling loop.
+package notifier
+
+import "sync"
+
+// Notifier hands out per-user wake-up channels.
+type Notifier struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+// New returns an empty notifier.
+func New() *Notifier { return &Notifier{waiting: map[string]chan struct{}{}} }
+
+// Listen returns a channel closed at the next Notify concerning user.
+// Several syncs of one user share the channel.
+func (n *Notifier) Listen(user string) <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ch, ok := n.waiting[user]
+	if !ok {
+		ch = make(chan struct{})
+		n.waiting[user] = ch
+	}
+	return ch
+}
+
+// Notify wakes the listeners of users.
+func (n *Notifier) Notify(users ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, u := range users {
+		if ch, ok := n.waiting[u]; ok {
+			close(ch)
+			delete(n.waiting, u)
+		}
+	}
+}
+
+// Waiting is the number of users with a listener (for tests and metrics).
+func (n *Notifier) Waiting() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.waiting)
+}

@@ -1,0 +1,166 @@
+// Package sfu forwards media between the participants of a meeting: one
+// PeerConnection per participant, each published track read once and
+// written to every subscriber's connection as RTP, never decoded.
+//
+// The server is the only offerer: a participant asks to publish, the server
+// adds receive-only transceivers and offers; a new subscription adds a
+// send-only transceiver and offers again. One offerer means no glare, and
+// the server checks every publication against the participant's rights
+// before a single media packet is accepted.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config is the network side of the SFU.
+type Config struct {
+	// UDPListen is the single UDP port every PeerConnection shares
+	// ("0.0.0.0:7882", "127.0.0.1:0"); empty means an ephemeral port per
+	// connection.
+	UDPListen string
+	// NAT1To1IPs are public addresses advertised instead of the host's own
+	// (the node sits behind a 1:1 NAT).
+	NAT1To1IPs []string
+	// LoopbackOnly gathers, offers and accepts only loopback candidates:
+	// tests never reach an address outside 127.0.0.0/8.
+	LoopbackOnly bool
+}
+
+// Stats are cumulative counters, read by metrics and the load tool.
+type Stats struct {
+	PacketsIn    atomic.Uint64 // RTP packets received from publishers
+	BytesIn      atomic.Uint64
+	PacketsOut   atomic.Uint64 // RTP packets written to subscribers
+	PLIsSent     atomic.Uint64 // keyframe requests sent to publishers
+	PLIsThrottle atomic.Uint64 // keyframe requests dropped by the throttle
+	Peers        atomic.Int64  // open PeerConnections
+	Tracks       atomic.Int64  // published tracks being forwarded
+	Forwards     atomic.Int64  // (track, subscriber) pairs
+}
+
+// SFU owns the WebRTC API shared by all connections of this node.
+type SFU struct {
+	api   *webrtc.API
+	mux   ice.UDPMux
+	log   *slog.Logger
+	Stats Stats
+}
+
+// New prepares the codecs, interceptors and ICE settings, and opens the
+// UDP mux when configured.
+func New(c Config, log *slog.Logger) (*SFU, error) {
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	// NACK generator/responder, RTCP sender/receiver reports, TWCC feedback:
+	// the responder answers subscribers' NACKs from its own packet cache
+	// without involving the publisher.
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	se := webrtc.SettingEngine{}
+	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
+	// resolve.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if c.LoopbackOnly {
+		loop := func(ip net.IP) bool { return ip.IsLoopback() }
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(loop)
+		se.SetRemoteIPFilter(loop)
+	}
+	if len(c.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(c.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	s := &SFU{log: log}
+	if c.UDPListen != "" {
+		mux, err := openMux(c)
+		if err != nil {
+			return nil, err
+		}
+		s.mux = mux
+		se.SetICEUDPMux(mux)
+	}
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return s, nil
+}
+
+func openMux(c Config) (ice.UDPMux, error) {
+	host, p, err := net.SplitHostPort(c.UDPListen)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: udp_listen port: %w", err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip.IsUnspecified() {
+		// All interfaces: one socket per local address, same port.
+		return ice.NewMultiUDPMuxFromPort(port, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(host), Port: port})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+	}
+	return webrtc.NewICEUDPMux(nil, conn), nil
+}
+
+// UDPAddr is the address of the UDP mux when it is a single socket.
+func (s *SFU) UDPAddr() net.Addr {
+	if s.mux == nil {
+		return nil
+	}
+	if a := s.mux.GetListenAddresses(); len(a) == 1 {
+		return a[0]
+	}
+	return nil
+}
+
+// Close releases the UDP mux; connections must be closed first.
+func (s *SFU) Close() error {
+	if s.mux != nil {
+		return s.mux.Close()
+	}
+	return nil
+}
+
+// Codecs: Opus with in-band FEC, VP8. H.264 and RTX come with simulcast.
+func registerCodecs(m *webrtc.MediaEngine) error {
+	for _, c := range []struct {
+		p webrtc.RTPCodecParameters
+		k webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+		}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+	} {
+		if err := m.RegisterCodec(c.p, c.k); err != nil {
+			return fmt.Errorf("sfu: codec %s: %w", c.p.MimeType, err)
+		}
+	}
+	// Audio levels travel with each packet: the active speaker needs them
+	// without decoding.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("sfu: audio level: %w", err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by a closed peer.
+var ErrClosed = errors.New("sfu: peer closed")

@@ -1,0 +1,89 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Track is a published track and its fan-out: one local track bound to
+// every subscriber's connection.
+type Track struct {
+	ID        string
+	StreamID  string // the publisher's participant id
+	Kind      string // audio | video
+	Source    string // microphone, camera, screen, screen_audio
+	Publisher *Peer
+
+	remote      *webrtc.TrackRemote
+	local       *webrtc.TrackLocalStaticRTP
+	subscribers atomic.Int32
+	lastPLI     atomic.Int64 // unix ns
+	done        chan struct{}
+}
+
+// Done is closed when the publisher stops sending (left, closed).
+func (t *Track) Done() <-chan struct{} { return t.done }
+
+// forward is the hot path: one buffer for the track's life, no decoding;
+// the local track rewrites SSRC and payload type per subscriber in a pooled
+// packet.
+func (t *Track) forward(st *Stats) {
+	defer close(t.done)
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := t.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		st.PacketsIn.Add(1)
+		st.BytesIn.Add(uint64(n))
+		subs := t.subscribers.Load()
+		if subs == 0 {
+			continue
+		}
+		// A failing subscriber does not stop the others: errors name the
+		// broken bindings, which leave with their participant.
+		_, _ = t.local.Write(buf[:n])
+		st.PacketsOut.Add(uint64(subs))
+	}
+}
+
+// RequestKeyframe asks the publisher for a keyframe (PLI), at most once
+// per keyframeInterval.
+func (t *Track) RequestKeyframe() {
+	if t.Kind != "video" {
+		return
+	}
+	st := &t.Publisher.sfu.Stats
+	now := time.Now().UnixNano()
+	last := t.lastPLI.Load()
+	if now-last < int64(keyframeInterval) || !t.lastPLI.CompareAndSwap(last, now) {
+		st.PLIsThrottle.Add(1)
+		return
+	}
+	st.PLIsSent.Add(1)
+	_ = t.Publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+}
+
+// WantsKeyframe reports whether a compound RTCP packet holds a PLI or FIR.
+// It walks the headers in place: no parsing into allocated packets for
+// every receiver report.
+func WantsKeyframe(b []byte) bool {
+	for len(b) >= 4 {
+		fmt, pt := b[0]&0x1f, b[1]
+		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+		if b[0]>>6 != 2 || size > len(b) {
+			return false
+		}
+		// 206 = payload-specific feedback: FMT 1 = PLI, 4 = FIR.
+		if pt == 206 && (fmt == 1 || fmt == 4) {
+			return true
+		}
+		b = b[size:]
+	}
+	return false
+}
