@@ -1,15 +1,34 @@
-// Package files is the file-sharing service (Resana-style shared spaces).
+// Package files is the file-sharing service (Resana-style shared spaces):
+// personal and team spaces, a tree of folders and files, tus resumable
+// uploads straight into S3 multipart uploads, downloads gated by ClamAV.
 //
-// This is the service's frame, wired end to end through the gateway: it
-// verifies the gateway's identity tokens and answers whoami. Spaces,
-// uploads, WebDAV and antivirus come with the files issue.
+// Layout: internal/api (HTTP) → internal/drive (rules) → internal/store
+// (SQL); internal/scan is the antivirus worker, internal/tus and
+// internal/names guard the protocol headers and file names.
 package files
 
 import (
 	"context"
-	"net/http"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"bureau/services/files/internal/api"
+	"bureau/services/files/internal/drive"
+	"bureau/services/files/internal/scan"
+	"bureau/services/files/internal/store"
+	"bureau/services/platform/antivirus"
+	"bureau/services/platform/blob"
+	"bureau/services/platform/bus"
+	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/service"
+	"bureau/services/platform/sqldb"
 )
 
 // EnvPrefix prefixes the environment overrides (BUREAU_FILES_LISTEN…).
@@ -18,14 +37,234 @@ const EnvPrefix = "BUREAU_FILES_"
 // Config is the files service configuration.
 type Config struct {
 	service.Common `yaml:",inline"`
+	Database       struct {
+		// URL: sqlite:///path/files.db or postgres://…; empty means an
+		// in-memory SQLite database, lost at exit (development only).
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"database" envPrefix:"DATABASE_"`
+	Storage Storage `yaml:"storage" envPrefix:"STORAGE_"`
+	ClamAV  struct {
+		// Address of clamd (host:port). Empty: no scanning, files are
+		// served unscanned (development only; logged at start).
+		Address string        `yaml:"address" env:"ADDRESS"`
+		Timeout time.Duration `yaml:"timeout" env:"TIMEOUT"`
+	} `yaml:"clamav" envPrefix:"CLAMAV_"`
+	Redis struct {
+		// URL of the Redis carrying the event bus to the gateway; empty:
+		// an in-process bus (the all-in-one passes its own).
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"redis" envPrefix:"REDIS_"`
+	// MaxUploadSize is the largest file, in bytes.
+	MaxUploadSize int64 `yaml:"max_upload_size" env:"MAX_UPLOAD_SIZE"`
+	// UploadPartSize is the S3 multipart part size of resumable uploads,
+	// and the memory each upload in progress buffers.
+	UploadPartSize int64 `yaml:"upload_part_size" env:"UPLOAD_PART_SIZE"`
+	// TrashRetention is how long deleted items stay restorable.
+	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
+}
+
+// Storage says where the files' bytes go.
+type Storage struct {
+	// Kind is disk or s3; empty means a temporary directory, removed at
+	// exit (development only).
+	Kind string `yaml:"kind" env:"KIND"`
+	Dir  string `yaml:"dir" env:"DIR"`
+	S3   struct {
+		Endpoint  string `yaml:"endpoint" env:"ENDPOINT"`
+		AccessKey string `yaml:"access_key" env:"ACCESS_KEY"`
+		SecretKey string `yaml:"secret_key" env:"SECRET_KEY"`
+		Bucket    string `yaml:"bucket" env:"BUCKET"`
+		Region    string `yaml:"region" env:"REGION"`
+		UseSSL    bool   `yaml:"use_ssl" env:"USE_SSL"`
+		// Prefix is prepended to every key, to share a bucket.
+		Prefix string `yaml:"prefix" env:"PREFIX"`
+	} `yaml:"s3" envPrefix:"S3_"`
 }
 
 // Default returns the defaults.
-func Default() *Config { return &Config{Common: service.DefaultCommon("127.0.0.1:8082")} }
+func Default() *Config {
+	c := &Config{Common: service.DefaultCommon("127.0.0.1:8082")}
+	c.ClamAV.Timeout = 30 * time.Second
+	c.MaxUploadSize = 10 << 30
+	c.UploadPartSize = 8 << 20
+	c.TrashRetention = 30 * 24 * time.Hour
+	return c
+}
+
+// Validate implements config.Validatable.
+func (c *Config) Validate() error {
+	var v pconfig.Checker
+	c.Common.Check(&v)
+	c.Check(&v)
+	return v.Err()
+}
+
+// Check validates the files settings (not Common's).
+func (c *Config) Check(v *pconfig.Checker) {
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite:") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		v.Fail("database.url", "must be sqlite://PATH or postgres://…")
+	}
+	switch c.Storage.Kind {
+	case "":
+	case "disk":
+		v.Require("storage.dir", c.Storage.Dir)
+	case "s3":
+		s3 := c.Storage.S3
+		v.Require("storage.s3.endpoint", s3.Endpoint)
+		v.Require("storage.s3.bucket", s3.Bucket)
+		v.Require("storage.s3.access_key", s3.AccessKey)
+		v.Require("storage.s3.secret_key", s3.SecretKey)
+	default:
+		v.OneOf("storage.kind", c.Storage.Kind, "disk", "s3")
+	}
+	if c.ClamAV.Address != "" {
+		v.Addr("clamav.address", c.ClamAV.Address)
+	}
+	v.Positive("clamav.timeout", c.ClamAV.Timeout)
+	if u := c.Redis.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		v.Fail("redis.url", "must start with redis:// or rediss://")
+	}
+	if c.UploadPartSize < blob.MinPartSize || c.UploadPartSize > 1<<30 {
+		v.Fail("upload_part_size", "must be between 5 MiB (5242880) and 1 GiB, got %d", c.UploadPartSize)
+	}
+	if c.MaxUploadSize <= 0 {
+		v.Fail("max_upload_size", "must be positive, got %d", c.MaxUploadSize)
+	} else if c.UploadPartSize > 0 && c.MaxUploadSize > c.UploadPartSize*10000 {
+		v.Fail("max_upload_size", "exceeds 10000 parts of upload_part_size (%d bytes): raise upload_part_size", c.UploadPartSize*10000)
+	}
+	v.Positive("trash_retention", c.TrashRetention)
+}
+
+// Options are what an embedding program shares with the service.
+type Options struct {
+	// Bus carries notifications to the gateway; nil: per Redis.URL.
+	Bus bus.Bus
+}
 
 // New builds the service.
-func New(_ context.Context, _ *Config, base *service.Base) (service.Runner, error) {
+func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, error) {
+	return NewWith(ctx, c, base, Options{})
+}
+
+// NewWith builds the service with what the embedding program shares.
+func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (_ service.Runner, err error) {
+	// The all-in-one validates only Common: check the rest here.
+	var v pconfig.Checker
+	c.Check(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := &runner{}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	log := base.Log
+
+	dsn := c.Database.URL
+	if dsn == "" {
+		log.Warn("files: database.url is empty: metadata in memory, lost at exit (development only)")
+		dsn = "sqlite::memory:"
+	}
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	r.closers = append(r.closers, db.Close)
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+
+	blobs, err := openStorage(ctx, c.Storage, log, r)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+
+	b := opts.Bus
+	switch {
+	case b != nil:
+	case c.Redis.URL != "":
+		ropts, err := redis.ParseURL(c.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
+		}
+		rdb := redis.NewClient(ropts)
+		r.closers = append(r.closers, rdb.Close)
+		b = bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
+		r.closers = append(r.closers, b.Close)
+	default:
+		log.Warn("files: no bus (redis.url empty): notifications stay in this process")
+		b = bus.NewMemory(bus.MemoryOptions{})
+		r.closers = append(r.closers, b.Close)
+	}
+
+	var worker *scan.Worker
+	if c.ClamAV.Address != "" {
+		worker = scan.NewWorker(st, blobs, antivirus.New(c.ClamAV.Address, c.ClamAV.Timeout), b, log)
+	} else {
+		log.Warn("files: clamav.address is empty: uploads are NOT scanned for viruses (development only)")
+	}
+	wake := func() {}
+	if worker != nil {
+		wake = worker.Wake
+	}
+	svc, err := drive.New(st, blobs, drive.Config{MaxUploadSize: c.MaxUploadSize, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	if err != nil {
+		return nil, err
+	}
+	base.Health.Add("database", st.Ping)
+	base.Health.Add("storage", blobs.Ping)
+
 	mux := base.Mux()
-	mux.Handle("GET /api/files/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
-	return service.Mux{ServeMux: mux}, nil
+	api.Mount(mux, base, svc)
+	r.Mux = service.Mux{ServeMux: mux}
+
+	if worker != nil {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); worker.Run(wctx) }()
+		// Stop the worker before anything it uses is closed.
+		r.closers = append([]func() error{func() error { cancel(); r.wg.Wait(); return nil }}, r.closers...)
+	}
+	return r, nil
+}
+
+func openStorage(ctx context.Context, s Storage, log *slog.Logger, r *runner) (blob.Store, error) {
+	switch s.Kind {
+	case "s3":
+		return blob.NewS3(ctx, blob.S3Config{
+			Endpoint: s.S3.Endpoint, AccessKey: s.S3.AccessKey, SecretKey: s.S3.SecretKey,
+			Bucket: s.S3.Bucket, Region: s.S3.Region, UseSSL: s.S3.UseSSL, Prefix: s.S3.Prefix,
+		})
+	case "disk":
+		return blob.NewDisk(s.Dir)
+	}
+	dir, err := os.MkdirTemp("", "bureau-files-")
+	if err != nil {
+		return nil, err
+	}
+	log.Warn("files: storage.kind is empty: files in a temporary directory, removed at exit (development only)", "dir", dir)
+	r.closers = append(r.closers, func() error { return os.RemoveAll(dir) })
+	return blob.NewDisk(dir)
+}
+
+// runner is the running service: its routes and what Close releases, in
+// order.
+type runner struct {
+	service.Mux
+	wg      sync.WaitGroup
+	closers []func() error
+	once    sync.Once
+}
+
+func (r *runner) Close() error {
+	var errs []error
+	r.once.Do(func() {
+		for _, c := range r.closers {
+			errs = append(errs, c())
+		}
+	})
+	return errors.Join(errs...)
 }

@@ -1,31 +1,248 @@
-// Package meet is the webconference and webinar service (pion SFU).
-//
-// This is the service's frame, wired end to end through the gateway: it
-// verifies the gateway's identity tokens and answers whoami. Rooms,
-// signalling and the SFU come with the meet issue.
+// Package meet is the webconference and webinar service: rooms with a
+// lobby, a websocket signalling protocol (docs/meet-protocol.md) and a pion
+// SFU that forwards media without decoding it.
 package meet
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bureau/services/meet/internal/rooms"
+	"bureau/services/meet/internal/sfu"
+	pconfig "bureau/services/platform/config"
+	"bureau/services/platform/httpx"
+	"bureau/services/platform/identity"
 	"bureau/services/platform/service"
 )
 
-// EnvPrefix prefixes the environment overrides (BUREAU_MEET_LISTEN…).
-const EnvPrefix = "BUREAU_MEET_"
+// Service is the meet service.
+type Service struct {
+	cfg   *Config
+	base  *service.Base
+	rooms *rooms.Registry
+	sfu   *sfu.SFU
+	mux   *http.ServeMux
 
-// Config is the meet service configuration.
-type Config struct {
-	service.Common `yaml:",inline"`
+	publicHost string
+	upgrader   websocket.Upgrader
+
+	mu     sync.Mutex
+	confs  map[string]*conference
+	closed bool
 }
-
-// Default returns the defaults.
-func Default() *Config { return &Config{Common: service.DefaultCommon("127.0.0.1:8083")} }
 
 // New builds the service.
-func New(_ context.Context, _ *Config, base *service.Base) (service.Runner, error) {
+func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
+	// The all-in-one validates only Common: check the rest here too.
+	var v pconfig.Checker
+	c.CheckMeet(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly}, base.Log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: c, base: base, rooms: rooms.NewRegistry(), sfu: media, confs: map[string]*conference{}}
+	if u, err := url.Parse(c.PublicURL); err == nil {
+		s.publicHost = u.Host
+	}
+	s.upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: s.checkOrigin}
+	s.registerMetrics()
+
 	mux := base.Mux()
-	mux.Handle("GET /api/meet/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
-	return service.Mux{ServeMux: mux}, nil
+	m := base.Metrics
+	mux.Handle("GET /api/meet/whoami", m.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
+	mux.Handle("POST /api/meet/rooms", m.Instrument("rooms_create", http.HandlerFunc(s.createRoom)))
+	mux.Handle("GET /api/meet/rooms/{id}", m.Instrument("rooms_get", http.HandlerFunc(s.getRoom)))
+	mux.Handle("GET /api/meet/rooms/{id}/ws", m.Instrument("rooms_ws", http.HandlerFunc(s.serveWS)))
+	s.mux = mux
+	return s, nil
 }
+
+// Handler implements service.Runner.
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// SFU exposes the forwarding unit (stats for tests and the load tool).
+func (s *Service) SFU() *sfu.SFU { return s.sfu }
+
+// Close ends every meeting and releases the media port.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	confs := make([]*conference, 0, len(s.confs))
+	for _, c := range s.confs {
+		confs = append(confs, c)
+	}
+	s.mu.Unlock()
+	for _, c := range confs {
+		c.closeAll()
+	}
+	return s.sfu.Close()
+}
+
+// checkOrigin accepts non-browser clients (no Origin) and same-origin
+// browsers. The gateway already refuses cross-origin upgrades; this holds
+// when meet is reached some other way.
+func (s *Service) checkOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host) || (s.publicHost != "" && strings.EqualFold(u.Host, s.publicHost))
+}
+
+func (s *Service) registerMetrics() {
+	st := &s.sfu.Stats
+	ns := "bureau_meet"
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help}, f)
+	}
+	s.base.Metrics.Registry.MustRegister(
+		gauge("rooms_active", "Rooms with someone connected.", func() float64 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return float64(len(s.confs))
+		}),
+		gauge("peers", "Open PeerConnections.", func() float64 { return float64(st.Peers.Load()) }),
+		gauge("tracks", "Published tracks being forwarded.", func() float64 { return float64(st.Tracks.Load()) }),
+		gauge("forwards", "Forwarded (track, subscriber) pairs.", func() float64 { return float64(st.Forwards.Load()) }),
+		counter("rtp_packets_in_total", "RTP packets received from publishers.", func() float64 { return float64(st.PacketsIn.Load()) }),
+		counter("rtp_bytes_in_total", "RTP bytes received from publishers.", func() float64 { return float64(st.BytesIn.Load()) }),
+		counter("rtp_packets_out_total", "RTP packets written to subscribers.", func() float64 { return float64(st.PacketsOut.Load()) }),
+		counter("plis_sent_total", "Keyframe requests sent to publishers.", func() float64 { return float64(st.PLIsSent.Load()) }),
+		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", func() float64 { return float64(st.PLIsThrottle.Load()) }),
+	)
+}
+
+// roomView is a room as the REST API shows it to u.
+type roomView struct {
+	ID        string       `json:"id"`
+	Title     string       `json:"title"`
+	Link      string       `json:"link"`
+	Access    rooms.Access `json:"access"`
+	HostName  string       `json:"host_name"`
+	Ministry  string       `json:"ministry"`
+	Invitees  []string     `json:"invitees,omitempty"` // shown to the host only
+	Role      string       `json:"role"`
+	Admission string       `json:"admission"` // direct | lobby
+	Connected int          `json:"connected"`
+}
+
+func (s *Service) view(r *rooms.Room, u identity.User) roomView {
+	v := roomView{
+		ID: r.ID, Title: r.Title, Link: strings.TrimRight(s.cfg.PublicURL, "/") + "/visio/" + r.ID,
+		Access: r.Access, HostName: r.HostName, Ministry: r.Ministry,
+		Role: r.Role(u), Admission: string(r.Admission(u)),
+	}
+	if v.Role == rooms.RoleHost {
+		v.Invitees = r.Invitees
+	}
+	s.mu.Lock()
+	c := s.confs[r.ID]
+	s.mu.Unlock()
+	if c != nil {
+		v.Connected = c.count()
+	}
+	return v
+}
+
+func (s *Service) createRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := identity.FromContext(r.Context())
+	if !ok {
+		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+		return
+	}
+	var spec rooms.Spec
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, "bad_request", "Requête invalide.")
+		return
+	}
+	room, err := s.rooms.Create(u, spec)
+	switch {
+	case errors.Is(err, rooms.ErrForbidden):
+		httpx.WriteError(w, http.StatusForbidden, "forbidden", "Les comptes externes ne peuvent pas créer de réunion.")
+		return
+	case err != nil:
+		httpx.WriteError(w, http.StatusBadRequest, "invalid_room", "Titre, mode d'accès ou invités invalides.")
+		return
+	}
+	s.base.Log.Info("room created", "room", room.ID, "host", u.ID, "access", room.Access)
+	httpx.WriteJSON(w, http.StatusCreated, s.view(room, u))
+}
+
+func (s *Service) getRoom(w http.ResponseWriter, r *http.Request) {
+	u, room, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.view(room, u))
+}
+
+// lookup authenticates the caller and finds the room, answering errors.
+func (s *Service) lookup(w http.ResponseWriter, r *http.Request) (identity.User, *rooms.Room, bool) {
+	u, ok := identity.FromContext(r.Context())
+	if !ok {
+		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+		return u, nil, false
+	}
+	id := r.PathValue("id")
+	var room *rooms.Room
+	var err error
+	if rooms.ValidID(id) {
+		room, err = s.rooms.Get(id)
+	} else {
+		err = rooms.ErrNotFound
+	}
+	if err != nil {
+		httpx.WriteError(w, http.StatusNotFound, "not_found", "Cette réunion n'existe pas.")
+		return u, nil, false
+	}
+	return u, room, true
+}
+
+// conference returns the live state of room, creating it on first use.
+func (s *Service) conference(room *rooms.Room) (*conference, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("meet: shutting down")
+	}
+	c := s.confs[room.ID]
+	if c == nil {
+		c = newConference(s, room)
+		s.confs[room.ID] = c
+	}
+	return c, nil
+}
+
+// dropIfEmpty forgets a conference nobody is connected to.
+func (s *Service) dropIfEmpty(c *conference) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confs[c.room.ID] == c && c.count() == 0 {
+		c.mu.Lock()
+		c.gone = true
+		c.mu.Unlock()
+		delete(s.confs, c.room.ID)
+	}
+}
+
+var _ service.Runner = (*Service)(nil)

@@ -76,6 +76,12 @@ func (c *Config) Validate() error {
 	if g.Identity.PrivateKey == "" && g.Identity.PrivateKeyFile == "" {
 		g.Identity.PrivateKeyFile = filepath.Join(c.DataDir, "identity.key")
 	}
+	if c.Chat.Database.URL == "" {
+		c.Chat.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "chat.db")
+	}
+	if c.Chat.SigningKeyFile == "" {
+		c.Chat.SigningKeyFile = filepath.Join(c.DataDir, "chat-signing.key")
+	}
 	if g.DevIdP.Enabled && g.DevIdP.KeyFile == "" {
 		g.DevIdP.KeyFile = filepath.Join(c.DataDir, "devidp-key.pem")
 	}
@@ -98,20 +104,25 @@ func (c *Config) Validate() error {
 		}
 	}
 	collect("gateway", g.Validate())
-	for name, sc := range map[string]*service.Common{"chat": &c.Chat.Common, "files": &c.Files.Common, "meet": &c.Meet.Common} {
-		if sc.PublicURL == "" {
-			sc.PublicURL = g.PublicURL
+	for _, sv := range []struct {
+		name string
+		c    *service.Common
+		cfg  pconfig.Validatable
+	}{{"chat", &c.Chat.Common, &c.Chat}, {"files", &c.Files.Common, &c.Files}, {"meet", &c.Meet.Common, &c.Meet}} {
+		if sv.c.PublicURL == "" {
+			sv.c.PublicURL = g.PublicURL
 		}
-		var v pconfig.Checker
-		sc.Check(&v)
-		if err := v.Err(); err != nil {
-			for _, fe := range err.(pconfig.Errors) {
+		var fe pconfig.Errors
+		if err := sv.cfg.Validate(); errors.As(err, &fe) {
+			for _, e := range fe {
 				// An empty key is filled in at start from the gateway's own.
-				if fe.Field == "gateway_public_key" && sc.GatewayPublicKey == "" {
+				if e.Field == "gateway_public_key" && sv.c.GatewayPublicKey == "" {
 					continue
 				}
-				errs = append(errs, pconfig.FieldError{Field: name + "." + fe.Field, Problem: fe.Problem})
+				errs = append(errs, pconfig.FieldError{Field: sv.name + "." + e.Field, Problem: e.Problem})
 			}
+		} else if err != nil {
+			errs = append(errs, pconfig.FieldError{Field: sv.name, Problem: err.Error()})
 		}
 	}
 	if len(errs) > 0 {

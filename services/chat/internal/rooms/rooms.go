@@ -143,6 +143,10 @@ func (s *Service) build(ver gomatrixserverlib.IRoomVersion, proto *gomatrixserve
 		return nil, &BadRequestError{err.Error()}
 	}
 	pdu, err := b.Build(s.Now(), s.ServerName, s.KeyID, s.Key)
+	var invalid gomatrixserverlib.EventValidationError
+	if errors.As(err, &invalid) && invalid.Code == gomatrixserverlib.EventValidationTooLarge {
+		return nil, ErrTooLarge
+	}
 	if err != nil {
 		return nil, &BadRequestError{err.Error()}
 	}

@@ -348,3 +348,23 @@ func (s *Store) Messages(ctx context.Context, roomID string, from, upTo int64, b
 	}
 	return scanEvents(rows)
 }
+
+// EverJoined reports whether userID was ever joined to roomID: who only
+// rejected an invite must not read the history.
+func (s *Store) EverJoined(ctx context.Context, roomID, userID string) (bool, error) {
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT json FROM chat_events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?`), roomID, userID)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return false, err
+		}
+		if m, _ := membershipOf([]byte(js)); m == "join" {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
+}

@@ -12,20 +12,20 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]error{
-		"":                        ErrEmpty,
-		".":                       ErrDots,
-		"..":                      ErrDots,
-		"../etc":                  ErrSlash,
-		"a/b":                     ErrSlash,
-		`..\x`:                    ErrSlash,
-		"a\x00b":                  ErrControl,
-		"a\nb":                    ErrControl,
-		"a\u0085b":                ErrControl,
-		"\xff":                    ErrEncoding,
-		" a":                      ErrWhitespace,
-		"a ":                      ErrWhitespace,
-		strings.Repeat("a", 256):  ErrTooLong,
-		strings.Repeat("é", 128):  ErrTooLong,
+		"":                       ErrEmpty,
+		".":                      ErrDots,
+		"..":                     ErrDots,
+		"../etc":                 ErrSlash,
+		"a/b":                    ErrSlash,
+		`..\x`:                   ErrSlash,
+		"a\x00b":                 ErrControl,
+		"a\nb":                   ErrControl,
+		"a\u0085b":               ErrControl,
+		"\xff":                   ErrEncoding,
+		" a":                     ErrWhitespace,
+		"a ":                     ErrWhitespace,
+		strings.Repeat("a", 256): ErrTooLong,
+		strings.Repeat("é", 128): ErrTooLong,
 	} {
 		if err := Validate(name); err != want {
 			t.Errorf("Validate(%q) = %v, want %v", name, err, want)

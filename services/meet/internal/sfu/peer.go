@@ -44,7 +44,7 @@ type Peer struct {
 	sources   map[*webrtc.RTPTransceiver]string
 	published int
 	subs      map[string]subscription // by track id
-	tracks    []*Track                          // published by this peer
+	tracks    []*Track                // published by this peer
 	failOnce  sync.Once
 	trackSeq  int
 }

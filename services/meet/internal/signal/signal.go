@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/sdp/v3"
 )
 
@@ -209,8 +210,10 @@ func Parse(b []byte) (*Message, error) {
 			return nil, fail(CodeBadMessage, "candidate missing or longer than %d bytes", MaxCandidate)
 		}
 		// An empty candidate is the end-of-candidates marker.
-		if c.Candidate != "" && !strings.HasPrefix(c.Candidate, "candidate:") {
-			return nil, fail(CodeBadMessage, "not an ICE candidate line")
+		if c.Candidate != "" {
+			if _, err := ice.UnmarshalCandidate(c.Candidate); err != nil {
+				return nil, fail(CodeBadMessage, "not an ICE candidate line")
+			}
 		}
 		if c.SDPMid != nil && len(*c.SDPMid) > maxID {
 			return nil, fail(CodeBadMessage, "sdpMid too long")

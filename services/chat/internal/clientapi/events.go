@@ -1,0 +1,81 @@
+package clientapi
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"bureau/services/chat/internal/store"
+)
+
+// clientEvent is the client format of an event.
+type clientEvent struct {
+	Content        json.RawMessage `json:"content"`
+	EventID        string          `json:"event_id"`
+	OriginServerTS int64           `json:"origin_server_ts"`
+	RoomID         string          `json:"room_id"`
+	Sender         string          `json:"sender"`
+	StateKey       *string         `json:"state_key,omitempty"`
+	Type           string          `json:"type"`
+	Redacts        string          `json:"redacts,omitempty"`
+	Unsigned       map[string]any  `json:"unsigned,omitempty"`
+}
+
+// toClient converts a stored PDU; the sending device sees its transaction
+// id, which is how clients match the event with their local echo.
+func toClient(ev store.Event, deviceID string) clientEvent {
+	var pdu struct {
+		Content        json.RawMessage `json:"content"`
+		OriginServerTS int64           `json:"origin_server_ts"`
+		Redacts        string          `json:"redacts"`
+	}
+	_ = json.Unmarshal(ev.JSON, &pdu) // written by us, valid
+	ce := clientEvent{
+		Content: pdu.Content, EventID: ev.EventID, OriginServerTS: pdu.OriginServerTS, RoomID: ev.RoomID,
+		Sender: ev.Sender, StateKey: ev.StateKey, Type: ev.Type, Redacts: pdu.Redacts,
+	}
+	if ce.Content == nil {
+		ce.Content = json.RawMessage("{}")
+	}
+	if ev.TxnID != "" && deviceID != "" && ev.DeviceID == deviceID {
+		ce.Unsigned = map[string]any{"transaction_id": ev.TxnID}
+	}
+	return ce
+}
+
+func (ce clientEvent) membership() string {
+	var c struct {
+		Membership string `json:"membership"`
+	}
+	_ = json.Unmarshal(ce.Content, &c)
+	return c.Membership
+}
+
+// Stream tokens are "s" followed by a stream position. They name a point
+// in the stream: /sync returns what comes after it, /messages backwards
+// what is at or before it. Positions live in the database, so tokens
+// survive restarts.
+
+// FormatToken returns the token of a stream position.
+func FormatToken(pos int64) string { return "s" + strconv.FormatInt(pos, 10) }
+
+var errBadToken = errors.New("invalid stream token")
+
+// ParseToken parses a stream token.
+func ParseToken(s string) (int64, error) {
+	digits, ok := strings.CutPrefix(s, "s")
+	if !ok || digits == "" || len(digits) > 18 {
+		return 0, errBadToken
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, errBadToken
+		}
+	}
+	pos, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		return 0, errBadToken
+	}
+	return pos, nil
+}

@@ -1,0 +1,464 @@
+package clientapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/matrix-org/gomatrixserverlib/spec"
+
+	"bureau/services/chat/internal/rooms"
+	"bureau/services/chat/internal/store"
+)
+
+// roomID reads and validates the {roomId} path value.
+func roomID(r *http.Request, name string) (string, error) {
+	id := r.PathValue(name)
+	if _, err := spec.NewRoomID(id); err != nil {
+		return "", badParam("Invalid room id")
+	}
+	return id, nil
+}
+
+func (a *API) displayName(r *http.Request, userID string) string {
+	u, err := a.store.User(r.Context(), userID)
+	if err != nil {
+		return ""
+	}
+	return u.DisplayName
+}
+
+func sender(dev store.Device) rooms.Sender {
+	return rooms.Sender{UserID: dev.UserID, DeviceID: dev.DeviceID}
+}
+
+func (a *API) createRoom(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	var req rooms.CreateRequest
+	if err := readJSON(r, maxBody, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id, err := a.rooms.CreateRoom(r.Context(), sender(dev), a.displayName(r, dev.UserID), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"room_id": id})
+}
+
+func (a *API) join(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, maxBody, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("roomId")
+	if id == "" {
+		id = r.PathValue("roomIdOrAlias")
+		if len(id) > 0 && id[0] == '#' {
+			a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Room aliases are not supported yet"))
+			return
+		}
+	}
+	if _, err := spec.NewRoomID(id); err != nil {
+		a.fail(w, r, badParam("Invalid room id or alias"))
+		return
+	}
+	if _, err := a.rooms.SetMembership(r.Context(), sender(dev), id, dev.UserID, "join", req.Reason, a.displayName(r, dev.UserID), nil); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"room_id": id})
+}
+
+// membershipOf handles invite, kick, ban and unban: a target user and a
+// reason.
+func (a *API) membershipOf(membership string) func(http.ResponseWriter, *http.Request, store.Device) {
+	return func(w http.ResponseWriter, r *http.Request, dev store.Device) {
+		id, err := roomID(r, "roomId")
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		var req struct {
+			UserID string `json:"user_id"`
+			Reason string `json:"reason"`
+		}
+		if err := readJSON(r, maxBody, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if _, err := spec.NewUserID(req.UserID, true); err != nil {
+			a.fail(w, r, badParam("Invalid user_id"))
+			return
+		}
+		if !a.rooms.IsLocalUser(req.UserID) {
+			a.fail(w, r, errf(http.StatusForbidden, "M_FORBIDDEN", "Users of other servers cannot be reached yet"))
+			return
+		}
+		if _, err := a.rooms.SetMembership(r.Context(), sender(dev), id, req.UserID, membership, req.Reason, "", nil); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	}
+}
+
+func (a *API) invite(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	a.membershipOf("invite")(w, r, dev)
+}
+func (a *API) kick(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	a.membershipOf("leave")(w, r, dev)
+}
+func (a *API) ban(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	a.membershipOf("ban")(w, r, dev)
+}
+
+func (a *API) unban(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	a.membershipOf("leave")(w, r, dev)
+}
+
+func (a *API) leave(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, maxBody, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.rooms.SetMembership(r.Context(), sender(dev), id, dev.UserID, "leave", req.Reason, "", nil); err != nil {
+		a.fail(w, r, notMemberIfUnknown(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// notMemberIfUnknown hides whether a room exists from non-members.
+func notMemberIfUnknown(err error) error {
+	if errors.Is(err, rooms.ErrUnknownRoom) {
+		return errNotMember
+	}
+	return err
+}
+
+// readContent reads an event content: a JSON object of at most
+// MaxEventSize bytes (the whole event must fit; the pipeline checks that).
+func readContent(r *http.Request) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	var raw json.RawMessage
+	if err := readJSON(r, rooms.MaxEventSize, &raw); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, badJSON("Content must be a JSON object")
+	}
+	return raw, nil
+}
+
+func (a *API) send(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	content, err := readContent(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	from := sender(dev)
+	from.TxnID = r.PathValue("txnId")
+	evID, err := a.rooms.Send(r.Context(), id, from, r.PathValue("type"), nil, content)
+	if err != nil {
+		a.fail(w, r, notMemberIfUnknown(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"event_id": evID})
+}
+
+func (a *API) statePut(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	content, err := readContent(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key := r.PathValue("stateKey")
+	evID, err := a.rooms.Send(r.Context(), id, sender(dev), r.PathValue("type"), &key, content)
+	if err != nil {
+		a.fail(w, r, notMemberIfUnknown(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"event_id": evID})
+}
+
+// readableUpTo is the last stream position userID may read in roomID:
+// everything while joined (history visibility "shared"), up to their
+// leaving once gone; never for those who were never in.
+func (a *API) readableUpTo(r *http.Request, roomID, userID string) (int64, error) {
+	m, err := a.store.Membership(r.Context(), roomID, userID)
+	if err != nil {
+		return 0, err
+	}
+	switch m.Membership {
+	case "join":
+		return a.store.MaxPos(r.Context())
+	case "leave", "ban":
+		// A rejected invite or a ban before joining reads nothing.
+		joined, err := a.store.EverJoined(r.Context(), roomID, userID)
+		if err != nil {
+			return 0, err
+		}
+		if !joined {
+			return 0, errNotMember
+		}
+		return m.Pos, nil
+	}
+	return 0, errNotMember
+}
+
+func (a *API) state(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.requireJoined(r, id, dev.UserID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	evs, err := a.store.State(r.Context(), id, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]clientEvent, 0, len(evs))
+	for _, ev := range evs {
+		out = append(out, toClient(ev, ""))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) requireJoined(r *http.Request, roomID, userID string) error {
+	m, err := a.store.Membership(r.Context(), roomID, userID)
+	if err != nil {
+		return err
+	}
+	if m.Membership != "join" {
+		return errNotMember
+	}
+	return nil
+}
+
+func (a *API) stateGet(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.requireJoined(r, id, dev.UserID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	evs, err := a.store.State(r.Context(), id, []store.StateKey{{Type: r.PathValue("type"), StateKey: r.PathValue("stateKey")}})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if len(evs) == 0 {
+		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No such state event"))
+		return
+	}
+	ce := toClient(evs[0], "")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(ce.Content)
+}
+
+func (a *API) members(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.requireJoined(r, id, dev.UserID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	evs, err := a.store.State(r.Context(), id, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	want, not := r.URL.Query().Get("membership"), r.URL.Query().Get("not_membership")
+	out := []clientEvent{}
+	for _, ev := range evs {
+		if ev.Type != spec.MRoomMember {
+			continue
+		}
+		ce := toClient(ev, "")
+		m := ce.membership()
+		if (want != "" && m != want) || (not != "" && m == not) {
+			continue
+		}
+		out = append(out, ce)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"chunk": out})
+}
+
+func (a *API) joinedMembers(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.requireJoined(r, id, dev.UserID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	evs, err := a.store.State(r.Context(), id, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	joined := map[string]any{}
+	for _, ev := range evs {
+		if ev.Type != spec.MRoomMember || ev.StateKey == nil {
+			continue
+		}
+		ce := toClient(ev, "")
+		if ce.membership() != "join" {
+			continue
+		}
+		var c struct {
+			DisplayName *string `json:"displayname"`
+			AvatarURL   *string `json:"avatar_url"`
+		}
+		_ = json.Unmarshal(ce.Content, &c)
+		joined[*ev.StateKey] = map[string]*string{"display_name": c.DisplayName, "avatar_url": c.AvatarURL}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"joined": joined})
+}
+
+func (a *API) event(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	upTo, err := a.readableUpTo(r, id, dev.UserID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ev, err := a.store.EventByID(r.Context(), r.PathValue("eventId"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (ev.RoomID != id || ev.Pos > upTo)) {
+		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found"))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toClient(ev, dev.DeviceID))
+}
+
+func (a *API) joinedRooms(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	ms, err := a.store.UserMemberships(r.Context(), dev.UserID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ids := []string{}
+	for _, m := range ms {
+		if m.Membership == "join" {
+			ids = append(ids, m.RoomID)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"joined_rooms": ids})
+}
+
+// messages pages through a room's history with stream tokens.
+func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	backwards := true
+	switch q.Get("dir") {
+	case "b", "":
+	case "f":
+		backwards = false
+	default:
+		a.fail(w, r, badParam("dir must be b or f"))
+		return
+	}
+	limit := 10
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			a.fail(w, r, badParam("Invalid limit"))
+			return
+		}
+		limit = min(n, 1000)
+	}
+	upTo, err := a.readableUpTo(r, id, dev.UserID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var from int64
+	if s := q.Get("from"); s != "" {
+		if from, err = ParseToken(s); err != nil {
+			a.fail(w, r, badParam(err.Error()))
+			return
+		}
+	} else if backwards {
+		from = upTo
+	}
+	to := int64(-1)
+	if s := q.Get("to"); s != "" {
+		if to, err = ParseToken(s); err != nil {
+			a.fail(w, r, badParam(err.Error()))
+			return
+		}
+	}
+	evs, err := a.store.Messages(r.Context(), id, from, upTo, backwards, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	chunk := make([]clientEvent, 0, len(evs))
+	end := ""
+	for _, ev := range evs {
+		if to >= 0 && ((backwards && ev.Pos <= to) || (!backwards && ev.Pos > to)) {
+			limit = -1 // reached the caller's bound: no further page
+			break
+		}
+		chunk = append(chunk, toClient(ev, dev.DeviceID))
+		if backwards {
+			end = FormatToken(ev.Pos - 1)
+		} else {
+			end = FormatToken(ev.Pos)
+		}
+	}
+	resp := map[string]any{"start": FormatToken(from), "chunk": chunk}
+	// A short page is the last one: the spec says so by omitting end.
+	if len(evs) == limit && end != "" {
+		resp["end"] = end
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,378 @@
+package clientapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/matrix-org/gomatrixserverlib/spec"
+
+	"bureau/services/chat/internal/store"
+)
+
+// Filter is the part of a Matrix filter the server applies.
+type Filter struct {
+	Room struct {
+		Timeline struct {
+			Limit *int `json:"limit,omitempty"`
+		} `json:"timeline"`
+		IncludeLeave bool `json:"include_leave,omitempty"`
+	} `json:"room"`
+}
+
+const (
+	defaultTimelineLimit = 10
+	maxTimelineLimit     = 100
+)
+
+// TimelineLimit is the number of timeline events per room.
+func (f Filter) TimelineLimit() int {
+	if f.Room.Timeline.Limit == nil {
+		return defaultTimelineLimit
+	}
+	return min(*f.Room.Timeline.Limit, maxTimelineLimit)
+}
+
+// ParseFilter parses and checks a filter definition. Parts the server does
+// not apply yet are accepted and ignored, as clients send them routinely.
+func ParseFilter(js []byte) (Filter, error) {
+	var f Filter
+	if !json.Valid(js) {
+		return f, errNotJSON
+	}
+	if err := json.Unmarshal(js, &f); err != nil {
+		return f, badJSON("Invalid filter: " + err.Error())
+	}
+	if l := f.Room.Timeline.Limit; l != nil && *l < 0 {
+		return f, badJSON("Invalid filter: negative timeline limit")
+	}
+	return f, nil
+}
+
+func (a *API) putFilter(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	if r.PathValue("userId") != dev.UserID {
+		a.fail(w, r, errf(http.StatusForbidden, "M_FORBIDDEN", "Cannot create filters for other users"))
+		return
+	}
+	var raw json.RawMessage
+	if err := readJSON(r, maxBody, &raw); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := ParseFilter(raw); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id, err := a.store.AddFilter(r.Context(), dev.UserID, string(raw))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"filter_id": strconv.FormatInt(id, 10)})
+}
+
+func (a *API) getFilter(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, err := strconv.ParseInt(r.PathValue("filterId"), 10, 64)
+	if r.PathValue("userId") != dev.UserID || err != nil {
+		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter"))
+		return
+	}
+	js, err := a.store.Filter(r.Context(), dev.UserID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter"))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(js))
+}
+
+func (a *API) filterParam(ctx context.Context, userID, s string) (Filter, error) {
+	switch {
+	case s == "":
+		return Filter{}, nil
+	case strings.HasPrefix(s, "{"):
+		return ParseFilter([]byte(s))
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return Filter{}, badParam("Invalid filter")
+	}
+	js, err := a.store.Filter(ctx, userID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Filter{}, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter")
+	}
+	if err != nil {
+		return Filter{}, err
+	}
+	return ParseFilter([]byte(js))
+}
+
+// sync answers /sync. An incremental sync with nothing new waits for the
+// notifier — registered before reading, so nothing is missed — or the
+// timeout.
+func (a *API) sync(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	q := r.URL.Query()
+	since := int64(-1)
+	if s := q.Get("since"); s != "" {
+		pos, err := ParseToken(s)
+		if err != nil {
+			a.fail(w, r, badParam(err.Error()))
+			return
+		}
+		since = pos
+	}
+	var timeout time.Duration
+	if s := q.Get("timeout"); s != "" {
+		ms, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || ms < 0 {
+			a.fail(w, r, badParam("Invalid timeout"))
+			return
+		}
+		timeout = min(time.Duration(min(ms, 1<<40))*time.Millisecond, a.cfg.MaxSyncTimeout)
+	}
+	filter, err := a.filterParam(r.Context(), dev.UserID, q.Get("filter"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	fullState := q.Get("full_state") == "true"
+	deadline := time.Now().Add(timeout)
+	for {
+		wake := a.notifier.Listen(dev.UserID)
+		resp, news, err := a.syncOnce(r.Context(), dev, since, fullState, filter)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		left := time.Until(deadline)
+		if since < 0 || news || fullState || left <= 0 {
+			writeJSON(w, http.StatusOK, resp)
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-wake:
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+		t.Stop()
+	}
+}
+
+type timeline struct {
+	Events    []clientEvent `json:"events"`
+	Limited   bool          `json:"limited"`
+	PrevBatch string        `json:"prev_batch"`
+}
+
+type eventList struct {
+	Events []clientEvent `json:"events"`
+}
+
+type joinedRoom struct {
+	Timeline            timeline       `json:"timeline"`
+	State               eventList      `json:"state"`
+	Ephemeral           eventList      `json:"ephemeral"`
+	AccountData         eventList      `json:"account_data"`
+	UnreadNotifications map[string]int `json:"unread_notifications"`
+	Summary             map[string]any `json:"summary"`
+}
+
+type leftRoom struct {
+	Timeline    timeline  `json:"timeline"`
+	State       eventList `json:"state"`
+	AccountData eventList `json:"account_data"`
+}
+
+type invitedRoom struct {
+	InviteState eventList `json:"invite_state"`
+}
+
+type syncResponse struct {
+	NextBatch string `json:"next_batch"`
+	Rooms     struct {
+		Join   map[string]*joinedRoom  `json:"join"`
+		Invite map[string]*invitedRoom `json:"invite"`
+		Leave  map[string]*leftRoom    `json:"leave"`
+	} `json:"rooms"`
+	AccountData eventList `json:"account_data"`
+	Presence    eventList `json:"presence"`
+	ToDevice    eventList `json:"to_device"`
+	DeviceLists struct {
+		Changed []string `json:"changed"`
+		Left    []string `json:"left"`
+	} `json:"device_lists"`
+	OneTimeKeysCount map[string]int `json:"device_one_time_keys_count"`
+}
+
+// strippedTypes are the state events an invitee sees of the room.
+var strippedTypes = map[string]bool{
+	spec.MRoomCreate: true, spec.MRoomJoinRules: true, spec.MRoomName: true, "m.room.avatar": true,
+	spec.MRoomCanonicalAlias: true, "m.room.encryption": true, spec.MRoomTopic: true,
+}
+
+// syncOnce computes the response for (since, now]; since < 0 is an initial
+// sync. It runs a fixed number of queries whatever the number of rooms.
+func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullState bool, filter Filter) (*syncResponse, bool, error) {
+	upTo, err := a.store.MaxPos(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if since > upTo {
+		since = -1 // a token from another database: start over
+	}
+	ms, err := a.store.UserMemberships(ctx, dev.UserID)
+	if err != nil {
+		return nil, false, err
+	}
+	resp := &syncResponse{NextBatch: FormatToken(upTo), OneTimeKeysCount: map[string]int{}}
+	resp.Rooms.Join, resp.Rooms.Invite, resp.Rooms.Leave = map[string]*joinedRoom{}, map[string]*invitedRoom{}, map[string]*leftRoom{}
+	resp.AccountData.Events, resp.Presence.Events, resp.ToDevice.Events = []clientEvent{}, []clientEvent{}, []clientEvent{}
+	resp.DeviceLists.Changed, resp.DeviceLists.Left = []string{}, []string{}
+
+	limit := filter.TimelineLimit()
+	var fresh, incremental, invited []string
+	var left []store.Membership
+	for _, m := range ms {
+		if m.Pos > upTo {
+			continue // changed after this sync's bound: the next one has it
+		}
+		isNew := since < 0 || m.Pos > since
+		switch m.Membership {
+		case "join":
+			if isNew || fullState {
+				fresh = append(fresh, m.RoomID)
+			} else {
+				incremental = append(incremental, m.RoomID)
+			}
+		case "invite":
+			if isNew || fullState {
+				invited = append(invited, m.RoomID)
+			}
+		case "leave", "ban":
+			if since >= 0 && m.Pos > since || filter.Room.IncludeLeave && since < 0 {
+				left = append(left, m)
+			}
+		}
+	}
+
+	// Rooms synced from the start: recent timeline, state before it.
+	tls, err := a.store.Timelines(ctx, fresh, 0, upTo, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	states, err := a.store.StateChanges(ctx, fresh, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, id := range fresh {
+		tl := makeTimeline(tls[id], limit, 0, dev.DeviceID)
+		resp.Rooms.Join[id] = newJoinedRoom(tl, stateBefore(states[id], tl, upTo))
+	}
+
+	// Rooms synced since the token: what happened since, and the state
+	// that changed in a gap when the timeline is limited.
+	tls, err = a.store.Timelines(ctx, incremental, since, upTo, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	var gapped []string
+	for _, id := range incremental {
+		if len(tls[id]) > limit {
+			gapped = append(gapped, id)
+		}
+	}
+	states, err = a.store.StateChanges(ctx, gapped, since)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, id := range incremental {
+		if len(tls[id]) == 0 {
+			continue
+		}
+		tl := makeTimeline(tls[id], limit, since, dev.DeviceID)
+		resp.Rooms.Join[id] = newJoinedRoom(tl, stateBefore(states[id], tl, upTo))
+	}
+
+	// Invites: what the invitee may see of the room.
+	states, err = a.store.StateChanges(ctx, invited, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, id := range invited {
+		ir := &invitedRoom{InviteState: eventList{Events: []clientEvent{}}}
+		for _, ev := range states[id] {
+			if strippedTypes[ev.Type] || (ev.Type == spec.MRoomMember && ev.StateKey != nil && *ev.StateKey == dev.UserID) {
+				ir.InviteState.Events = append(ir.InviteState.Events, toClient(ev, ""))
+			}
+		}
+		resp.Rooms.Invite[id] = ir
+	}
+
+	// Rooms left since the token: the timeline up to the leaving. Rare,
+	// hence a query each.
+	for _, m := range left {
+		after := max(since, 0)
+		tl, err := a.store.Timelines(ctx, []string{m.RoomID}, after, m.Pos, limit)
+		if err != nil {
+			return nil, false, err
+		}
+		t := makeTimeline(tl[m.RoomID], limit, after, dev.DeviceID)
+		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
+	}
+	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0
+	return resp, news, nil
+}
+
+// makeTimeline keeps the last limit events of evs (which has at most
+// limit+1) and says whether some were left out.
+func makeTimeline(evs []store.Event, limit int, after int64, deviceID string) timeline {
+	tl := timeline{Events: make([]clientEvent, 0, len(evs))}
+	if len(evs) > limit {
+		tl.Limited = true
+		evs = evs[len(evs)-limit:]
+	}
+	prev := after
+	if len(evs) > 0 {
+		prev = evs[0].Pos - 1
+	}
+	tl.PrevBatch = FormatToken(prev)
+	for _, ev := range evs {
+		tl.Events = append(tl.Events, toClient(ev, deviceID))
+	}
+	return tl
+}
+
+// stateBefore is the state to send with a timeline: the given state events
+// except those in the timeline itself or after the sync's bound.
+func stateBefore(state []store.Event, tl timeline, upTo int64) []clientEvent {
+	inTimeline := make(map[string]bool, len(tl.Events))
+	for _, ev := range tl.Events {
+		inTimeline[ev.EventID] = true
+	}
+	out := []clientEvent{}
+	for _, ev := range state {
+		if !inTimeline[ev.EventID] && ev.Pos <= upTo {
+			out = append(out, toClient(ev, ""))
+		}
+	}
+	return out
+}
+
+func newJoinedRoom(tl timeline, state []clientEvent) *joinedRoom {
+	return &joinedRoom{
+		Timeline: tl, State: eventList{Events: state},
+		Ephemeral: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}},
+		UnreadNotifications: map[string]int{}, Summary: map[string]any{},
+	}
+}

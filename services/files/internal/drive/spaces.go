@@ -1,0 +1,88 @@
+package drive
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"bureau/services/files/internal/store"
+	"bureau/services/platform/identity"
+)
+
+// PersonalSpaceName is the name of every personal space.
+const PersonalSpaceName = "Mon espace"
+
+// Spaces lists u's spaces, personal first, creating the personal space on
+// the first call. Externals get none: they are only invited.
+func (s *Service) Spaces(ctx context.Context, u identity.User) ([]store.Space, error) {
+	if !u.External {
+		if _, err := s.store.PersonalSpace(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
+			err = s.store.CreateSpace(ctx, store.Space{ID: newID(), Kind: store.SpacePersonal, Name: PersonalSpaceName,
+				OwnerID: u.ID, CreatedBy: u.ID, CreatedAt: s.now()})
+			// A concurrent first call created it: fine.
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				return nil, err
+			}
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return s.store.SpacesOf(ctx, u.ID)
+}
+
+// CreateSpace creates a team space owned by u.
+func (s *Service) CreateSpace(ctx context.Context, u identity.User, name string) (store.Space, error) {
+	if u.External {
+		return store.Space{}, fail(http.StatusForbidden, "externals_cannot_create_spaces",
+			"Les personnes extérieures à l'administration peuvent être invitées dans un espace mais ne peuvent pas en créer.")
+	}
+	name = strings.TrimSpace(name)
+	if err := checkName(name); err != nil {
+		return store.Space{}, err
+	}
+	sp := store.Space{ID: newID(), Kind: store.SpaceTeam, Name: name, CreatedBy: u.ID, CreatedAt: s.now(), Role: store.RoleOwner}
+	return sp, s.store.CreateSpace(ctx, sp)
+}
+
+// Space returns one of u's spaces.
+func (s *Service) Space(ctx context.Context, u identity.User, space string) (store.Space, error) {
+	return s.access(ctx, u, space, store.RoleReader)
+}
+
+// Members lists the members of a space u belongs to.
+func (s *Service) Members(ctx context.Context, u identity.User, space string) ([]store.Member, error) {
+	if _, err := s.access(ctx, u, space, store.RoleReader); err != nil {
+		return nil, err
+	}
+	return s.store.Members(ctx, space)
+}
+
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// AddMember gives agent user a role in a team space. Managers add
+// managers, editors and readers; only owners add owners.
+func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, role string) (store.Member, error) {
+	sp, err := s.access(ctx, u, space, store.RoleManager)
+	if err != nil {
+		return store.Member{}, err
+	}
+	switch {
+	case sp.Kind == store.SpacePersonal:
+		return store.Member{}, fail(http.StatusBadRequest, "personal_space", "Un espace personnel ne se partage pas : créez un espace d'équipe.")
+	case !userIDPattern.MatchString(user):
+		return store.Member{}, fail(http.StatusBadRequest, "invalid_user", "Identifiant d'agent invalide.")
+	case store.RoleRank(role) == 0:
+		return store.Member{}, fail(http.StatusBadRequest, "invalid_role", "Rôle inconnu : owner, manager, editor ou reader.")
+	case store.RoleRank(role) > store.RoleRank(sp.Role):
+		return store.Member{}, fail(http.StatusForbidden, "role_too_high", "Vous ne pouvez pas donner un rôle supérieur au vôtre.")
+	}
+	m := store.Member{SpaceID: space, UserID: user, Role: role, AddedBy: u.ID, AddedAt: s.now()}
+	if err := s.store.AddMember(ctx, m); errors.Is(err, store.ErrConflict) {
+		return m, fail(http.StatusConflict, "already_member", "Cet agent est déjà membre de l'espace.")
+	} else if err != nil {
+		return m, err
+	}
+	return m, nil
+}

@@ -1,0 +1,201 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"bureau/services/files/internal/store"
+	"bureau/services/platform/blob"
+	"bureau/services/platform/sqldb"
+	"bureau/services/platform/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// bothEngines runs f on a SQLite file and on a real PostgreSQL database.
+func bothEngines(t *testing.T, f func(t *testing.T, ctx context.Context, st *store.Store)) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "files.db") },
+		"postgres": func(t *testing.T) string { return testenv.SharedPostgres(t).NewDatabase(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			db, err := sqldb.Open(ctx, dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			st, err := store.Open(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Open(ctx, db); err != nil { // migrating twice is a no-op
+				t.Fatal(err)
+			}
+			f(t, ctx, st)
+		})
+	}
+}
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestSpacesAndMembers(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "p1", Kind: store.SpacePersonal, Name: "Mon espace", OwnerID: "alice", CreatedBy: "alice", CreatedAt: t0}))
+		err := st.CreateSpace(ctx, store.Space{ID: "p2", Kind: store.SpacePersonal, Name: "Mon espace", OwnerID: "alice", CreatedBy: "alice", CreatedAt: t0})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second personal space: %v", err)
+		}
+		must(t, st.CreateSpace(ctx, store.Space{ID: "t1", Kind: store.SpaceTeam, Name: "Projet", CreatedBy: "alice", CreatedAt: t0}))
+		must(t, st.AddMember(ctx, store.Member{SpaceID: "t1", UserID: "bob", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0}))
+		if err := st.AddMember(ctx, store.Member{SpaceID: "t1", UserID: "bob", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate member: %v", err)
+		}
+		spaces, err := st.SpacesOf(ctx, "alice")
+		must(t, err)
+		if len(spaces) != 2 || spaces[0].ID != "p1" || spaces[1].Role != store.RoleOwner {
+			t.Fatalf("alice's spaces: %+v", spaces)
+		}
+		sp, err := st.SpaceFor(ctx, "t1", "bob")
+		if err != nil || sp.Role != store.RoleReader || sp.Name != "Projet" {
+			t.Fatalf("bob in t1: %+v %v", sp, err)
+		}
+		if _, err := st.SpaceFor(ctx, "p1", "bob"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("bob in alice's personal space: %v", err)
+		}
+		ms, err := st.Members(ctx, "t1")
+		if err != nil || len(ms) != 2 || ms[0].UserID != "alice" || ms[1].Role != store.RoleReader {
+			t.Fatalf("members: %+v %v", ms, err)
+		}
+	})
+}
+
+func TestTreeVersionsScans(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "s", Kind: store.SpaceTeam, Name: "S", CreatedBy: "a", CreatedAt: t0}))
+		folder := func(id, parent, name string) error {
+			return st.CreateFolder(ctx, store.Node{ID: id, SpaceID: "s", ParentID: parent, Name: name, CreatedBy: "a", CreatedAt: t0, ModifiedAt: t0})
+		}
+		must(t, folder("f1", "", "Rapports"))
+		if err := folder("f2", "", "rapports"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("case-insensitive duplicate: %v", err)
+		}
+		must(t, folder("f3", "f1", "rapports")) // same name, other folder
+
+		v := store.Version{ID: "v1", NodeID: "n1", BlobKey: "v/v1/v1", Size: 10, ContentType: "text/plain", UploadedBy: "a", CreatedAt: t0, Scan: store.ScanPending}
+		n, err := st.AddVersion(ctx, "s", "f1", "Note.txt", v)
+		if err != nil || n.ID != "n1" || n.Size != 10 || n.Scan != store.ScanPending || n.BlobKey != "v/v1/v1" {
+			t.Fatalf("first version: %+v %v", n, err)
+		}
+		v2 := v
+		v2.ID, v2.NodeID, v2.Size, v2.CreatedAt = "v2", "ignored", 20, t0.Add(time.Minute)
+		n, err = st.AddVersion(ctx, "s", "f1", "NOTE.txt", v2)
+		if err != nil || n.ID != "n1" || n.VersionID != "v2" || n.Size != 20 || n.Name != "Note.txt" {
+			t.Fatalf("second version: %+v %v", n, err)
+		}
+		if _, err := st.AddVersion(ctx, "s", "", "RAPPORTS", store.Version{ID: "v3", NodeID: "n3", Scan: store.ScanPending, CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("file over a folder: %v", err)
+		}
+		if _, err := st.AddVersion(ctx, "s", "nope", "x", store.Version{ID: "v4", NodeID: "n4", Scan: store.ScanPending, CreatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing parent: %v", err)
+		}
+
+		pending, err := st.PendingScans(ctx, 10)
+		if err != nil || len(pending) != 2 || pending[0].ID != "v1" || pending[0].Name != "Note.txt" || pending[0].SpaceID != "s" {
+			t.Fatalf("pending: %+v %v", pending, err)
+		}
+		ok, err := st.SetScan(ctx, "v2", store.ScanInfected, "Eicar", t0)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if ok, _ := st.SetScan(ctx, "v2", store.ScanClean, "", t0); ok {
+			t.Fatal("a verdict overwrote another")
+		}
+		if n, _ := st.Node(ctx, "s", "n1"); n.Scan != store.ScanInfected {
+			t.Fatalf("node scan %q", n.Scan)
+		}
+
+		// Listing: folders first, then by the chosen order, paginated.
+		for i, name := range []string{"b", "A", "c"} {
+			_, err := st.AddVersion(ctx, "s", "", name, store.Version{ID: "w" + name, NodeID: "m" + name, Size: int64(3 - i), Scan: store.ScanClean, CreatedAt: t0})
+			must(t, err)
+		}
+		items, total, err := st.Children(ctx, "s", "", "name", false, 2, 0)
+		must(t, err)
+		if total != 4 || len(items) != 2 || items[0].Name != "Rapports" || items[1].Name != "A" {
+			t.Fatalf("page 1: %d %+v", total, names(items))
+		}
+		items, _, err = st.Children(ctx, "s", "", "size", true, 10, 1)
+		if err != nil || len(items) != 3 || items[0].Name != "b" || items[2].Name != "c" {
+			t.Fatalf("by size desc, offset 1: %v %v", names(items), err)
+		}
+
+		// Rename onto a taken name, trash, reuse the name, restore.
+		if err := st.Place(ctx, "s", "mb", "", "a", t0); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("rename onto a taken name: %v", err)
+		}
+		must(t, st.Trash(ctx, "s", "mA", "a", t0))
+		must(t, st.Place(ctx, "s", "mb", "", "a", t0))
+		if err := st.Restore(ctx, "s", "mA"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("restore onto a taken name: %v", err)
+		}
+		trashed, err := st.Trashed(ctx, "s")
+		if err != nil || len(trashed) != 1 || trashed[0].ID != "mA" || trashed[0].TrashedBy != "a" {
+			t.Fatalf("trash: %+v %v", trashed, err)
+		}
+		must(t, st.Place(ctx, "s", "mb", "f1", "b", t0))
+		must(t, st.Restore(ctx, "s", "mA"))
+	})
+}
+
+func TestUploads(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "s", Kind: store.SpaceTeam, Name: "S", CreatedBy: "a", CreatedAt: t0}))
+		must(t, st.CreateUpload(ctx, store.Upload{ID: "u1", UserID: "a", SpaceID: "s", Name: "big.bin", ContentType: "x/y", Length: 100, BlobKey: "v/u1", MultipartID: "mp", CreatedAt: t0}))
+		if _, err := st.Upload(ctx, "u1", "b"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("someone else's upload: %v", err)
+		}
+		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, t0))
+		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, t0))
+		up, err := st.Upload(ctx, "u1", "a")
+		if err != nil || up.PartsSize != 80 || up.TailSize != 0 || up.Offset() != 80 {
+			t.Fatalf("upload: %+v %v", up, err)
+		}
+		// A part uploaded again replaces the old one, not adds to it.
+		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, t0))
+		parts, err := st.Parts(ctx, "u1")
+		if err != nil || len(parts) != 2 || parts[1].ETag != "e2b" {
+			t.Fatalf("parts: %+v %v", parts, err)
+		}
+		if up, _ := st.Upload(ctx, "u1", "a"); up.Offset() != 85 {
+			t.Fatalf("offset %d", up.Offset())
+		}
+		must(t, st.DeleteUpload(ctx, "u1"))
+		if _, err := st.Upload(ctx, "u1", "a"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("deleted upload: %v", err)
+		}
+	})
+}
+
+func names(ns []store.Node) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,107 @@
+package meet
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	pconfig "bureau/services/platform/config"
+	"bureau/services/platform/service"
+)
+
+// EnvPrefix prefixes the environment overrides (BUREAU_MEET_LISTEN…).
+const EnvPrefix = "BUREAU_MEET_"
+
+// Config is the meet service configuration.
+type Config struct {
+	service.Common `yaml:",inline"`
+	ICE            ICE   `yaml:"ice" envPrefix:"ICE_"`
+	TURN           TURN  `yaml:"turn" envPrefix:"TURN_"`
+	Rooms          Rooms `yaml:"rooms" envPrefix:"ROOMS_"`
+}
+
+// ICE is how media reaches the node.
+type ICE struct {
+	// UDPListen is the one UDP port all media shares (UDP mux), e.g.
+	// "0.0.0.0:7882"; empty gives each connection an ephemeral port (the
+	// embedded default, fine on a laptop, not behind a firewall).
+	UDPListen string `yaml:"udp_listen" env:"UDP_LISTEN"`
+	// NAT1To1IPs are the public IPv4 addresses of a node behind 1:1 NAT,
+	// advertised in place of its own.
+	NAT1To1IPs []string `yaml:"nat_1to1_ips" env:"NAT_1TO1_IPS" envSeparator:","`
+	// LoopbackOnly offers and accepts only 127.0.0.1 candidates (tests).
+	LoopbackOnly bool `yaml:"loopback_only" env:"LOOPBACK_ONLY"`
+}
+
+// TURN is the built-in TURN server (not served yet: the settings are
+// validated so deployments can be written now).
+type TURN struct {
+	// Secret derives time-limited credentials, coturn's use-auth-secret
+	// scheme, so an external coturn can replace the built-in server.
+	Secret        string        `yaml:"secret" env:"SECRET"`
+	Realm         string        `yaml:"realm" env:"REALM"`
+	URLs          []string      `yaml:"urls" env:"URLS" envSeparator:","`
+	CredentialTTL time.Duration `yaml:"credential_ttl" env:"CREDENTIAL_TTL"`
+}
+
+// Rooms are limits on meetings.
+type Rooms struct {
+	MaxParticipants int `yaml:"max_participants" env:"MAX_PARTICIPANTS"`
+}
+
+// Default returns the defaults.
+func Default() *Config {
+	return &Config{
+		Common: service.DefaultCommon("127.0.0.1:8083"),
+		TURN:   TURN{CredentialTTL: 12 * time.Hour},
+		Rooms:  Rooms{MaxParticipants: 100},
+	}
+}
+
+// Validate checks every setting, naming the fields.
+func (c *Config) Validate() error {
+	var v pconfig.Checker
+	c.Check(&v)
+	c.CheckMeet(&v)
+	return v.Err()
+}
+
+// CheckMeet checks the meet-specific settings (the all-in-one validates
+// Common itself and calls this for the rest).
+func (c *Config) CheckMeet(v *pconfig.Checker) {
+	if a := c.ICE.UDPListen; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
+			v.Fail("ice.udp_listen", "must be host:port with a numeric port, got %q", a)
+		} else if ip := net.ParseIP(host); host != "" && (ip == nil || ip.To4() == nil) {
+			v.Fail("ice.udp_listen", "host must be an IPv4 address or empty, got %q", host)
+		}
+	}
+	for _, s := range c.ICE.NAT1To1IPs {
+		if ip := net.ParseIP(strings.TrimSpace(s)); ip == nil || ip.To4() == nil {
+			v.Fail("ice.nat_1to1_ips", "%q is not an IPv4 address", s)
+		}
+	}
+	if c.ICE.LoopbackOnly && len(c.ICE.NAT1To1IPs) > 0 {
+		v.Fail("ice.nat_1to1_ips", "cannot be set with ice.loopback_only")
+	}
+	if c.TURN.Secret != "" {
+		if len(c.TURN.Secret) < 16 {
+			v.Fail("turn.secret", "must be at least 16 characters")
+		}
+		v.Require("turn.realm", c.TURN.Realm)
+		if len(c.TURN.URLs) == 0 {
+			v.Fail("turn.urls", "is required with turn.secret")
+		}
+	}
+	for _, u := range c.TURN.URLs {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			v.Fail("turn.urls", "%q must start with turn: or turns:", u)
+		}
+	}
+	v.Positive("turn.credential_ttl", c.TURN.CredentialTTL)
+	if n := c.Rooms.MaxParticipants; n < 2 || n > 1000 {
+		v.Fail("rooms.max_participants", "must be between 2 and 1000, got %d", n)
+	}
+}

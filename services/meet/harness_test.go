@@ -1,0 +1,472 @@
+package meet_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"bureau/services/meet"
+	"bureau/services/meet/internal/signal"
+	"bureau/services/platform/identity"
+	"bureau/services/platform/service"
+)
+
+// wait bounds every expectation: a deadline, never a sleep.
+const wait = 15 * time.Second
+
+var (
+	alice = identity.User{ID: "ualice", Email: "alice@interieur.gouv.fr", GivenName: "Alice", UsualName: "Martin", Ministry: "interieur"}
+	bob   = identity.User{ID: "ubob", Email: "bob@interieur.gouv.fr", GivenName: "Bob", UsualName: "Durand", Ministry: "interieur"}
+	carol = identity.User{ID: "ucarol", Email: "carol@interieur.gouv.fr", GivenName: "Carol", UsualName: "Petit", Ministry: "interieur"}
+	dave  = identity.User{ID: "udave", Email: "dave@armees.gouv.fr", GivenName: "Dave", UsualName: "Leroy", Ministry: "armees"}
+	ext   = identity.User{ID: "uext", Email: "eve@prestataire.example", GivenName: "Eve", External: true}
+)
+
+type harness struct {
+	t      *testing.T
+	svc    *meet.Service
+	srv    *httptest.Server
+	signer *identity.Signer
+}
+
+// newHarness serves meet as the gateway would reach it: identity tokens
+// signed with a test key, the SFU on a loopback UDP mux.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	pub, priv, err := identity.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	base := service.NewWithKey("meet", log, pub, 0)
+	cfg := meet.Default()
+	cfg.PublicURL = "https://bureau.test"
+	cfg.GatewayPublicKey = identity.EncodePublicKey(pub)
+	cfg.ICE.UDPListen = "127.0.0.1:0"
+	cfg.ICE.LoopbackOnly = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := meet.New(context.Background(), cfg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(base.Identity.Middleware(svc.Handler()))
+	t.Cleanup(func() {
+		_ = svc.Close()
+		srv.Close()
+	})
+	return &harness{t: t, svc: svc, srv: srv, signer: identity.NewSigner(priv, 30*time.Second)}
+}
+
+func (h *harness) header(u identity.User) http.Header {
+	tok, _, err := h.signer.Sign(u, "meet")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return http.Header{identity.Header: {tok}}
+}
+
+type roomView struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Link      string   `json:"link"`
+	Access    string   `json:"access"`
+	Role      string   `json:"role"`
+	Admission string   `json:"admission"`
+	Invitees  []string `json:"invitees"`
+	Connected int      `json:"connected"`
+}
+
+func (h *harness) do(u *identity.User, method, path, body string) (int, []byte) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if u != nil {
+		req.Header = h.header(*u)
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (h *harness) createRoom(u identity.User, spec string) roomView {
+	h.t.Helper()
+	code, b := h.do(&u, "POST", "/api/meet/rooms", spec)
+	if code != http.StatusCreated {
+		h.t.Fatalf("create room: %d %s", code, b)
+	}
+	var v roomView
+	if err := json.Unmarshal(b, &v); err != nil {
+		h.t.Fatal(err)
+	}
+	return v
+}
+
+// client is a participant: a websocket and a pion PeerConnection that
+// answers the server's offers and counts what it receives.
+type client struct {
+	t    *testing.T
+	name string
+	ws   *websocket.Conn
+	pc   *webrtc.PeerConnection
+	wmu  sync.Mutex
+
+	msgs     chan signal.Message
+	closed   chan struct{}
+	closeErr error
+
+	mu       sync.Mutex
+	counters map[string]*counter // by track id
+	newTrack chan *counter
+}
+
+type counter struct {
+	track   *webrtc.TrackRemote
+	packets atomic.Int64
+	frames  atomic.Int64 // video: packets with the marker bit
+	reached chan struct{}
+	once    sync.Once
+	goal    int64
+	tick    chan struct{} // one per packet, dropped when nobody listens
+}
+
+// loopbackAPI makes pion clients gather and accept 127.0.0.1 only.
+func loopbackAPI(t *testing.T) *webrtc.API {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	loop := func(ip net.IP) bool { return ip.IsLoopback() }
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(loop)
+	se.SetRemoteIPFilter(loop)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+}
+
+// dial connects u to room without sending join.
+func (h *harness) dial(u identity.User, room string) *client {
+	h.t.Helper()
+	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/meet/rooms/" + room + "/ws"
+	ws, resp, err := websocket.DefaultDialer.Dial(url, h.header(u))
+	if err != nil {
+		h.t.Fatalf("dial %s: %v (%v)", u.ID, err, resp)
+	}
+	pc, err := loopbackAPI(h.t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c := &client{
+		t: h.t, name: u.ID, ws: ws, pc: pc, msgs: make(chan signal.Message, 1024), closed: make(chan struct{}),
+		counters: map[string]*counter{}, newTrack: make(chan *counter, 16),
+	}
+	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
+		if ci == nil {
+			return
+		}
+		j := ci.ToJSON()
+		_ = c.write(signal.Message{Type: signal.TypeCandidate, Candidate: &signal.Candidate{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex}})
+	})
+	pc.OnTrack(c.onTrack)
+	h.t.Cleanup(c.close)
+	go c.readLoop()
+	return c
+}
+
+// join dials and joins, expecting the given first answer (joined | lobby).
+func (h *harness) join(u identity.User, room, expect string) (*client, signal.Message) {
+	h.t.Helper()
+	c := h.dial(u, room)
+	c.send(signal.Message{Type: signal.TypeJoin})
+	return c, c.expect(expect)
+}
+
+func (c *client) write(m signal.Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return c.writeRaw(websocket.TextMessage, b)
+}
+
+func (c *client) writeRaw(typ int, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteMessage(typ, b)
+}
+
+func (c *client) send(m signal.Message) {
+	c.t.Helper()
+	if err := c.write(m); err != nil {
+		c.t.Fatalf("%s: send %s: %v", c.name, m.Type, err)
+	}
+}
+
+func (c *client) readLoop() {
+	defer close(c.closed)
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			c.closeErr = err
+			return
+		}
+		var m signal.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			c.closeErr = err
+			return
+		}
+		switch m.Type {
+		case signal.TypeOffer:
+			if err := c.answer(m.SDP); err != nil {
+				c.closeErr = err
+				return
+			}
+		case signal.TypeCandidate:
+			if f := strings.Fields(m.Candidate.Candidate); len(f) > 4 && f[4] != "127.0.0.1" {
+				c.closeErr = errors.New("server offered a non-loopback candidate: " + m.Candidate.Candidate)
+				return
+			}
+			if m.Candidate.Candidate != "" {
+				_ = c.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: m.Candidate.Candidate, SDPMid: m.Candidate.SDPMid, SDPMLineIndex: m.Candidate.SDPMLineIndex})
+			}
+		default:
+			c.msgs <- m
+		}
+	}
+}
+
+func (c *client) answer(sdp string) error {
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return err
+	}
+	ans, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.pc.SetLocalDescription(ans); err != nil {
+		return err
+	}
+	return c.write(signal.Message{Type: signal.TypeAnswer, SDP: ans.SDP})
+}
+
+// expect skips messages until one of type typ arrives.
+func (c *client) expect(typ string) signal.Message {
+	c.t.Helper()
+	return c.expectWhere(typ, func(signal.Message) bool { return true })
+}
+
+func (c *client) expectWhere(typ string, ok func(signal.Message) bool) signal.Message {
+	c.t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case m := <-c.msgs:
+			if m.Type == typ && ok(m) {
+				return m
+			}
+		case <-c.closed:
+			// Drain what arrived before the close.
+			for {
+				select {
+				case m := <-c.msgs:
+					if m.Type == typ && ok(m) {
+						return m
+					}
+				default:
+					c.t.Fatalf("%s: closed (%v) while waiting for %s", c.name, c.closeErr, typ)
+				}
+			}
+		case <-timeout:
+			c.t.Fatalf("%s: no %s within %s", c.name, typ, wait)
+		}
+	}
+}
+
+// next is the very next message.
+func (c *client) next() signal.Message {
+	c.t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m
+	case <-time.After(wait):
+		c.t.Fatalf("%s: no message within %s", c.name, wait)
+	}
+	return signal.Message{}
+}
+
+// expectClosed waits for the server to close the socket with code.
+func (c *client) expectClosed(code int) {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(wait):
+		c.t.Fatalf("%s: socket still open after %s", c.name, wait)
+	}
+	var ce *websocket.CloseError
+	if !errors.As(c.closeErr, &ce) || ce.Code != code {
+		c.t.Fatalf("%s: closed with %v, want close code %d", c.name, c.closeErr, code)
+	}
+}
+
+func (c *client) close() {
+	_ = c.ws.Close()
+	_ = c.pc.Close()
+}
+
+func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	k := &counter{track: tr, reached: make(chan struct{}), goal: 50, tick: make(chan struct{}, 1)}
+	c.mu.Lock()
+	c.counters[tr.ID()] = k
+	c.mu.Unlock()
+	c.newTrack <- k
+	buf := make([]byte, 1500)
+	var p rtpHeader
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		if !p.parse(buf[:n]) {
+			continue
+		}
+		k.packets.Add(1)
+		select {
+		case k.tick <- struct{}{}:
+		default:
+		}
+		if p.marker {
+			k.frames.Add(1)
+		}
+		if k.packets.Load() >= k.goal {
+			k.once.Do(func() { close(k.reached) })
+		}
+	}
+}
+
+type rtpHeader struct{ marker bool }
+
+func (h *rtpHeader) parse(b []byte) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false
+	}
+	h.marker = b[1]&0x80 != 0
+	return true
+}
+
+// publisher sends synthetic Opus (20 ms) and VP8 (30 fps, ~3 packets a
+// frame) until ctx ends.
+type publisher struct {
+	audio, video *webrtc.TrackLocalStaticSample
+	plis         atomic.Int64 // keyframe requests received for video
+}
+
+func (c *client) publish(ctx context.Context) *publisher {
+	c.t.Helper()
+	a, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", c.name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", c.name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p := &publisher{audio: a, video: v}
+	for _, tr := range []webrtc.TrackLocal{a, v} {
+		x, err := c.pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		go func() {
+			for {
+				pkts, _, err := x.Sender().ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, pk := range pkts {
+					if _, ok := pk.(*rtcp.PictureLossIndication); ok && tr == v {
+						p.plis.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	c.send(signal.Message{Type: signal.TypePublish, Tracks: []signal.TrackSpec{{Kind: "audio", Source: "microphone"}, {Kind: "video", Source: "camera"}}})
+	go func() {
+		audio := bytes.Repeat([]byte{0xfc, 0xff, 0xfe}, 40)
+		frame := make([]byte, 3000)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			_ = a.WriteSample(media.Sample{Data: audio, Duration: 20 * time.Millisecond})
+			if i%2 == 0 {
+				// Byte 0 bit 0 clear: a keyframe tag every 30 frames.
+				frame[0] = 0x01
+				if i%60 == 0 {
+					frame[0] = 0x00
+				}
+				frame[1] = byte(i)
+				_ = v.WriteSample(media.Sample{Data: frame, Duration: 40 * time.Millisecond})
+			}
+		}
+	}()
+	return p
+}
+
+// waitTracks waits for n incoming tracks and for each to reach its goal.
+func (c *client) waitTracks(n int) []*counter {
+	c.t.Helper()
+	var ks []*counter
+	timeout := time.After(wait)
+	for len(ks) < n {
+		select {
+		case k := <-c.newTrack:
+			ks = append(ks, k)
+		case <-timeout:
+			c.t.Fatalf("%s: %d of %d tracks within %s", c.name, len(ks), n, wait)
+		}
+	}
+	for _, k := range ks {
+		select {
+		case <-k.reached:
+		case <-timeout:
+			c.t.Fatalf("%s: track %s got %d packets, want %d", c.name, k.track.ID(), k.packets.Load(), k.goal)
+		}
+	}
+	return ks
+}
