@@ -76,6 +76,12 @@ func (c *Config) Validate() error {
 	if g.Identity.PrivateKey == "" && g.Identity.PrivateKeyFile == "" {
 		g.Identity.PrivateKeyFile = filepath.Join(c.DataDir, "identity.key")
 	}
+	if c.Files.Database.URL == "" {
+		c.Files.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "files.db")
+	}
+	if c.Files.Storage.Kind == "" {
+		c.Files.Storage.Kind, c.Files.Storage.Dir = "disk", filepath.Join(c.DataDir, "blobs")
+	}
 	if c.Chat.Database.URL == "" {
 		c.Chat.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "chat.db")
 	}
@@ -188,7 +194,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (*Suite, error) {
 		build  build
 	}{
 		{"chat", c.Chat.Common, &c.Gateway.Services.Chat, func(ctx context.Context, b *service.Base) (service.Runner, error) { return chat.New(ctx, &c.Chat, b) }},
-		{"files", c.Files.Common, &c.Gateway.Services.Files, func(ctx context.Context, b *service.Base) (service.Runner, error) { return files.New(ctx, &c.Files, b) }},
+		{"files", c.Files.Common, &c.Gateway.Services.Files, func(ctx context.Context, b *service.Base) (service.Runner, error) { return files.NewWith(ctx, &c.Files, b, files.Options{Bus: s.Bus}) }},
 		{"meet", c.Meet.Common, &c.Gateway.Services.Meet, func(ctx context.Context, b *service.Base) (service.Runner, error) { return meet.New(ctx, &c.Meet, b) }},
 	}
 	for _, sv := range services {
