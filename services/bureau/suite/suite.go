@@ -194,7 +194,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (*Suite, error) {
 		build  build
 	}{
 		{"chat", c.Chat.Common, &c.Gateway.Services.Chat, func(ctx context.Context, b *service.Base) (service.Runner, error) { return chat.New(ctx, &c.Chat, b) }},
-		{"files", c.Files.Common, &c.Gateway.Services.Files, func(ctx context.Context, b *service.Base) (service.Runner, error) { return files.NewWith(ctx, &c.Files, b, files.Options{Bus: s.Bus}) }},
+		{"files", c.Files.Common, &c.Gateway.Services.Files, func(ctx context.Context, b *service.Base) (service.Runner, error) {
+			return files.NewWith(ctx, &c.Files, b, files.Options{Bus: s.Bus})
+		}},
 		{"meet", c.Meet.Common, &c.Gateway.Services.Meet, func(ctx context.Context, b *service.Base) (service.Runner, error) { return meet.New(ctx, &c.Meet, b) }},
 	}
 	for _, sv := range services {
