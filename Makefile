@@ -10,7 +10,7 @@ PKGS      := bureau/...
 CACHE     ?= $(HOME)/.cache/bureau
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway clean
+.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway bench-meet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -60,10 +60,15 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	    echo "== $$t $$f"; (cd $$t && $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $${FUZZTIME:-30s} .) || exit 1; \
 	  done; done
 
-bench: bench-gateway ## every benchmark (prints figures)
+bench: bench-gateway bench-meet ## every benchmark (prints figures)
 
 bench-gateway: ## proxied req/s and p99: gateway vs direct vs nginx
 	bash scripts/bench-gateway.sh
+
+bench-meet: ## SFU: 1 video publisher → N subscribers; CPU per forwarded stream and per packet
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/meet-load ./services/meet/cmd/meet-load
+	./$(BIN)/meet-load -n $${MEET_SUBSCRIBERS:-10,50,100,300} -d $${MEET_DURATION:-10s}
 
 clean:
 	rm -rf $(BIN) web/dist

@@ -10,7 +10,7 @@ CACHE=${BUREAU_CACHE:-$HOME/.cache/bureau}
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 mkdir -p "$CACHE/bin"
 
-pkgs=(redis-server postgresql clamav-daemon coturn chromium nginx-light wrk curl ca-certificates)
+pkgs=(redis-server postgresql clamav-daemon coturn chromium nginx-light wrk rclone curl ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
