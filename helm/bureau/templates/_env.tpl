@@ -71,23 +71,25 @@ that the Secrets are in place when the services gain them.
 {{- end }}
 {{- include "bureau.redisEnv" (dict "root" .root "prefix" $p) }}
 {{- if eq .component "files" }}
+- name: {{ $p }}STORAGE_KIND
+  value: "s3"
 {{- with $v.s3.endpoint }}
-- name: {{ $p }}S3_ENDPOINT
+- name: {{ $p }}STORAGE_S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
-- name: {{ $p }}S3_BUCKET
+- name: {{ $p }}STORAGE_S3_BUCKET
   value: {{ $v.s3.bucket | quote }}
 {{- with $v.s3.region }}
-- name: {{ $p }}S3_REGION
+- name: {{ $p }}STORAGE_S3_REGION
   value: {{ . | quote }}
 {{- end }}
 {{- with $v.s3.prefix }}
-- name: {{ $p }}S3_PREFIX
+- name: {{ $p }}STORAGE_S3_PREFIX
   value: {{ . | quote }}
 {{- end }}
 {{- if $v.s3.existingSecret }}
-{{ include "bureau.secretEnv" (dict "name" (printf "%sS3_ACCESS_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.accessKeyKey) }}
-{{ include "bureau.secretEnv" (dict "name" (printf "%sS3_SECRET_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.secretKeyKey) }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sSTORAGE_S3_ACCESS_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.accessKeyKey) }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sSTORAGE_S3_SECRET_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.secretKeyKey) }}
 {{- end }}
 {{- with $v.clamav.address }}
 - name: {{ $p }}CLAMAV_ADDRESS
@@ -96,18 +98,18 @@ that the Secrets are in place when the services gain them.
 {{- end }}
 {{- if eq .component "meet" }}
 {{- if $c.media.enabled }}
-- name: {{ $p }}MEDIA_UDP_PORT
-  value: {{ $c.media.udpPort | quote }}
+- name: {{ $p }}ICE_UDP_LISTEN
+  value: {{ printf "0.0.0.0:%v" $c.media.udpPort | quote }}
 {{- with $c.media.advertiseAddress }}
-- name: {{ $p }}MEDIA_ADVERTISE_ADDRESS
+- name: {{ $p }}ICE_NAT_1TO1_IPS
   value: {{ . | quote }}
 {{- end }}
 {{- end }}
 {{- if $c.turn.enabled }}
-- name: {{ $p }}TURN_PORT
-  value: {{ $c.turn.port | quote }}
 - name: {{ $p }}TURN_REALM
   value: {{ $c.turn.realm | quote }}
+- name: {{ $p }}TURN_URLS
+  value: {{ $c.turn.urls | default (printf "turn:%s:%v?transport=udp,turn:%s:%v?transport=tcp" (regexReplaceAll "^https?://([^/:]+).*$" $v.publicURL "${1}") $c.turn.port (regexReplaceAll "^https?://([^/:]+).*$" $v.publicURL "${1}") $c.turn.port) | quote }}
 {{- if $c.turn.existingSecret }}
 {{ include "bureau.secretEnv" (dict "name" (printf "%sTURN_SECRET" $p) "secret" $c.turn.existingSecret "key" $c.turn.secretKey) }}
 {{- end }}
