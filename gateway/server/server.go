@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	mux.Handle("/api/meet/", meet)
 
 	own := func(route string, h http.Handler) http.Handler {
-		return g.Metrics.Instrument(route, secure.Headers(cfg.Secure(), formTargets, limitBody(cfg.Limits.MaxBody, h)))
+		return g.Metrics.Instrument(route, secure.Headers(formTargets, limitBody(cfg.Limits.MaxBody, h)))
 	}
 	authMux := http.NewServeMux()
 	rp.Routes(authMux)

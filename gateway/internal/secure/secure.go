@@ -13,7 +13,7 @@ import (
 // Headers returns middleware setting CSP and friends. formTargets lists
 // origins a form may post or redirect to (the IdP, for logout: Chromium
 // applies form-action to a form's redirects too).
-func Headers(https bool, formTargets []string, next http.Handler) http.Handler {
+func Headers(formTargets []string, next http.Handler) http.Handler {
 	csp := strings.Join([]string{
 		"default-src 'self'",
 		"script-src 'self'",

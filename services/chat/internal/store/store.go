@@ -139,16 +139,69 @@ func (s *Store) DeviceByToken(ctx context.Context, tokenHash string) (Device, er
 	return d, err
 }
 
-// DeleteDevice logs a device out.
+// DeleteDevice logs a device out and forgets its keys and pending
+// to-device messages; the user's device list changes when it had keys.
 func (s *Store) DeleteDevice(ctx context.Context, userID, deviceID string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_devices WHERE user_id = ? AND device_id = ?`), userID, deviceID)
-	return err
+	return s.deleteDevices(ctx, userID, `AND device_id = ?`, deviceID)
 }
 
 // DeleteDevices logs every device of a user out.
 func (s *Store) DeleteDevices(ctx context.Context, userID string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_devices WHERE user_id = ?`), userID)
-	return err
+	return s.deleteDevices(ctx, userID, ``)
+}
+
+func (s *Store) deleteDevices(ctx context.Context, userID, cond string, args ...any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	all := append([]any{userID}, args...)
+	for _, t := range []string{"chat_devices", "chat_one_time_keys", "chat_fallback_keys", "chat_to_device"} {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE user_id = ? `+cond), all...); err != nil {
+			return err
+		}
+	}
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM chat_device_keys WHERE user_id = ? `+cond), all...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if err := s.markKeyChange(ctx, tx, userID); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Devices lists the devices of a user.
+func (s *Store) Devices(ctx context.Context, userID string) ([]Device, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device_id, display_name FROM chat_devices WHERE user_id = ? ORDER BY device_id`), userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d := Device{UserID: userID}
+		if err := rows.Scan(&d.DeviceID, &d.DisplayName); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RenameDevice sets a device's display name.
+func (s *Store) RenameDevice(ctx context.Context, userID, deviceID, name string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE chat_devices SET display_name = ? WHERE user_id = ? AND device_id = ?`), name, userID, deviceID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // ---- filters ----

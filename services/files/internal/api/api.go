@@ -67,7 +67,11 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, identity.User)) 
 
 // fail answers err: a drive.Error as itself, anything else as a 500 whose
 // cause is logged, not shown.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { Fail(a.log, w, r, err) }
+
+// Fail answers err: a drive.Error as itself, anything else as a 500 whose
+// cause is logged, not shown.
+func Fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	var de *drive.Error
 	switch {
 	case errors.As(err, &de):
@@ -75,7 +79,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client left; nobody reads the answer.
 	default:
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		httpx.WriteError(w, http.StatusInternalServerError, "internal", "Une erreur interne est survenue.")
 	}
 }
@@ -273,6 +277,12 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, u identity.User) 
 		return
 	}
 	defer c.Body.Close()
+	ServeContent(w, r, c)
+}
+
+// ServeContent streams c as an attachment under a CSP sandbox, with Range,
+// ETag (the version id) and Last-Modified.
+func ServeContent(w http.ResponseWriter, r *http.Request, c drive.Content) {
 	h := w.Header()
 	h.Set("ETag", `"`+c.Node.VersionID+`"`)
 	h.Set("Content-Type", c.Node.ContentType)

@@ -161,3 +161,45 @@ func (s *Service) Restore(ctx context.Context, u identity.User, space, id string
 	}
 	return s.store.Node(ctx, space, id)
 }
+
+// Resolve walks path (names from the root of space) and returns the live
+// node it names; the root itself is a folder node with an empty id.
+func (s *Service) Resolve(ctx context.Context, u identity.User, space string, path []string) (store.Node, error) {
+	sp, err := s.access(ctx, u, space, store.RoleReader)
+	if err != nil {
+		return store.Node{}, err
+	}
+	n := store.Node{SpaceID: space, Kind: store.KindFolder, Name: sp.Name, CreatedAt: sp.CreatedAt, ModifiedAt: sp.CreatedAt}
+	if len(path) > maxDepth {
+		return n, errNodeNotFound
+	}
+	for _, name := range path {
+		if n.Kind != store.KindFolder {
+			return n, errNodeNotFound
+		}
+		c, err := s.store.LiveChild(ctx, space, n.ID, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return n, errNodeNotFound
+		} else if err != nil {
+			return n, err
+		}
+		n = c
+	}
+	return n, nil
+}
+
+// ListAll lists every live item of a folder ("" for the root), folders
+// first, then by name.
+func (s *Service) ListAll(ctx context.Context, u identity.User, space, folder string) ([]store.Node, error) {
+	var all []store.Node
+	for {
+		p, err := s.List(ctx, u, space, folder, "name", false, MaxPage, len(all))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if len(p.Items) < MaxPage || len(all) >= p.Total {
+			return all, nil
+		}
+	}
+}

@@ -76,7 +76,14 @@ func contentType(ct string) string {
 	return ct
 }
 
-// Put stores a whole file of size bytes (known in advance) read from r.
+// CheckUpload authorises an upload of size bytes (-1: unknown) to t, as
+// Put would, without reading anything: for refusals before the body.
+func (s *Service) CheckUpload(ctx context.Context, u identity.User, t Target, size int64) error {
+	return s.checkTarget(ctx, u, t, size)
+}
+
+// Put stores a whole file of size bytes read from r; size -1 means
+// unknown (read to the end, up to the maximum size).
 func (s *Service) Put(ctx context.Context, u identity.User, t Target, r io.Reader, size int64) (store.Node, error) {
 	if err := s.checkTarget(ctx, u, t, size); err != nil {
 		return store.Node{}, err
@@ -84,13 +91,52 @@ func (s *Service) Put(ctx context.Context, u identity.User, t Target, r io.Reade
 	version := newID()
 	key := blobKey(version)
 	ct := contentType(t.ContentType)
-	if _, err := s.blobs.Put(ctx, key, r, size, ct); err != nil {
+	var limit *maxReader
+	if size < 0 {
+		limit = &maxReader{r: r, left: s.cfg.MaxUploadSize}
+		r = limit
+	}
+	info, err := s.blobs.Put(ctx, key, r, size, ct)
+	if err != nil {
+		if limit != nil && limit.over {
+			s.blobs.Delete(context.WithoutCancel(ctx), key)
+			return store.Node{}, s.errTooLarge()
+		}
 		if errors.Is(err, blob.ErrSizeMismatch) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return store.Node{}, fail(http.StatusBadRequest, "incomplete_body", "Le contenu reçu ne correspond pas à la taille annoncée.")
 		}
 		return store.Node{}, err
 	}
+	if size < 0 {
+		size = info.Size
+	}
 	return s.addVersion(ctx, u, t, version, key, size, ct)
+}
+
+// maxReader fails once more than left bytes are read.
+type maxReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+var errOverMax = errors.New("drive: over the maximum size")
+
+func (m *maxReader) Read(p []byte) (int, error) {
+	if m.left < 0 {
+		m.over = true
+		return 0, errOverMax
+	}
+	if int64(len(p)) > m.left+1 {
+		p = p[:m.left+1]
+	}
+	n, err := m.r.Read(p)
+	m.left -= int64(n)
+	if m.left < 0 {
+		m.over = true
+		return n, errOverMax
+	}
+	return n, err
 }
 
 // addVersion records a stored blob as the new version of t's file.

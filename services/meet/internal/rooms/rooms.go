@@ -28,13 +28,46 @@ const (
 	AccessMinistry Access = "ministry"
 	// AccessInvited: only the host and the invitees; everyone else waits.
 	AccessInvited Access = "invited"
+	// AccessAgents: every agent with the link enters directly (webinars open
+	// to all ministries); externals still wait in the lobby.
+	AccessAgents Access = "agents"
+)
+
+// Kind is a meeting (everyone may publish) or a webinar (presenters
+// publish, attendees only watch until promoted).
+type Kind string
+
+const (
+	KindMeeting Kind = "meeting"
+	KindWebinar Kind = "webinar"
 )
 
 // Roles.
+//
+// host: the creator; moderator: named by the host at creation (moderators)
+// with the host's powers over others (admit, mute, stop camera, remove,
+// lock, end, promote); participant: a meeting member; in a webinar,
+// presenter (named at creation: presenters) publishes, attendee only
+// watches, speaker is an attendee promoted by a host or moderator.
 const (
 	RoleHost        = "host"
+	RoleModerator   = "moderator"
 	RoleParticipant = "participant"
+	RolePresenter   = "presenter"
+	RoleAttendee    = "attendee"
+	RoleSpeaker     = "speaker"
 )
+
+// CanPublish reports whether a role may send media.
+func CanPublish(role string) bool { return role != RoleAttendee }
+
+// CanModerate reports whether a role has power over others.
+func CanModerate(role string) bool { return role == RoleHost || role == RoleModerator }
+
+// SeesQuestions reports whether a role receives Q&A questions.
+func SeesQuestions(role string) bool {
+	return role == RoleHost || role == RoleModerator || role == RolePresenter
+}
 
 // Admission is the outcome of a join attempt before any host decides.
 type Admission string
@@ -52,14 +85,19 @@ const (
 
 // Room is a meeting room. Its fields are fixed after creation.
 type Room struct {
-	ID        string    `json:"id"`
-	Title     string    `json:"title"`
-	Access    Access    `json:"access"`
-	HostID    string    `json:"host_id"`
-	HostName  string    `json:"host_name"`
-	Ministry  string    `json:"ministry"`
-	Invitees  []string  `json:"invitees,omitempty"` // lower-case emails
-	CreatedAt time.Time `json:"created_at"`
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Access   Access   `json:"access"`
+	Kind     Kind     `json:"kind"`
+	HostID   string   `json:"host_id"`
+	HostName string   `json:"host_name"`
+	Ministry string   `json:"ministry"`
+	Invitees []string `json:"invitees,omitempty"` // lower-case emails
+	// Moderators and Presenters (webinars) are lower-case emails; they
+	// enter directly, like invitees.
+	Moderators []string  `json:"moderators,omitempty"`
+	Presenters []string  `json:"presenters,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Spec is what a creator chooses.
@@ -67,6 +105,11 @@ type Spec struct {
 	Title    string   `json:"title"`
 	Access   Access   `json:"access"`
 	Invitees []string `json:"invitees"`
+	Kind     Kind     `json:"kind"`
+	// Moderators get the host's powers over others; Presenters publish in
+	// a webinar. Both are emails and enter directly.
+	Moderators []string `json:"moderators"`
+	Presenters []string `json:"presenters"`
 }
 
 // Errors.
@@ -96,7 +139,16 @@ func (g *Registry) Create(u identity.User, s Spec) (*Room, error) {
 	if s.Access == "" {
 		s.Access = AccessMinistry
 	}
-	if s.Access != AccessMinistry && s.Access != AccessInvited {
+	if s.Access != AccessMinistry && s.Access != AccessInvited && s.Access != AccessAgents {
+		return nil, ErrInvalid
+	}
+	if s.Kind == "" {
+		s.Kind = KindMeeting
+	}
+	if s.Kind != KindMeeting && s.Kind != KindWebinar {
+		return nil, ErrInvalid
+	}
+	if s.Kind == KindMeeting && len(s.Presenters) > 0 {
 		return nil, ErrInvalid
 	}
 	title := strings.TrimSpace(s.Title)
@@ -106,25 +158,41 @@ func (g *Registry) Create(u identity.User, s Spec) (*Room, error) {
 	if title == "" {
 		title = "Réunion de " + u.DisplayName()
 	}
-	if len(s.Invitees) > MaxInvitees {
-		return nil, ErrInvalid
+	inv, err := emails(s.Invitees)
+	if err != nil {
+		return nil, err
 	}
-	inv := make([]string, 0, len(s.Invitees))
-	for _, e := range s.Invitees {
-		a, err := mail.ParseAddress(e)
-		if err != nil || a.Address != strings.TrimSpace(e) {
-			return nil, ErrInvalid
-		}
-		inv = append(inv, strings.ToLower(a.Address))
+	mods, err := emails(s.Moderators)
+	if err != nil {
+		return nil, err
+	}
+	pres, err := emails(s.Presenters)
+	if err != nil {
+		return nil, err
 	}
 	r := &Room{
-		ID: NewID(), Title: title, Access: s.Access, HostID: u.ID, HostName: u.DisplayName(),
-		Ministry: u.Ministry, Invitees: inv, CreatedAt: g.now().UTC(),
+		ID: NewID(), Title: title, Access: s.Access, Kind: s.Kind, HostID: u.ID, HostName: u.DisplayName(),
+		Ministry: u.Ministry, Invitees: inv, Moderators: mods, Presenters: pres, CreatedAt: g.now().UTC(),
 	}
 	g.mu.Lock()
 	g.rooms[r.ID] = r
 	g.mu.Unlock()
 	return r, nil
+}
+
+func emails(in []string) ([]string, error) {
+	if len(in) > MaxInvitees {
+		return nil, ErrInvalid
+	}
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != strings.TrimSpace(e) {
+			return nil, ErrInvalid
+		}
+		out = append(out, strings.ToLower(a.Address))
+	}
+	return out, nil
 }
 
 // Get returns a room.
@@ -139,15 +207,25 @@ func (g *Registry) Get(id string) (*Room, error) {
 
 // Role is u's role in r.
 func (r *Room) Role(u identity.User) string {
-	if u.ID == r.HostID {
+	switch {
+	case u.ID == r.HostID:
 		return RoleHost
+	case listed(r.Moderators, u.Email):
+		return RoleModerator
+	case r.Kind == KindWebinar && listed(r.Presenters, u.Email):
+		return RolePresenter
+	case r.Kind == KindWebinar:
+		return RoleAttendee
 	}
 	return RoleParticipant
 }
 
 // Admission decides whether u enters directly or waits in the lobby.
 func (r *Room) Admission(u identity.User) Admission {
-	if u.ID == r.HostID || r.invited(u.Email) {
+	if u.ID == r.HostID || r.invited(u.Email) || listed(r.Moderators, u.Email) || listed(r.Presenters, u.Email) {
+		return Direct
+	}
+	if r.Access == AccessAgents && !u.External {
 		return Direct
 	}
 	if r.Access == AccessMinistry && !u.External && u.Ministry != "" && u.Ministry == r.Ministry {
@@ -156,12 +234,14 @@ func (r *Room) Admission(u identity.User) Admission {
 	return Lobby
 }
 
-func (r *Room) invited(email string) bool {
+func (r *Room) invited(email string) bool { return listed(r.Invitees, email) }
+
+func listed(list []string, email string) bool {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
 		return false
 	}
-	for _, e := range r.Invitees {
+	for _, e := range list {
 		if e == email {
 			return true
 		}
