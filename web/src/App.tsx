@@ -4,13 +4,14 @@ import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { SkipLinks } from "@codegouvfr/react-dsfr/SkipLinks";
 import { fetchMe, type MeState } from "./api";
-import { useLiveEvents } from "./events";
+import { useLiveEvents, type LiveEvents } from "./events";
 import { usePathname } from "./router";
 import { services } from "./services";
 import { AppHeader, navItems } from "./components/AppHeader";
 import { AppFooter } from "./components/AppFooter";
 import { SignedInHome, SignedOutHome } from "./pages/Home";
 import { ServicePage } from "./pages/ServicePage";
+import { FilesPage } from "./pages/files/FilesPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
 
 /** Session state from GET /api/me; `refresh` refetches quietly (no loading flash). */
@@ -32,7 +33,7 @@ function useSession() {
 }
 
 function pageTitle(pathname: string): string {
-    const nav = navItems.find((n) => n.path === pathname);
+    const nav = navItems.find((n) => n.path === pathname || (n.path !== "/" && pathname.startsWith(n.path + "/")));
     if (nav) return nav.text;
     return infoPages[pathname]?.title ?? "Page non trouvée";
 }
@@ -64,14 +65,14 @@ export function App() {
             />
             <AppHeader session={session} live={live} pathname={pathname} />
             <main id="contenu" tabIndex={-1} className={fr.cx("fr-container", "fr-py-6w")}>
-                <Page pathname={pathname} session={session} retry={retry} />
+                <Page pathname={pathname} session={session} retry={retry} live={live} />
             </main>
             <AppFooter />
         </>
     );
 }
 
-function Page({ pathname, session, retry }: { pathname: string; session: MeState; retry: () => void }) {
+function Page({ pathname, session, retry, live }: { pathname: string; session: MeState; retry: () => void; live: LiveEvents }) {
     const info = infoPages[pathname];
     if (info) return <InfoPage info={info} />;
 
@@ -103,6 +104,9 @@ function Page({ pathname, session, retry }: { pathname: string; session: MeState
             );
     }
     const signedIn = session.status === "signed-in";
+    if (service?.path === "/fichiers" && session.status === "signed-in") {
+        return <FilesPage pathname={pathname} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
+    }
     if (service) return <ServicePage service={service} signedIn={signedIn} />;
     return signedIn ? <SignedInHome me={session.me} /> : <SignedOutHome />;
 }

@@ -144,10 +144,11 @@ func TestEmbeddedSuiteSignsInSeededAgentsAndReachesServices(t *testing.T) {
 	}
 }
 
-// TestBrowserShell drives the web app in headless Chromium (playwright-core):
-// sign in through the development IdP, see the agent's name and ministry,
-// receive a live notification, sign out.
-func TestBrowserShell(t *testing.T) {
+// runBrowser runs a web/e2e script with node + playwright-core + Debian
+// Chromium against the suite; onLine sees each stdout line as it comes
+// (the scripts print READY-style steps). The script must end with PASS.
+func runBrowser(t *testing.T, s *Suite, script string, env []string, onLine func(string)) []string {
+	t.Helper()
 	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "web", "dist", "index.html")); err != nil {
 		t.Fatal("web/dist is not built: run `make web` (make test does)")
@@ -157,23 +158,17 @@ func TestBrowserShell(t *testing.T) {
 	}
 	chromium := testenv.LookBinary(t, "chromium")
 	node := testenv.LookBinary(t, "node")
-	s := startSuite(t)
-
-	// The agent's id, to address the notification.
-	aliceID := me(t, s, signIn(t, s, "alice.martin@interieur.gouv.fr"))["id"].(string)
-
 	shots := os.Getenv("BUREAU_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
+	} else {
+		shots = filepath.Join(shots, strings.TrimSuffix(script, ".mjs"))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "e2e", "shell.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "e2e", script))
 	cmd.Dir = filepath.Join(root, "web")
-	cmd.Env = append(os.Environ(),
-		"BUREAU_URL="+s.URL, "BUREAU_AGENT_EMAIL=alice.martin@interieur.gouv.fr",
-		"BUREAU_AGENT_NAME=Alice Martin", "BUREAU_MINISTRY_NAME=Ministère de l'Intérieur",
-		"SCREENSHOT_DIR="+shots, "CHROMIUM="+chromium)
+	cmd.Env = append(append(os.Environ(), "BUREAU_URL="+s.URL, "SCREENSHOT_DIR="+shots, "CHROMIUM="+chromium), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -186,26 +181,50 @@ func TestBrowserShell(t *testing.T) {
 	var lines []string
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		line := sc.Text()
-		lines = append(lines, line)
+		lines = append(lines, sc.Text())
+		if onLine != nil {
+			onLine(sc.Text())
+		}
+	}
+	err = cmd.Wait()
+	if err != nil || len(lines) == 0 || lines[len(lines)-1] != "PASS" {
+		t.Fatalf("browser scenario %s failed (%v):\nstdout: %s\nstderr: %s\nscreenshots in %s",
+			script, err, strings.Join(lines, "\n"), stderr.String(), shots)
+	}
+	return lines
+}
+
+// TestBrowserShell: sign in through the development IdP, see the agent's
+// name and ministry, receive a live notification, sign out.
+func TestBrowserShell(t *testing.T) {
+	s := startSuite(t)
+	// The agent's id, to address the notification.
+	aliceID := me(t, s, signIn(t, s, "alice.martin@interieur.gouv.fr"))["id"].(string)
+	lines := runBrowser(t, s, "shell.mjs", []string{
+		"BUREAU_AGENT_EMAIL=alice.martin@interieur.gouv.fr", "BUREAU_AGENT_NAME=Alice Martin",
+		"BUREAU_MINISTRY_NAME=Ministère de l'Intérieur",
+	}, func(line string) {
 		if line == "READY" {
-			if _, err := notify.Notify(ctx, s.Bus, aliceID, notify.Notification{
+			if _, err := notify.Notify(context.Background(), s.Bus, aliceID, notify.Notification{
 				Title: "Test en direct", Body: "Une notification envoyée pendant le test.", Link: "/fichiers",
 			}); err != nil {
 				t.Errorf("publish: %v", err)
 			}
 		}
-	}
-	err = cmd.Wait()
-	if err != nil || len(lines) == 0 || lines[len(lines)-1] != "PASS" {
-		t.Fatalf("browser scenario failed (%v):\nstdout: %s\nstderr: %s\nscreenshots in %s",
-			err, strings.Join(lines, "\n"), stderr.String(), shots)
-	}
+	})
 	for _, want := range []string{"READY", "EVENT_OK"} {
 		if !strings.Contains(strings.Join(lines, "\n"), want) {
 			t.Fatalf("step %s missing: %v", want, lines)
 		}
 	}
+}
+
+// TestBrowserFiles: upload with progress (pause and resume), download,
+// trash and restore, a team space shared with another agent who sees and
+// downloads the file — in the Fichiers view.
+func TestBrowserFiles(t *testing.T) {
+	s := startSuite(t)
+	runBrowser(t, s, "files.mjs", nil, nil)
 }
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+    apiPaths,
+    errorFromBody,
+    filesApi,
+    FilesError,
+    formatSize,
+    isDownloadable,
+    locationPath,
+    nameProblem,
+    parseLocation,
+    quotaPercent,
+    scanLabel,
+    sortSpaces,
+    type Location
+} from "./api";
+import { uploadErrorMessage, uploadFingerprint } from "./uploads";
+
+const S = "abcdefghijklmnopqrstuvwxyz";
+const F = "234567abcdefghijklmnopqrst";
+
+describe("locations", () => {
+    it("parses the view from the path", () => {
+        expect(parseLocation("/fichiers")).toEqual({ view: "spaces" });
+        expect(parseLocation("/fichiers/")).toEqual({ view: "spaces" });
+        expect(parseLocation(`/fichiers/${S}`)).toEqual({ view: "folder", space: S, folder: "" });
+        expect(parseLocation(`/fichiers/${S}/${F}`)).toEqual({ view: "folder", space: S, folder: F });
+        expect(parseLocation(`/fichiers/${S}/corbeille`)).toEqual({ view: "trash", space: S });
+    });
+    it("refuses what is not an id", () => {
+        for (const p of ["/fichier", "/fichiers/x", `/fichiers/${S}/..`, `/fichiers/${S.toUpperCase()}`, `/fichiers/${S}/${F}/${F}`, "/messagerie"]) {
+            expect(parseLocation(p)).toBeNull();
+        }
+    });
+    it("round-trips", () => {
+        const locs: Location[] = [{ view: "spaces" }, { view: "folder", space: S, folder: "" }, { view: "folder", space: S, folder: F }, { view: "trash", space: S }];
+        for (const l of locs) expect(parseLocation(locationPath(l))).toEqual(l);
+    });
+});
+
+describe("API paths", () => {
+    it("builds listing queries", () => {
+        expect(apiPaths.nodes(S, {})).toBe(`/api/files/spaces/${S}/nodes?parent=`);
+        expect(apiPaths.nodes(S, { parent: F, sort: "size", order: "desc", limit: 200, offset: 400 })).toBe(
+            `/api/files/spaces/${S}/nodes?parent=${F}&sort=size&order=desc&limit=200&offset=400`
+        );
+    });
+    it("encodes ids", () => {
+        expect(apiPaths.content("a/b", "..")).toBe("/api/files/spaces/a%2Fb/nodes/../content");
+        expect(apiPaths.restore(S, F)).toBe(`/api/files/spaces/${S}/trash/${F}/restore`);
+    });
+});
+
+describe("errors", () => {
+    it("uses the service's message", () => {
+        const e = errorFromBody(409, { error: "name_taken", message: "Un élément porte déjà ce nom." });
+        expect(e).toBeInstanceOf(FilesError);
+        expect(e.code).toBe("name_taken");
+        expect(e.message).toBe("Un élément porte déjà ce nom.");
+    });
+    it("falls back to a French message", () => {
+        expect(errorFromBody(502, null).message).toContain("HTTP 502");
+        expect(errorFromBody(413, "<html>").code).toBe("too_large");
+        expect(errorFromBody(401, {}).message).toContain("session");
+    });
+    it("reads tus error bodies", () => {
+        const res = { getStatus: () => 413, getBody: () => '{"error":"too_large","message":"Fichier trop volumineux (10 Go au plus)."}' };
+        const err = Object.assign(new Error("x"), { originalResponse: res, originalRequest: null, causingError: null });
+        expect(uploadErrorMessage(err as never)).toBe("Fichier trop volumineux (10 Go au plus).");
+        expect(uploadErrorMessage(new Error("network"))).toContain("connexion");
+    });
+});
+
+describe("client", () => {
+    afterEach(() => vi.unstubAllGlobals());
+    it("sends same-origin JSON and surfaces errors", async () => {
+        const fetchMock = vi.fn(async (_url: string, _init: RequestInit) => new Response('{"error":"name_taken","message":"Nom déjà pris."}', { status: 409 }));
+        vi.stubGlobal("fetch", fetchMock);
+        await expect(filesApi.createFolder(S, "", "Dossier")).rejects.toMatchObject({ status: 409, code: "name_taken", message: "Nom déjà pris." });
+        const [url, init] = fetchMock.mock.calls[0];
+        expect(url).toBe(`/api/files/spaces/${S}/folders`);
+        expect(init.method).toBe("POST");
+        expect(init.credentials).toBe("same-origin");
+        expect(JSON.parse(String(init.body))).toEqual({ parent: "", name: "Dossier" });
+    });
+    it("accepts 204 without a body", async () => {
+        vi.stubGlobal("fetch", vi.fn(async () => new Response(null, { status: 204 })));
+        await expect(filesApi.remove(S, F)).resolves.toBeNull();
+    });
+    it("unwraps lists", async () => {
+        vi.stubGlobal("fetch", vi.fn(async () => new Response('{"spaces":[{"id":"x","kind":"personal","name":"Mon espace"}]}')));
+        expect(await filesApi.spaces()).toEqual([{ id: "x", kind: "personal", name: "Mon espace" }]);
+    });
+});
+
+describe("display helpers", () => {
+    it("formats sizes in French", () => {
+        expect(formatSize(0)).toBe("0 octet");
+        expect(formatSize(512)).toBe("512 octets");
+        expect(formatSize(1536)).toBe("1,5 Ko");
+        expect(formatSize(3 * 1024 * 1024)).toBe("3 Mo");
+        expect(formatSize(250 * 1024 ** 3)).toBe("250 Go");
+    });
+    it("only allows downloading cleared files", () => {
+        expect(isDownloadable({ kind: "file", scan: "clean" })).toBe(true);
+        expect(isDownloadable({ kind: "file", scan: "skipped" })).toBe(true);
+        for (const scan of ["pending", "infected", "unscannable"] as const) expect(isDownloadable({ kind: "file", scan })).toBe(false);
+        expect(isDownloadable({ kind: "folder" })).toBe(false);
+        expect(scanLabel("infected")?.label).toBe("Infecté — bloqué");
+        expect(scanLabel("clean")).toBeNull();
+    });
+    it("tolerates absent quotas", () => {
+        expect(quotaPercent({})).toBeNull();
+        expect(quotaPercent({ usage: 5, quota: 0 })).toBeNull();
+        expect(quotaPercent({ usage: 25, quota: 100 })).toBe(25);
+        expect(quotaPercent({ usage: 250, quota: 100 })).toBe(100);
+    });
+    it("puts the personal space first", () => {
+        const s = sortSpaces([
+            { id: "b", kind: "team", name: "B" },
+            { id: "p", kind: "personal", name: "Mon espace" },
+            { id: "a", kind: "team", name: "A" }
+        ]);
+        expect(s.map((x) => x.id)).toEqual(["p", "b", "a"]);
+    });
+    it("checks names like the service", () => {
+        expect(nameProblem("Rapport 2025.pdf")).toBeNull();
+        for (const bad of ["", " a", "a ", ".", "..", "a/b", "a\\b", "a\u0000b", "é".repeat(128)]) expect(nameProblem(bad)).not.toBeNull();
+    });
+    it("fingerprints per destination", () => {
+        const f = { name: "a b.txt", size: 3, lastModified: 42 };
+        expect(uploadFingerprint(f, S, "")).not.toBe(uploadFingerprint(f, S, F));
+        expect(uploadFingerprint(f, S, "")).toBe(`bureau-tus/${S}/-/3/42/a%20b.txt`);
+    });
+});

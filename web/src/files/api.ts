@@ -1,0 +1,240 @@
+// Typed client for the files service (/api/files/…) and the path helpers of
+// the Fichiers view. Every request is same-origin with the session cookie;
+// errors come back as FilesError with the service's French message.
+
+export type Role = "owner" | "manager" | "editor" | "reader";
+export type ScanState = "pending" | "clean" | "infected" | "unscannable" | "skipped";
+
+export type Space = {
+    id: string;
+    kind: "personal" | "team";
+    name: string;
+    role?: Role;
+    created_at?: string;
+    /** Not served yet (no quotas in the first increment): shown when present. */
+    usage?: number;
+    quota?: number;
+};
+
+export type FileNode = {
+    id: string;
+    space_id: string;
+    parent_id: string;
+    kind: "folder" | "file";
+    name: string;
+    size: number;
+    created_by?: string;
+    created_at?: string;
+    modified_at: string;
+    trashed_at?: string;
+    content_type?: string;
+    scan?: ScanState;
+};
+
+export type NodePage = { items: FileNode[]; total: number; offset: number; limit: number };
+export type SortKey = "name" | "size" | "modified";
+export type SortOrder = "asc" | "desc";
+export type Member = { user_id: string; role: Role; added_by?: string; added_at?: string };
+export type DirectoryEntry = { id: string; email: string; display_name: string; ministry?: { name: string } | null };
+
+export class FilesError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string
+    ) {
+        super(message);
+        this.name = "FilesError";
+    }
+}
+
+/** Error of a non-2xx answer: the service's {"error","message"} when it sent one. */
+export function errorFromBody(status: number, body: unknown): FilesError {
+    const b = body as { error?: unknown; message?: unknown } | null;
+    if (b && typeof b.message === "string" && b.message !== "") {
+        return new FilesError(status, typeof b.error === "string" ? b.error : "http_" + status, b.message);
+    }
+    if (status === 401) return new FilesError(401, "unauthenticated", "Votre session a expiré : reconnectez-vous.");
+    if (status === 413) return new FilesError(413, "too_large", "Le fichier dépasse la taille maximale autorisée.");
+    return new FilesError(status, "http_" + status, `Le service Fichiers a répondu par une erreur (HTTP ${status}).`);
+}
+
+export function errorMessage(err: unknown): string {
+    if (err instanceof FilesError) return err.message;
+    return "Le service Fichiers est injoignable. Vérifiez votre connexion réseau.";
+}
+
+const enc = encodeURIComponent;
+
+export const apiPaths = {
+    spaces: () => "/api/files/spaces",
+    space: (space: string) => `/api/files/spaces/${enc(space)}`,
+    members: (space: string) => `/api/files/spaces/${enc(space)}/members`,
+    nodes: (space: string, q: { parent?: string; sort?: SortKey; order?: SortOrder; limit?: number; offset?: number }) => {
+        const p = new URLSearchParams();
+        p.set("parent", q.parent ?? "");
+        if (q.sort) p.set("sort", q.sort);
+        if (q.order) p.set("order", q.order);
+        if (q.limit !== undefined) p.set("limit", String(q.limit));
+        if (q.offset) p.set("offset", String(q.offset));
+        return `/api/files/spaces/${enc(space)}/nodes?${p}`;
+    },
+    node: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}`,
+    folders: (space: string) => `/api/files/spaces/${enc(space)}/folders`,
+    content: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/content`,
+    trash: (space: string) => `/api/files/spaces/${enc(space)}/trash`,
+    restore: (space: string, node: string) => `/api/files/spaces/${enc(space)}/trash/${enc(node)}/restore`,
+    uploads: "/api/files/uploads"
+};
+
+async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await fetch(url, {
+        method,
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal
+    });
+    const text = await res.text();
+    let json: unknown = null;
+    if (text) {
+        try {
+            json = JSON.parse(text);
+        } catch {
+            json = null;
+        }
+    }
+    if (!res.ok) throw errorFromBody(res.status, json);
+    return json as T;
+}
+
+export const filesApi = {
+    spaces: (signal?: AbortSignal) => call<{ spaces: Space[] }>("GET", apiPaths.spaces(), undefined, signal).then((r) => r.spaces ?? []),
+    space: (space: string, signal?: AbortSignal) => call<Space>("GET", apiPaths.space(space), undefined, signal),
+    createSpace: (name: string) => call<Space>("POST", apiPaths.spaces(), { name }),
+    members: (space: string) => call<{ members: Member[] }>("GET", apiPaths.members(space)).then((r) => r.members ?? []),
+    addMember: (space: string, userId: string, role: Role) => call<Member>("POST", apiPaths.members(space), { user_id: userId, role }),
+    list: (space: string, q: Parameters<typeof apiPaths.nodes>[1], signal?: AbortSignal) =>
+        call<NodePage>("GET", apiPaths.nodes(space, q), undefined, signal),
+    node: (space: string, node: string, signal?: AbortSignal) => call<FileNode>("GET", apiPaths.node(space, node), undefined, signal),
+    createFolder: (space: string, parent: string, name: string) => call<FileNode>("POST", apiPaths.folders(space), { parent, name }),
+    place: (space: string, node: string, change: { name?: string; parent?: string }) =>
+        call<FileNode>("PATCH", apiPaths.node(space, node), change),
+    remove: (space: string, node: string) => call<null>("DELETE", apiPaths.node(space, node)),
+    trash: (space: string, signal?: AbortSignal) =>
+        call<{ items: FileNode[] }>("GET", apiPaths.trash(space), undefined, signal).then((r) => r.items ?? []),
+    restore: (space: string, node: string) => call<FileNode>("POST", apiPaths.restore(space, node)),
+    directory: (q: string) =>
+        call<{ results: DirectoryEntry[] }>("GET", `/api/directory?q=${enc(q)}&limit=10`).then((r) => r.results ?? [])
+};
+
+// ---- Locations in the URL ----------------------------------------------
+
+/** Where the view is: the spaces list, a folder ("" = root) or a space's trash. */
+export type Location =
+    | { view: "spaces" }
+    | { view: "folder"; space: string; folder: string }
+    | { view: "trash"; space: string };
+
+export const TRASH_SEGMENT = "corbeille";
+const ID = /^[a-z2-7]{26}$/;
+
+/** /fichiers → spaces; /fichiers/{space}[/{folder}] → folder; /fichiers/{space}/corbeille → trash; else null. */
+export function parseLocation(pathname: string): Location | null {
+    const rest = pathname.replace(/\/+$/, "");
+    if (rest === "/fichiers") return { view: "spaces" };
+    if (!rest.startsWith("/fichiers/")) return null;
+    const parts = rest.slice("/fichiers/".length).split("/");
+    const [space, second, ...more] = parts;
+    if (!space || !ID.test(space) || more.length > 0) return null;
+    if (second === undefined) return { view: "folder", space, folder: "" };
+    if (second === TRASH_SEGMENT) return { view: "trash", space };
+    if (!ID.test(second)) return null;
+    return { view: "folder", space, folder: second };
+}
+
+export function locationPath(loc: Location): string {
+    switch (loc.view) {
+        case "spaces":
+            return "/fichiers";
+        case "trash":
+            return `/fichiers/${loc.space}/${TRASH_SEGMENT}`;
+        case "folder":
+            return loc.folder ? `/fichiers/${loc.space}/${loc.folder}` : `/fichiers/${loc.space}`;
+    }
+}
+
+// ---- Display helpers -------------------------------------------------------
+
+const UNITS = ["octets", "Ko", "Mo", "Go", "To"];
+
+/** 1536 → "1,5 Ko" (French decimal comma, 1024-based). */
+export function formatSize(bytes: number): string {
+    if (!Number.isFinite(bytes) || bytes < 0) return "—";
+    if (bytes < 1024) return bytes <= 1 ? `${bytes} octet` : `${bytes} octets`;
+    let v = bytes;
+    let u = 0;
+    while (v >= 1024 && u < UNITS.length - 1) {
+        v /= 1024;
+        u++;
+    }
+    const s = v >= 100 ? Math.round(v).toString() : (Math.round(v * 10) / 10).toString();
+    return `${s.replace(".", ",")} ${UNITS[u]}`;
+}
+
+export function formatDate(iso: string | undefined): string {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return "—";
+    return d.toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" });
+}
+
+/** Only clean (or, in development, unscanned "skipped") versions are served. */
+export function isDownloadable(n: Pick<FileNode, "kind" | "scan">): boolean {
+    return n.kind === "file" && (n.scan === "clean" || n.scan === "skipped" || n.scan === undefined);
+}
+
+export function scanLabel(scan: ScanState | undefined): { label: string; severity: "info" | "error" | "warning" | "success" } | null {
+    switch (scan) {
+        case "pending":
+            return { label: "En cours d'analyse", severity: "info" };
+        case "infected":
+            return { label: "Infecté — bloqué", severity: "error" };
+        case "unscannable":
+            return { label: "Non analysé", severity: "warning" };
+        default:
+            return null;
+    }
+}
+
+export function canEdit(role: Role | undefined): boolean {
+    return role === "owner" || role === "manager" || role === "editor";
+}
+
+export function canManage(role: Role | undefined): boolean {
+    return role === "owner" || role === "manager";
+}
+
+/** Quota usage in percent (0–100), or null when the space carries no quota. */
+export function quotaPercent(space: Pick<Space, "usage" | "quota">): number | null {
+    if (typeof space.usage !== "number" || typeof space.quota !== "number" || space.quota <= 0) return null;
+    return Math.min(100, Math.max(0, Math.round((space.usage / space.quota) * 100)));
+}
+
+/** Spaces, personal first, otherwise in the service's order (it already does it; a safety net). */
+export function sortSpaces(spaces: Space[]): Space[] {
+    return [...spaces].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "personal" ? -1 : 1));
+}
+
+/** Client-side check mirroring the service's name rules, for early feedback. */
+export function nameProblem(name: string): string | null {
+    if (name === "") return "Indiquez un nom.";
+    if (name !== name.trim()) return "Le nom ne peut pas commencer ni finir par un espace.";
+    if (name === "." || name === "..") return "Ce nom n'est pas autorisé.";
+    if (/[/\\]/.test(name)) return "Le nom ne peut pas contenir « / » ni « \\ ».";
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return "Le nom contient des caractères de contrôle.";
+    if (new TextEncoder().encode(name).length > 255) return "Le nom est trop long (255 octets au plus).";
+    return null;
+}

@@ -1,0 +1,220 @@
+// The Fichiers view: the spaces list (/fichiers), a folder
+// (/fichiers/{space}[/{folder}]) or a space's trash (/fichiers/{space}/corbeille).
+import { useCallback, useEffect, useRef, useState } from "react";
+import { fr } from "@codegouvfr/react-dsfr";
+import { Breadcrumb } from "@codegouvfr/react-dsfr/Breadcrumb";
+import { Button } from "@codegouvfr/react-dsfr/Button";
+import type { Notification } from "../../events";
+import {
+    canEdit,
+    errorMessage,
+    filesApi,
+    locationPath,
+    parseLocation,
+    sortSpaces,
+    type FileNode,
+    type SortKey,
+    type SortOrder,
+    type Space
+} from "../../files/api";
+import { uploads } from "../../files/uploads";
+import { NotFound } from "../InfoPage";
+import { DeleteDialog, MoveDialog, NewFolderDialog, RenameDialog, deleteModal, folderModal, moveModal, renameModal } from "../../components/files/Dialogs";
+import { FolderTable, type NodeAction } from "../../components/files/FolderTable";
+import { QuotaBar } from "../../components/files/QuotaBar";
+import { LoadError, SpaceList } from "../../components/files/SpaceList";
+import { Empty, Loading, TrashView } from "../../components/files/TrashView";
+import { DropZone, UploadButton, UploadList } from "../../components/files/UploadPanel";
+import "../../components/files/files.css";
+
+const PAGE = 200;
+
+type Props = { pathname: string; canCreateSpaces: boolean; latest?: Notification };
+
+export function FilesPage({ pathname, canCreateSpaces, latest }: Props) {
+    const loc = parseLocation(pathname);
+    const [reloadKey, setReloadKey] = useState(0);
+    const reload = useCallback(() => setReloadKey((k) => k + 1), []);
+
+    // Live: a files notification (scan verdict…) refreshes what is shown.
+    const lastSeen = useRef(latest?.id);
+    useEffect(() => {
+        if (!latest || latest.id === lastSeen.current) return;
+        lastSeen.current = latest.id;
+        if (latest.type.startsWith("files.") || latest.link?.startsWith("/fichiers")) reload();
+    }, [latest, reload]);
+
+    // A finished upload refreshes the folder it went to.
+    const here = loc && loc.view === "folder" ? `${loc.space}/${loc.folder}` : "";
+    useEffect(() => uploads.onDone((item) => item.space + "/" + item.parent === here && reload()), [here, reload]);
+
+    if (!loc) return <NotFound />;
+    if (loc.view === "spaces") return <SpacesView canCreate={canCreateSpaces} reloadKey={reloadKey} />;
+    return <SpaceView key={loc.space} space={loc.space} folder={loc.view === "folder" ? loc.folder : null} reloadKey={reloadKey} reload={reload} />;
+}
+
+function SpacesView({ canCreate, reloadKey }: { canCreate: boolean; reloadKey: number }) {
+    const [spaces, setSpaces] = useState<Space[] | null>(null);
+    const [error, setError] = useState("");
+    const [tick, setTick] = useState(0);
+    useEffect(() => {
+        const ctl = new AbortController();
+        setError("");
+        filesApi
+            .spaces(ctl.signal)
+            .then((s) => setSpaces(sortSpaces(s)))
+            .catch((err) => !ctl.signal.aborted && setError(errorMessage(err)));
+        return () => ctl.abort();
+    }, [reloadKey, tick]);
+    if (error) return <LoadError message={error} retry={() => setTick((t) => t + 1)} />;
+    if (!spaces) return <Loading />;
+    return <SpaceList spaces={spaces} canCreate={canCreate} />;
+}
+
+type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };
+
+/** A space: its header, then a folder (folder = id, "" = root) or the trash (folder = null). */
+function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder: string | null; reloadKey: number; reload: () => void }) {
+    const [info, setInfo] = useState<Space | null>(null);
+    const [chain, setChain] = useState<FileNode[]>([]);
+    const [listing, setListing] = useState<Listing>({ status: "loading" });
+    const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({ key: "name", order: "asc" });
+    const [target, setTarget] = useState<FileNode | null>(null);
+    const [error, setError] = useState("");
+    const cache = useRef(new Map<string, FileNode>());
+
+    useEffect(() => {
+        const ctl = new AbortController();
+        filesApi
+            .space(space, ctl.signal)
+            .then(setInfo)
+            .catch((err) => !ctl.signal.aborted && setError(errorMessage(err)));
+        return () => ctl.abort();
+    }, [space, reloadKey]);
+
+    // Breadcrumb: walk up from the folder, using nodes already seen.
+    useEffect(() => {
+        if (!folder) return setChain([]);
+        const ctl = new AbortController();
+        (async () => {
+            const out: FileNode[] = [];
+            for (let id = folder; id && out.length < 200; ) {
+                let n = cache.current.get(id);
+                if (!n) {
+                    n = await filesApi.node(space, id, ctl.signal);
+                    cache.current.set(id, n);
+                }
+                out.unshift(n);
+                id = n.parent_id;
+            }
+            if (!ctl.signal.aborted) setChain(out);
+        })().catch((err) => !ctl.signal.aborted && setError(errorMessage(err)));
+        return () => ctl.abort();
+    }, [space, folder, reloadKey]);
+
+    useEffect(() => {
+        if (folder === null) return;
+        const ctl = new AbortController();
+        setListing((l) => (l.status === "ok" ? l : { status: "loading" }));
+        filesApi
+            .list(space, { parent: folder, sort: sort.key, order: sort.order, limit: PAGE }, ctl.signal)
+            .then((p) => {
+                p.items.forEach((n) => n.kind === "folder" && cache.current.set(n.id, n));
+                setListing({ status: "ok", items: p.items, total: p.total });
+            })
+            .catch((err) => !ctl.signal.aborted && setListing({ status: "error", message: errorMessage(err) }));
+        return () => ctl.abort();
+    }, [space, folder, sort, reloadKey]);
+
+    // Folder changed: show the spinner rather than the previous folder's items.
+    useEffect(() => setListing({ status: "loading" }), [space, folder]);
+
+    const loadMore = async () => {
+        if (listing.status !== "ok" || folder === null) return;
+        try {
+            const p = await filesApi.list(space, { parent: folder, sort: sort.key, order: sort.order, limit: PAGE, offset: listing.items.length });
+            setListing({ status: "ok", items: [...listing.items, ...p.items], total: p.total });
+        } catch (err) {
+            setListing({ status: "error", message: errorMessage(err) });
+        }
+    };
+
+    const onAction = (action: NodeAction, node: FileNode) => {
+        setTarget(node);
+        ({ rename: renameModal, move: moveModal, delete: deleteModal })[action].open();
+    };
+    const onSort = (key: SortKey) =>
+        setSort((s) => ({ key, order: s.key === key && s.order === "asc" ? "desc" : key === "modified" && s.key !== key ? "desc" : "asc" }));
+
+    if (error) return <LoadError message={error} retry={() => (setError(""), reload())} />;
+    if (!info) return <Loading />;
+
+    const editable = canEdit(info.role);
+    const trash = folder === null;
+    const current = trash ? "Corbeille" : chain.length ? chain[chain.length - 1].name : info.name;
+    const segments = [
+        { label: "Fichiers", linkProps: { href: "/fichiers" } },
+        ...(trash || chain.length ? [{ label: info.name, linkProps: { href: locationPath({ view: "folder", space, folder: "" }) } }] : []),
+        ...chain.slice(0, -1).map((n) => ({ label: n.name, linkProps: { href: locationPath({ view: "folder", space, folder: n.id }) } }))
+    ];
+
+    return (
+        <>
+            <Breadcrumb className={fr.cx("fr-mt-0", "fr-mb-2w")} segments={segments} currentPageLabel={current} />
+            <div className="bureau-files__toolbar">
+                <h1 className="fr-mb-0 bureau-files__title">{current}</h1>
+                <div className="bureau-files__toolbar-buttons">
+                    {!trash && editable && <UploadButton space={space} parent={folder} />}
+                    {!trash && editable && (
+                        <Button iconId="fr-icon-folder-2-line" priority="secondary" nativeButtonProps={folderModal.buttonProps}>
+                            Nouveau dossier
+                        </Button>
+                    )}
+                    {trash ? (
+                        <Button iconId="fr-icon-arrow-go-back-line" priority="tertiary" linkProps={{ href: locationPath({ view: "folder", space, folder: "" }) }}>
+                            Retour aux fichiers
+                        </Button>
+                    ) : (
+                        <Button iconId="fr-icon-delete-line" priority="tertiary" linkProps={{ href: locationPath({ view: "trash", space }) }}>
+                            Corbeille
+                        </Button>
+                    )}
+                </div>
+            </div>
+            <QuotaBar space={info} />
+            {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
+            {!trash && <UploadList />}
+            {trash ? (
+                <TrashView space={space} editable={editable} reloadKey={reloadKey} />
+            ) : (
+                <DropZone space={space} parent={folder} enabled={editable}>
+                    {listing.status === "loading" && <Loading />}
+                    {listing.status === "error" && <LoadError message={listing.message} retry={reload} />}
+                    {listing.status === "ok" &&
+                        (listing.items.length === 0 ? (
+                            <Empty text="Ce dossier est vide">
+                                {editable && <p className="fr-text--sm bureau-muted fr-mb-0">Déposez des fichiers ici ou utilisez le bouton « Déposer des fichiers ».</p>}
+                            </Empty>
+                        ) : (
+                            <>
+                                <FolderTable items={listing.items} sort={sort.key} order={sort.order} onSort={onSort} editable={editable} onAction={onAction} />
+                                {listing.items.length < listing.total && (
+                                    <Button priority="secondary" onClick={() => void loadMore()}>
+                                        Afficher plus ({listing.total - listing.items.length} restants)
+                                    </Button>
+                                )}
+                            </>
+                        ))}
+                </DropZone>
+            )}
+            {!trash && editable && (
+                <>
+                    <NewFolderDialog space={space} parent={folder} onDone={reload} />
+                    <RenameDialog node={target} onDone={reload} />
+                    <MoveDialog node={target} onDone={reload} />
+                    <DeleteDialog node={target} onDone={reload} />
+                </>
+            )}
+        </>
+    );
+}
