@@ -12,6 +12,7 @@ import { AppFooter } from "./components/AppFooter";
 import { SignedInHome, SignedOutHome } from "./pages/Home";
 import { ServicePage } from "./pages/ServicePage";
 import { FilesPage } from "./pages/files/FilesPage";
+import { VisioPage } from "./pages/visio/VisioPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
 
 /** Session state from GET /api/me; `refresh` refetches quietly (no loading flash). */
@@ -106,6 +107,9 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
     const signedIn = session.status === "signed-in";
     if (service?.path === "/fichiers" && session.status === "signed-in") {
         return <FilesPage pathname={pathname} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
+    }
+    if (service?.path === "/visio" && session.status === "signed-in") {
+        return <VisioPage path={pathname.slice("/visio".length)} />;
     }
     if (service) return <ServicePage service={service} signedIn={signedIn} />;
     return signedIn ? <SignedInHome me={session.me} /> : <SignedOutHome />;

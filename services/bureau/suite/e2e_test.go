@@ -33,6 +33,10 @@ func repoRoot(t *testing.T) string {
 // startSuite runs the all-in-one on a free loopback port with its data in a
 // temp dir: the very code `make run` starts.
 func startSuite(t *testing.T) *Suite {
+	return startSuiteWith(t, nil)
+}
+
+func startSuiteWith(t *testing.T, mutate func(*Config)) *Suite {
 	t.Helper()
 	root := repoRoot(t)
 	port := testenv.FreePort(t)
@@ -41,6 +45,11 @@ func startSuite(t *testing.T) *Suite {
 	cfg.Gateway.PublicURL = "http://127.0.0.1:" + strconv.Itoa(port)
 	cfg.Gateway.OpsListen = ""
 	cfg.Gateway.Web.Dir = filepath.Join(root, "web", "dist")
+	// Media stays on 127.0.0.1: nothing in a test targets another address.
+	cfg.Meet.ICE.LoopbackOnly = true
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +234,15 @@ func TestBrowserShell(t *testing.T) {
 func TestBrowserFiles(t *testing.T) {
 	s := startSuite(t)
 	runBrowser(t, s, "files.mjs", nil, nil)
+}
+
+// TestBrowserVisio: two agents of the same ministry meet in the Visio view
+// with Chromium's fake camera; each decodes the other's video (getStats),
+// chat and raised hand cross, a screen share arrives as a second video
+// track, and the host mutes the other participant.
+func TestBrowserVisio(t *testing.T) {
+	s := startSuite(t)
+	runBrowser(t, s, "visio.mjs", nil, nil)
 }
 
 func TestMain(m *testing.M) { testenv.Main(m) }

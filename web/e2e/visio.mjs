@@ -1,0 +1,266 @@
+// End-to-end check of Visio against a running Bureau (all-in-one with
+// meet.ice.loopback_only: true): two agents of the same ministry meet, each
+// decodes the other's (fake) camera, chat and hand are relayed, and a screen
+// share reaches the other side as a second video track.
+//
+// Env: BUREAU_URL (required), SCREENSHOT_DIR (optional), CHROMIUM (default
+// /usr/bin/chromium), E2E_TIMEOUT_MS (default 150000), VISIO_SCREEN=0 to skip
+// the screen share step, VISIO_MODERATION=0 to skip the host muting the other
+// participant (protocol round 2: `moderate`/`moderated`).
+// Stdout protocol: "PASS" (exit 0) or "FAIL <reason>" (exit 1). Diagnostics on stderr.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
+const shotDir = process.env.SCREENSHOT_DIR ?? "";
+const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 150_000);
+const STEP_TIMEOUT_MS = 20_000;
+const MEDIA_TIMEOUT_MS = 30_000;
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 740 };
+const ALICE = "alice.martin@interieur.gouv.fr";
+const BRUNO = "bruno.leroy@interieur.gouv.fr";
+
+let browser;
+const pages = {};
+let finished = false;
+
+function log(...args) {
+    console.error("[visio-e2e]", ...args);
+}
+
+async function shot(page, name, opts = {}) {
+    if (!shotDir || !page) return;
+    try {
+        mkdirSync(shotDir, { recursive: true });
+        await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true, ...opts });
+    } catch (err) {
+        log(`screenshot ${name} failed: ${err.message}`);
+    }
+}
+
+async function fail(reason) {
+    if (finished) return;
+    finished = true;
+    for (const [who, p] of Object.entries(pages)) await shot(p, `visio-failure-${who}`);
+    console.log(`FAIL ${String(reason).replace(/\s+/g, " ").slice(0, 500)}`);
+    await browser?.close().catch(() => {});
+    process.exit(1);
+}
+
+const globalTimer = setTimeout(() => fail(`global timeout after ${GLOBAL_TIMEOUT_MS} ms`), GLOBAL_TIMEOUT_MS);
+
+async function step(name, fn) {
+    log(name);
+    try {
+        return await fn();
+    } catch (err) {
+        throw new Error(`${name}: ${err?.message?.split("\n")[0] ?? err}`);
+    }
+}
+
+/** Polls fn until it returns a truthy value or the deadline passes (no fixed sleeps). */
+async function until(what, fn, timeout = MEDIA_TIMEOUT_MS) {
+    const deadline = Date.now() + timeout;
+    let last;
+    while (Date.now() < deadline) {
+        last = await fn();
+        if (last && last.ok) return last;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${what} (last: ${JSON.stringify(last)})`);
+}
+
+/** Inbound video reports of the page's current RTCPeerConnection (window.__visio.pc). */
+function inboundVideo(page) {
+    return page.evaluate(async () => {
+        const pc = window.__visio?.pc;
+        if (!pc) return { state: "no pc", videos: [] };
+        const report = await pc.getStats();
+        const videos = [];
+        report.forEach((r) => {
+            if (r.type === "inbound-rtp" && r.kind === "video") {
+                videos.push({ mid: r.mid, framesDecoded: r.framesDecoded ?? 0, frameWidth: r.frameWidth ?? 0 });
+            }
+        });
+        return { state: pc.connectionState, videos };
+    });
+}
+
+async function decodingVideos(page, n) {
+    return until(`${n} decoded video track(s)`, async () => {
+        const s = await inboundVideo(page);
+        const decoding = s.videos.filter((v) => v.framesDecoded > 0 && v.frameWidth > 0).length;
+        return { ok: decoding >= n, ...s };
+    });
+}
+
+async function newAgent(who, email, viewport, redirect) {
+    const context = await browser.newContext({ viewport, locale: "fr-FR" });
+    await context.grantPermissions(["camera", "microphone"], { origin: new URL(base).origin });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    page.on("pageerror", (err) => log(`${who} page error:`, err.message));
+    page.on("console", (msg) => {
+        if (msg.type() === "error" || msg.type() === "warning") log(`${who} console ${msg.type()}:`, msg.text());
+    });
+    pages[who] = page;
+    await step(`${who} signs in`, async () => {
+        await page.goto(`${base}/auth/login?login_hint=${encodeURIComponent(email)}&redirect=${encodeURIComponent(redirect)}`, {
+            waitUntil: "load"
+        });
+        await page.waitForURL((u) => u.pathname === redirect, { timeout: STEP_TIMEOUT_MS });
+    });
+    return page;
+}
+
+async function preJoinAndEnter(who, page, shotPrefix) {
+    await step(`${who} sees the camera preview`, async () => {
+        await page.locator("[data-testid=visio-prejoin]").waitFor();
+        await until("preview video playing", () =>
+            page.evaluate(() => {
+                const v = document.querySelector("[data-testid=visio-prejoin] video");
+                return { ok: !!v && v.videoWidth > 0 && v.readyState >= 2 };
+            })
+        );
+    });
+    if (shotPrefix) {
+        await shot(page, `${shotPrefix}-prejoin`);
+    }
+    await step(`${who} joins`, async () => {
+        await page.locator("[data-testid=visio-join]").click();
+        await page.locator('[data-testid=visio-meeting][data-phase="joined"]').waitFor();
+    });
+}
+
+async function main() {
+    if (!base) throw new Error("BUREAU_URL is not set");
+    browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--auto-select-desktop-capture-source=Entire screen",
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns"
+        ]
+    });
+
+    // Alice (desktop) creates the meeting.
+    const a = await newAgent("alice", ALICE, DESKTOP, "/visio");
+    const link = await step("alice creates a meeting", async () => {
+        await a.getByRole("heading", { level: 1, name: "Visio" }).waitFor();
+        await shot(a, "visio-01-home-desktop");
+        await a.locator("[data-testid=visio-create]").click();
+        const input = a.locator("[data-testid=visio-link]");
+        await input.waitFor();
+        const value = await input.inputValue();
+        if (!/\/visio\/[a-z2-7]{4}(-[a-z2-7]{4}){3}$/.test(value)) throw new Error(`unexpected meeting link ${value}`);
+        return value;
+    });
+    await shot(a, "visio-02-created-desktop");
+    const path = new URL(link).pathname;
+    await step("alice opens the meeting", async () => {
+        await a.locator("[data-testid=visio-enter-created]").click();
+        await a.waitForURL((u) => u.pathname === path);
+    });
+    await preJoinAndEnter("alice", a, "visio-03-desktop");
+    await a.setViewportSize(PHONE);
+    await shot(a, "visio-04-phone-meeting-alone", { fullPage: false });
+    await a.setViewportSize(DESKTOP);
+
+    // Bruno (phone, same ministry: enters directly) opens the link.
+    const b = await newAgent("bruno", BRUNO, PHONE, path);
+    await preJoinAndEnter("bruno", b, "visio-05-phone");
+
+    await step("alice decodes bruno's camera", () => decodingVideos(a, 1));
+    await step("bruno decodes alice's camera", () => decodingVideos(b, 1));
+    await step("tiles show both participants with video", async () => {
+        for (const p of [a, b]) {
+            await until("two tiles with video", () =>
+                p.evaluate(() => {
+                    const tiles = [...document.querySelectorAll('[data-visio-tile][data-source="camera"]')];
+                    const withVideo = tiles.filter((t) => t.getAttribute("data-has-video") === "true");
+                    return { ok: tiles.length === 2 && withVideo.length === 2, tiles: tiles.length, withVideo: withVideo.length };
+                })
+            );
+        }
+    });
+    await shot(a, "visio-06-meeting-desktop", { fullPage: false });
+    await shot(b, "visio-07-meeting-phone", { fullPage: false });
+
+    await step("chat reaches the other side", async () => {
+        await a.locator("[data-testid=visio-chat]").click();
+        await a.locator("#visio-chat-input").fill("Bonjour Bruno");
+        await a.locator("#visio-chat-input").press("Enter");
+        await b.locator("[data-testid=visio-chat]").click();
+        await b.locator("[data-testid=visio-chat-list]", { hasText: "Bonjour Bruno" }).waitFor();
+    });
+    await shot(b, "visio-08-chat-phone", { fullPage: false });
+    await step("a raised hand is shown to the other side", async () => {
+        await b.locator("[data-testid=visio-chat]").click(); // close the panel
+        await b.locator("[data-testid=visio-hand]").click();
+        await a.locator(".visio-tile__hand").waitFor();
+    });
+
+    if (process.env.VISIO_SCREEN !== "0") {
+        const supported = await a.evaluate(() => !!navigator.mediaDevices?.getDisplayMedia);
+        if (!supported) {
+            log("getDisplayMedia unsupported here: screen share step skipped");
+        } else {
+            await step("alice shares her screen", async () => {
+                await a.locator("[data-testid=visio-share]").click();
+                await a.locator('[data-testid=visio-share][aria-pressed="true"]').waitFor();
+            });
+            await step("bruno receives a second video track", async () => {
+                await decodingVideos(b, 2);
+                await until("a screen tile with video", () =>
+                    b.evaluate(() => ({
+                        ok: !!document.querySelector('[data-visio-tile][data-source="screen"][data-has-video="true"]')
+                    }))
+                );
+            });
+            await shot(a, "visio-09-screen-share-desktop", { fullPage: false });
+            await shot(b, "visio-10-screen-share-phone", { fullPage: false });
+        }
+    }
+
+    if (process.env.VISIO_MODERATION !== "0") {
+        await step("alice (host) mutes bruno's microphone", async () => {
+            await a.locator("[data-testid=visio-participants]").click();
+            await a.getByRole("button", { name: "Couper le micro de Bruno Leroy" }).click();
+            await b.locator('[data-testid=visio-mic][aria-pressed="true"]').waitFor();
+            await a.locator('[data-participant]:not([data-source="screen"]) [aria-label="Micro coupé"]').first().waitFor();
+        });
+        await shot(a, "visio-11-moderation-desktop", { fullPage: false });
+    }
+
+    await step("alice leaves, bruno sees it", async () => {
+        await a.locator("[data-testid=visio-leave]").click();
+        await a.locator("[data-testid=visio-ended]").waitFor();
+        await until("one camera tile left", () =>
+            b.evaluate(() => ({ ok: document.querySelectorAll('[data-visio-tile][data-source="camera"]').length === 1 }))
+        );
+    });
+}
+
+main().then(
+    async () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(globalTimer);
+        console.log("PASS");
+        await browser?.close().catch(() => {});
+        process.exit(0);
+    },
+    (err) => fail(err?.message ?? err)
+);

@@ -1,0 +1,534 @@
+// Signalling client for the meet service: one websocket and one
+// RTCPeerConnection per participant. The server is the only offerer
+// (docs/meet-protocol.md): we ask to publish, the server offers receive-only
+// m-lines that we fill with our tracks, and offers send-only m-lines for
+// everyone else's tracks. We only ever answer.
+import {
+    parseServerMessage,
+    canPublish,
+    type ClientMessage,
+    type ModerateAction,
+    type Role,
+    type IceCandidate,
+    type ServerMessage,
+    type Source,
+    type TrackInfo,
+    type TrackSpec
+} from "./protocol";
+import { parseOfferSections, type SdpSection } from "./sdp";
+
+export type LinkStatus = "connecting" | "open" | "reconnecting" | "closed";
+
+export type ClientHandlers = {
+    message: (m: ServerMessage) => void;
+    status: (s: LinkStatus) => void;
+    /** Remote media changed: re-read remoteStream(). */
+    media: () => void;
+    speaking: (participants: string[]) => void;
+    /** Gave up reconnecting, or could not set up media. */
+    failure: (message: string) => void;
+};
+
+export type LocalTracks = { microphone?: MediaStreamTrack; camera?: MediaStreamTrack };
+
+const kindOf: Record<Source, "audio" | "video"> = {
+    microphone: "audio",
+    camera: "video",
+    screen: "video",
+    screen_audio: "audio"
+};
+
+const MAX_RECONNECT_ATTEMPTS = 8;
+const SPEAKING_LEVEL = 0.03;
+
+export function meetSocketUrl(loc: { protocol: string; host: string }, roomId: string): string {
+    const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${loc.host}/api/meet/rooms/${encodeURIComponent(roomId)}/ws`;
+}
+
+declare global {
+    interface Window {
+        /** Debugging hook for end-to-end tests (web/e2e/visio.mjs). */
+        __visio?: MeetClient;
+    }
+}
+
+export class MeetClient {
+    /** Current peer connection (replaced on reconnection). */
+    pc: RTCPeerConnection | null = null;
+    selfId: string | null = null;
+
+    private ws: WebSocket | null = null;
+    private stopped = false;
+    private fatal = false;
+    private attempt = 0;
+    private retryTimer: ReturnType<typeof setTimeout> | null = null;
+    private statsTimer: ReturnType<typeof setInterval> | null = null;
+    private chain: Promise<void> = Promise.resolve();
+
+    private local: Partial<Record<Source, MediaStreamTrack>> = {};
+    /** Tracks asked for with `publish`, waiting for the offer's m-line. */
+    private pending: { source: Source; track: MediaStreamTrack }[] = [];
+    /** Our sending transceivers, by source. */
+    private senders = new Map<Source, RTCRtpTransceiver>();
+    private muted = { audio: false, video: false };
+    private hand = false;
+    private role: Role | undefined;
+
+    /** Tracks the server announced, by track id. */
+    private infos = new Map<string, TrackInfo>();
+    /** The last offer's m-sections, by mid. */
+    private sections = new Map<string, SdpSection>();
+    /** Stable MediaStreams handed to <video>/<audio>, by `${participant}:${source}`. */
+    private streams = new Map<string, MediaStream>();
+    private expectUnsupported = 0;
+
+    constructor(
+        readonly roomId: string,
+        private readonly on: ClientHandlers
+    ) {}
+
+    start(tracks: LocalTracks, muted: { audio: boolean; video: boolean }) {
+        if (tracks.microphone) this.local.microphone = tracks.microphone;
+        if (tracks.camera) this.local.camera = tracks.camera;
+        this.muted = { ...muted };
+        this.stopped = false;
+        window.__visio = this;
+        this.open();
+    }
+
+    /** Leaves the room for good. */
+    leave() {
+        if (this.stopped) return;
+        this.send({ type: "leave" });
+        this.stop();
+    }
+
+    stop() {
+        this.stopped = true;
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+        const ws = this.ws;
+        this.ws = null;
+        if (ws) {
+            ws.onclose = ws.onmessage = ws.onerror = ws.onopen = null;
+            ws.close(1000);
+        }
+        this.closePeer();
+        this.on.status("closed");
+        if (window.__visio === this) delete window.__visio;
+    }
+
+    // ----- actions -------------------------------------------------------
+
+    setMuted(kind: "audio" | "video", muted: boolean) {
+        this.muted[kind] = muted;
+        const t = kind === "audio" ? this.local.microphone : this.local.camera;
+        if (t) t.enabled = !muted;
+        this.send({ type: "mute", kind, muted });
+    }
+
+    setHand(raised: boolean) {
+        this.hand = raised;
+        this.send({ type: "hand", raised });
+    }
+
+    chat(text: string) {
+        this.send({ type: "chat", text });
+    }
+
+    admit(participant: string) {
+        this.send({ type: "admit", participant });
+    }
+
+    deny(participant: string) {
+        this.send({ type: "deny", participant });
+    }
+
+    moderate(action: ModerateAction, participant: string) {
+        this.send({ type: "moderate", action, participant });
+    }
+
+    promote(participant: string) {
+        this.send({ type: "promote", participant });
+    }
+
+    demote(participant: string) {
+        this.send({ type: "demote", participant });
+    }
+
+    lock(locked: boolean) {
+        this.send({ type: "lock", locked });
+    }
+
+    /** Ends the meeting for everyone (hosts, moderators). */
+    end() {
+        this.send({ type: "end" });
+    }
+
+    question(text: string) {
+        this.send({ type: "question", text });
+    }
+
+    /** Publishes a screen capture as its own track (source "screen"). */
+    async startScreen(track: MediaStreamTrack) {
+        this.local.screen = track;
+        const existing = this.senders.get("screen");
+        if (existing) {
+            // The m-line of an earlier share is still ours: reuse it.
+            existing.direction = "sendonly";
+            await existing.sender.replaceTrack(track);
+            return;
+        }
+        this.pending.push({ source: "screen", track });
+        this.send({ type: "publish", tracks: [{ kind: "video", source: "screen" }] });
+    }
+
+    async stopScreen() {
+        const t = this.local.screen;
+        delete this.local.screen;
+        this.pending = this.pending.filter((p) => p.source !== "screen");
+        t?.stop();
+        const tr = this.senders.get("screen");
+        if (tr) await tr.sender.replaceTrack(null).catch(() => {});
+        const info = [...this.infos.values()].find((i) => i.participant === this.selfId && i.source === "screen");
+        if (info) {
+            // `unpublish` may not be implemented by the server yet: its
+            // `unsupported` answer is expected, not shown.
+            this.expectUnsupported++;
+            this.send({ type: "unpublish", track: info.id });
+        }
+    }
+
+    /** The MediaStream to show for a remote participant's source. */
+    remoteStream(participant: string, source: "camera" | "screen" | "audio"): MediaStream | null {
+        const s = this.streams.get(`${participant}:${source}`);
+        return s && s.getTracks().length > 0 ? s : null;
+    }
+
+    // ----- websocket -----------------------------------------------------
+
+    private open() {
+        this.on.status(this.attempt === 0 ? "connecting" : "reconnecting");
+        let ws: WebSocket;
+        try {
+            ws = new WebSocket(meetSocketUrl(location, this.roomId));
+        } catch {
+            this.scheduleReconnect();
+            return;
+        }
+        this.ws = ws;
+        ws.onopen = () => {
+            this.send({ type: "join" });
+        };
+        ws.onmessage = (ev) => {
+            if (typeof ev.data !== "string") return;
+            const m = parseServerMessage(ev.data);
+            if (!m) {
+                console.warn("visio: ignored message", ev.data.slice(0, 200));
+                return;
+            }
+            this.handle(m);
+        };
+        ws.onclose = (ev) => {
+            if (this.ws !== ws) return;
+            this.ws = null;
+            this.closePeer();
+            if (this.stopped || this.fatal) {
+                this.on.status("closed");
+                return;
+            }
+            if (ev.code === 1000) {
+                // A normal close we did not ask for (denied): nothing to retry.
+                this.on.status("closed");
+                return;
+            }
+            this.scheduleReconnect();
+        };
+    }
+
+    private scheduleReconnect() {
+        if (this.stopped) return;
+        if (this.attempt >= MAX_RECONNECT_ATTEMPTS) {
+            this.stopped = true;
+            this.on.status("closed");
+            this.on.failure("La connexion au service de visioconférence a été perdue. Rechargez la page pour rejoindre la réunion.");
+            return;
+        }
+        this.on.status("reconnecting");
+        const delay = Math.min(10_000, 1000 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+        this.attempt++;
+        this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            this.open();
+        }, delay);
+    }
+
+    private send(m: ClientMessage) {
+        if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m));
+    }
+
+    private handle(m: ServerMessage) {
+        switch (m.type) {
+            case "joined":
+                this.attempt = 0;
+                this.selfId = m.self.id;
+                this.role = m.self.role;
+                this.infos = new Map(m.published.map((t) => [t.id, t]));
+                this.on.status("open");
+                this.on.message(m);
+                this.afterJoin();
+                return;
+            case "offer":
+                this.enqueue(() => this.answer(m.sdp));
+                return;
+            case "candidate":
+                this.enqueue(() => this.addCandidate(m.candidate));
+                return;
+            case "track_published":
+                this.infos.set(m.track_info.id, m.track_info);
+                this.refreshMedia();
+                break;
+            case "track_unpublished":
+                this.infos.delete(m.track);
+                this.refreshMedia();
+                break;
+            case "participant_left":
+                for (const [id, t] of this.infos) if (t.participant === m.participant) this.infos.delete(id);
+                this.refreshMedia();
+                break;
+            case "denied":
+            case "removed":
+            case "ended":
+                this.fatal = true;
+                break;
+            case "moderated": {
+                // The server already stopped forwarding: stop sending too.
+                const kind = m.action === "mute" ? "audio" : "video";
+                this.muted[kind] = true;
+                const t = kind === "audio" ? this.local.microphone : this.local.camera;
+                if (t) t.enabled = false;
+                break;
+            }
+            case "role":
+                if (m.participant === this.selfId) {
+                    const before = this.role;
+                    this.role = m.role;
+                    // Promoted from attendee: publish now. (Demoted: the server ends our tracks.)
+                    if (!canPublish(before) && canPublish(m.role)) this.publishLocal();
+                }
+                break;
+            case "error":
+                if (m.code === "unsupported" && this.expectUnsupported > 0) {
+                    this.expectUnsupported--;
+                    return;
+                }
+                if (
+                    ["bad_message", "unknown_type", "bad_sdp", "room_full", "internal", "too_large"].includes(m.code) ||
+                    (m.code === "forbidden" && !this.selfId)
+                ) {
+                    this.fatal = true;
+                }
+                break;
+        }
+        this.on.message(m);
+    }
+
+    /** Joined (or rejoined): publish our tracks and restore our state. */
+    private afterJoin() {
+        this.closePeer();
+        this.pc = this.newPeer();
+        this.senders.clear();
+        this.pending = [];
+        if (canPublish(this.role)) this.publishLocal();
+        if (this.muted.audio) this.send({ type: "mute", kind: "audio", muted: true });
+        if (this.muted.video) this.send({ type: "mute", kind: "video", muted: true });
+        if (this.hand) this.send({ type: "hand", raised: true });
+        this.startStats();
+    }
+
+    /** Asks to publish every live local track not already sent. */
+    private publishLocal() {
+        const specs: TrackSpec[] = [];
+        for (const source of ["microphone", "camera", "screen"] as Source[]) {
+            const track = this.local[source];
+            if (!track || track.readyState === "ended" || this.senders.has(source)) continue;
+            if (this.pending.some((p) => p.source === source)) continue;
+            this.pending.push({ source, track });
+            specs.push({ kind: kindOf[source], source });
+        }
+        if (specs.length > 0) this.send({ type: "publish", tracks: specs });
+    }
+
+    // ----- WebRTC --------------------------------------------------------
+
+    private newPeer(): RTCPeerConnection {
+        const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+        pc.onicecandidate = (ev) => {
+            if (this.pc !== pc) return;
+            const c = ev.candidate;
+            const candidate: IceCandidate = c
+                ? { candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined }
+                : { candidate: "" };
+            // The server's parser refuses nulls: omit absent fields.
+            if (candidate.sdpMid === undefined) delete candidate.sdpMid;
+            if (candidate.sdpMLineIndex === undefined) delete candidate.sdpMLineIndex;
+            if (c && c.candidate === "") return; // Chrome's per-m-line end marker
+            this.send({ type: "candidate", candidate });
+        };
+        pc.ontrack = () => this.refreshMedia();
+        pc.onconnectionstatechange = () => {
+            if (this.pc !== pc) return;
+            if (pc.connectionState === "failed") {
+                // No ICE restart on the server yet: rejoin from scratch.
+                this.ws?.close(4000, "media failed");
+            }
+        };
+        return pc;
+    }
+
+    private closePeer() {
+        if (this.statsTimer) clearInterval(this.statsTimer);
+        this.statsTimer = null;
+        if (this.pc) {
+            this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
+            this.pc.close();
+            this.pc = null;
+        }
+        this.sections.clear();
+        this.pendingCandidates = [];
+        this.chain = Promise.resolve();
+        if (this.streams.size > 0) {
+            this.streams.clear();
+            this.on.media();
+        }
+    }
+
+    private enqueue(f: () => Promise<void>) {
+        const pc = this.pc;
+        this.chain = this.chain.then(async () => {
+            if (this.pc !== pc || !pc) return;
+            try {
+                await f();
+            } catch (err) {
+                console.error("visio: signalling step failed", err);
+                this.on.failure("La négociation audio et vidéo a échoué.");
+            }
+        });
+    }
+
+    private pendingCandidates: RTCIceCandidateInit[] = [];
+
+    private async addCandidate(c: IceCandidate) {
+        const pc = this.pc!;
+        const init: RTCIceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+        if (!pc.remoteDescription) {
+            this.pendingCandidates.push(init);
+            return;
+        }
+        if (init.candidate === "") return; // end of candidates
+        await pc.addIceCandidate(init);
+    }
+
+    private async answer(sdp: string) {
+        const pc = this.pc!;
+        await pc.setRemoteDescription({ type: "offer", sdp });
+        for (const c of this.pendingCandidates.splice(0)) if (c.candidate) await pc.addIceCandidate(c);
+        this.sections = new Map(parseOfferSections(sdp).map((s) => [s.mid, s]));
+
+        const used = new Set([...this.senders.values()].map((t) => t.mid));
+        for (const [source, tr] of this.senders) {
+            // An m-line the server stopped receiving on (unpublished) is no longer ours.
+            if (tr.mid && this.sections.get(tr.mid)?.direction === "inactive") this.senders.delete(source);
+        }
+        for (const tr of pc.getTransceivers()) {
+            const sec = tr.mid ? this.sections.get(tr.mid) : undefined;
+            if (!sec || used.has(tr.mid)) continue;
+            if (sec.direction === "recvonly") {
+                // The server wants to receive: our next pending track of that kind.
+                const i = this.pending.findIndex((p) => kindOf[p.source] === sec.kind);
+                if (i < 0) continue;
+                const [p] = this.pending.splice(i, 1);
+                tr.direction = "sendonly";
+                await tr.sender.replaceTrack(p.track);
+                this.senders.set(p.source, tr);
+                used.add(tr.mid);
+            } else if (sec.direction === "sendonly") {
+                tr.direction = "recvonly";
+            }
+        }
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        this.send({ type: "answer", sdp: pc.localDescription!.sdp });
+        this.refreshMedia();
+    }
+
+    /** Rebuilds the per-participant streams from the receiving transceivers. */
+    private refreshMedia() {
+        const pc = this.pc;
+        if (!pc) return;
+        const want = new Map<string, MediaStreamTrack[]>();
+        for (const tr of pc.getTransceivers()) {
+            if (!tr.mid) continue;
+            const sec = this.sections.get(tr.mid);
+            if (!sec || sec.direction !== "sendonly" || !sec.trackId) continue;
+            const info = this.infos.get(sec.trackId);
+            const participant = info?.participant ?? sec.streamId;
+            if (!participant || participant === this.selfId) continue;
+            const source = info?.source ?? (sec.kind === "audio" ? "microphone" : "camera");
+            const key = `${participant}:${source === "camera" || source === "screen" ? source : "audio"}`;
+            const list = want.get(key) ?? [];
+            list.push(tr.receiver.track);
+            want.set(key, list);
+        }
+        let changed = false;
+        for (const [key, s] of this.streams) {
+            if (!want.has(key)) {
+                this.streams.delete(key);
+                changed = true;
+            } else {
+                for (const t of s.getTracks()) if (!want.get(key)!.includes(t)) (s.removeTrack(t), (changed = true));
+            }
+        }
+        for (const [key, tracks] of want) {
+            let s = this.streams.get(key);
+            if (!s) {
+                s = new MediaStream();
+                this.streams.set(key, s);
+                changed = true;
+            }
+            for (const t of tracks) if (!s.getTracks().includes(t)) (s.addTrack(t), (changed = true));
+        }
+        if (changed) this.on.media();
+    }
+
+    /** Who is speaking, from the audio levels in the stats (no server support needed). */
+    private startStats() {
+        if (this.statsTimer) clearInterval(this.statsTimer);
+        this.statsTimer = setInterval(() => void this.pollLevels(), 500);
+    }
+
+    private async pollLevels() {
+        const pc = this.pc;
+        if (!pc || pc.connectionState !== "connected") return;
+        let report: RTCStatsReport;
+        try {
+            report = await pc.getStats();
+        } catch {
+            return;
+        }
+        const speaking: string[] = [];
+        report.forEach((r: Record<string, unknown>) => {
+            const level = typeof r.audioLevel === "number" ? r.audioLevel : 0;
+            if (level < SPEAKING_LEVEL) return;
+            if (r.type === "media-source" && r.kind === "audio" && !this.muted.audio && this.selfId) {
+                speaking.push(this.selfId);
+            } else if (r.type === "inbound-rtp" && r.kind === "audio" && typeof r.mid === "string") {
+                const sec = this.sections.get(r.mid);
+                const p = sec?.trackId ? (this.infos.get(sec.trackId)?.participant ?? sec.streamId) : undefined;
+                if (p && !speaking.includes(p)) speaking.push(p);
+            }
+        });
+        if (this.pc === pc) this.on.speaking(speaking.sort());
+    }
+}
