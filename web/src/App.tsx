@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
@@ -14,6 +14,9 @@ import { ServicePage } from "./pages/ServicePage";
 import { FilesPage } from "./pages/files/FilesPage";
 import { VisioPage } from "./pages/visio/VisioPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
+
+// Messagerie carries matrix-js-sdk: loaded only when opened.
+const ChatPage = lazy(() => import("./pages/chat/ChatPage"));
 
 /** Session state from GET /api/me; `refresh` refetches quietly (no loading flash). */
 function useSession() {
@@ -110,6 +113,13 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
     }
     if (service?.path === "/visio" && session.status === "signed-in") {
         return <VisioPage path={pathname.slice("/visio".length)} />;
+    }
+    if (service?.path === "/messagerie" && session.status === "signed-in") {
+        return (
+            <Suspense fallback={<div className="bureau-loading" role="status"><span className="bureau-spinner" aria-hidden="true" />Chargement de la messagerie…</div>}>
+                <ChatPage pathname={pathname} me={session.me} />
+            </Suspense>
+        );
     }
     if (service) return <ServicePage service={service} signedIn={signedIn} />;
     return signedIn ? <SignedInHome me={session.me} /> : <SignedOutHome />;

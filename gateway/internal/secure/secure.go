@@ -16,7 +16,9 @@ import (
 func Headers(formTargets []string, next http.Handler) http.Handler {
 	csp := strings.Join([]string{
 		"default-src 'self'",
-		"script-src 'self'",
+		// WebAssembly (Matrix end-to-end encryption in the browser) needs
+		// wasm-unsafe-eval; it allows compiling WASM, not eval of JavaScript.
+		"script-src 'self' 'wasm-unsafe-eval'",
 		// DSFR components set inline style attributes; scripts stay strict.
 		"style-src 'self' 'unsafe-inline'",
 		"img-src 'self' data: blob:",

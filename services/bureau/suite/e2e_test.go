@@ -245,4 +245,12 @@ func TestBrowserVisio(t *testing.T) {
 	runBrowser(t, s, "visio.mjs", nil, nil)
 }
 
+// TestBrowserChat: two agents in the Messagerie view; Alice creates an
+// end-to-end encrypted room inviting Bruno, they exchange messages and each
+// decrypts the other's (matrix-js-sdk with its Rust crypto in Chromium).
+func TestBrowserChat(t *testing.T) {
+	s := startSuite(t)
+	runBrowser(t, s, "chat.mjs", []string{"CHAT_REQUIRE_E2EE=1"}, nil)
+}
+
 func TestMain(m *testing.M) { testenv.Main(m) }
