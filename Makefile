@@ -10,7 +10,7 @@ PKGS      := bureau/...
 CACHE     ?= $(HOME)/.cache/bureau
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway bench-meet clean
+.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway bench-files bench-meet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -60,10 +60,13 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	    echo "== $$t $$f"; (cd $$t && $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $${FUZZTIME:-30s} .) || exit 1; \
 	  done; done
 
-bench: bench-gateway bench-meet ## every benchmark (prints figures)
+bench: bench-gateway bench-files bench-meet ## every benchmark (prints figures)
 
 bench-gateway: ## proxied req/s and p99: gateway vs direct vs nginx
 	bash scripts/bench-gateway.sh
+
+bench-files: ## files: 1 GiB up/down vs raw MinIO, 10 000-file listing, metadata ops/s
+	bash scripts/bench-files.sh
 
 bench-meet: ## SFU: 1 video publisher → N subscribers; CPU per forwarded stream and per packet
 	@mkdir -p $(BIN)

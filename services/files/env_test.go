@@ -48,6 +48,8 @@ type envOptions struct {
 	clamav   string // default: a clamd of the test; "-" for none
 	partSize int64
 	maxSize  int64
+	quota    int64
+	keep     int // versions kept
 	bus      bus.Bus
 }
 
@@ -88,6 +90,10 @@ func startEnv(t *testing.T, o envOptions, pub ed25519.PublicKey, priv ed25519.Pr
 	c.UploadPartSize = 5 << 20
 	if o.partSize != 0 {
 		c.UploadPartSize = o.partSize
+	}
+	c.DefaultQuota = o.quota
+	if o.keep != 0 {
+		c.KeepVersions = o.keep
 	}
 	if o.maxSize != 0 {
 		c.MaxUploadSize = o.maxSize

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bureau/services/files/internal/api"
+	"bureau/services/files/internal/dav"
 	"bureau/services/files/internal/drive"
 	"bureau/services/files/internal/scan"
 	"bureau/services/files/internal/store"
@@ -59,6 +60,17 @@ type Config struct {
 	// UploadPartSize is the S3 multipart part size of resumable uploads,
 	// and the memory each upload in progress buffers.
 	UploadPartSize int64 `yaml:"upload_part_size" env:"UPLOAD_PART_SIZE"`
+	// UploadExpiry: a resumable upload untouched this long is abandoned
+	// (multipart upload aborted, tail deleted).
+	UploadExpiry time.Duration `yaml:"upload_expiry" env:"UPLOAD_EXPIRY"`
+	// JobsInterval is how often the trash purge and the upload cleanup run.
+	JobsInterval time.Duration `yaml:"jobs_interval" env:"JOBS_INTERVAL"`
+	// KeepVersions is how many versions of a file are kept, the current
+	// one included (0: all).
+	KeepVersions int `yaml:"keep_versions" env:"KEEP_VERSIONS"`
+	// DefaultQuota is the quota of a space without its own, in bytes
+	// (0: unlimited).
+	DefaultQuota int64 `yaml:"default_quota" env:"DEFAULT_QUOTA"`
 	// TrashRetention is how long deleted items stay restorable.
 	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
 }
@@ -88,6 +100,9 @@ func Default() *Config {
 	c.MaxUploadSize = 10 << 30
 	c.UploadPartSize = 8 << 20
 	c.TrashRetention = 30 * 24 * time.Hour
+	c.KeepVersions = 10
+	c.UploadExpiry = 24 * time.Hour
+	c.JobsInterval = time.Hour
 	return c
 }
 
@@ -133,6 +148,14 @@ func (c *Config) Check(v *pconfig.Checker) {
 		v.Fail("max_upload_size", "exceeds 10000 parts of upload_part_size (%d bytes): raise upload_part_size", c.UploadPartSize*10000)
 	}
 	v.Positive("trash_retention", c.TrashRetention)
+	v.Positive("upload_expiry", c.UploadExpiry)
+	v.Positive("jobs_interval", c.JobsInterval)
+	if c.KeepVersions < 0 {
+		v.Fail("keep_versions", "must be 0 (all) or positive, got %d", c.KeepVersions)
+	}
+	if c.DefaultQuota < 0 {
+		v.Fail("default_quota", "must be 0 (unlimited) or positive, got %d", c.DefaultQuota)
+	}
 }
 
 // Options are what an embedding program shares with the service.
@@ -210,7 +233,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{MaxUploadSize: c.MaxUploadSize, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +242,17 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 
 	mux := base.Mux()
 	api.Mount(mux, base, svc)
+	davh := base.Metrics.Instrument("dav", dav.New(svc, log))
+	mux.Handle(dav.Prefix, davh)
+	mux.Handle(dav.Prefix+"/", davh)
 	r.Mux = service.Mux{ServeMux: mux}
 
+	{
+		jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); svc.RunJobs(jctx, c.JobsInterval, c.TrashRetention, c.UploadExpiry) }()
+		r.closers = append([]func() error{func() error { cancel(); <-done; return nil }}, r.closers...)
+	}
 	if worker != nil {
 		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		r.wg.Add(1)

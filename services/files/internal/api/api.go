@@ -46,6 +46,19 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("PUT /api/files/spaces/{space}/content", "put", a.put)
 	route("GET /api/files/spaces/{space}/trash", "trash_list", a.listTrash)
 	route("POST /api/files/spaces/{space}/trash/{node}/restore", "trash_restore", a.restore)
+	route("GET /api/files/spaces/{space}/nodes/{node}/versions", "versions_list", a.listVersions)
+	route("GET /api/files/spaces/{space}/nodes/{node}/versions/{version}/content", "version_download", a.downloadVersion)
+	route("POST /api/files/spaces/{space}/nodes/{node}/versions/{version}/restore", "version_restore", a.restoreVersion)
+	route("GET /api/files/spaces/{space}/links", "links_list", a.listLinks)
+	route("POST /api/files/spaces/{space}/links", "links_create", a.createLink)
+	route("DELETE /api/files/spaces/{space}/links/{link}", "links_revoke", a.revokeLink)
+	route("GET /api/files/spaces/{space}/audit", "audit", a.auditLog)
+	// Share links: public, the token is the capability.
+	pub := func(pattern, name string, h http.HandlerFunc) { mux.Handle(pattern, base.Metrics.Instrument(name, h)) }
+	pub("GET /api/files/links/{token}", "link_info", a.linkInfo)
+	pub("GET /api/files/links/{token}/nodes", "link_list", a.linkList)
+	pub("GET /api/files/links/{token}/content", "link_download", a.linkDownload)
+	pub("PUT /api/files/links/{token}/content", "link_upload", a.linkUpload)
 	mux.Handle("OPTIONS /api/files/uploads", base.Metrics.Instrument("tus_options", http.HandlerFunc(a.tusOptions)))
 	route("POST /api/files/uploads", "tus_create", a.tusCreate)
 	route("HEAD /api/files/uploads/{id}", "tus_head", a.tusHead)
@@ -295,4 +308,32 @@ func ServeContent(w http.ResponseWriter, r *http.Request, c drive.Content) {
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-cache")
 	http.ServeContent(w, r, "", c.ModTime, c.Body)
+}
+
+func (a *API) listVersions(w http.ResponseWriter, r *http.Request, u identity.User) {
+	vs, err := a.svc.Versions(r.Context(), u, r.PathValue("space"), r.PathValue("node"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"versions": vs})
+}
+
+func (a *API) downloadVersion(w http.ResponseWriter, r *http.Request, u identity.User) {
+	c, err := a.svc.OpenVersion(r.Context(), u, r.PathValue("space"), r.PathValue("node"), r.PathValue("version"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer c.Body.Close()
+	ServeContent(w, r, c)
+}
+
+func (a *API) restoreVersion(w http.ResponseWriter, r *http.Request, u identity.User) {
+	n, err := a.svc.RestoreVersion(r.Context(), u, r.PathValue("space"), r.PathValue("node"), r.PathValue("version"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, n)
 }

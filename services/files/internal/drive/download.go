@@ -30,6 +30,15 @@ func (s *Service) Open(ctx context.Context, u identity.User, space, id string) (
 	if err != nil {
 		return Content{}, err
 	}
+	c, err := s.open(ctx, n)
+	if err == nil {
+		s.audit(ctx, space, u.ID, "download", n.ID, n.Name)
+	}
+	return c, err
+}
+
+// open returns the content of file n if the antivirus has cleared it.
+func (s *Service) open(ctx context.Context, n store.Node) (Content, error) {
 	if n.Kind != store.KindFile {
 		return Content{}, fail(http.StatusBadRequest, "not_a_file", "Un dossier ne se télécharge pas (pas encore).")
 	}

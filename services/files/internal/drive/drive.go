@@ -51,6 +51,11 @@ var (
 type Config struct {
 	MaxUploadSize int64
 	PartSize      int64 // multipart part size, >= blob.MinPartSize
+	// KeepVersions is how many versions of a file are kept, the current
+	// one included (0: all).
+	KeepVersions int
+	// Quota is the default quota of a space in bytes (0: unlimited).
+	Quota int64
 	// Scanning: an antivirus scans new versions; without one they are
 	// marked skipped and served unscanned (development only).
 	Scanning bool
@@ -58,15 +63,16 @@ type Config struct {
 
 // Service implements the operations.
 type Service struct {
-	store   *store.Store
-	blobs   blob.Store
-	mp      blob.Multipart
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	locks   locks
-	bufs    sync.Pool
-	scanned func() // wakes the scanner when a version awaits it
+	store     *store.Store
+	blobs     blob.Store
+	mp        blob.Multipart
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	locks     locks
+	bufs      sync.Pool
+	scanned   func() // wakes the scanner when a version awaits it
+	linkFails attempts
 }
 
 // New returns the service. blobs must also implement blob.Multipart (both

@@ -3,6 +3,7 @@ package drive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -29,7 +30,56 @@ func (s *Service) Spaces(ctx context.Context, u identity.User) ([]store.Space, e
 			return nil, err
 		}
 	}
-	return s.store.SpacesOf(ctx, u.ID)
+	spaces, err := s.store.SpacesOf(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range spaces {
+		if err := s.fillUsage(ctx, &spaces[i]); err != nil {
+			return nil, err
+		}
+	}
+	return spaces, nil
+}
+
+// fillUsage sets a space's quota and usage.
+func (s *Service) fillUsage(ctx context.Context, sp *store.Space) error {
+	q, err := s.quota(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	used, _, err := s.store.Usage(ctx, sp.ID, "")
+	sp.Quota, sp.Used = q, used
+	return err
+}
+
+func (s *Service) quota(ctx context.Context, space string) (int64, error) {
+	q, err := s.store.Quota(ctx, space)
+	if err != nil {
+		return 0, err
+	}
+	if q == 0 {
+		q = s.cfg.Quota
+	}
+	return q, nil
+}
+
+// checkQuota refuses size more bytes in space if they would exceed its
+// quota, counting the uploads in progress (but except, when given).
+func (s *Service) checkQuota(ctx context.Context, space string, size int64, except ...string) error {
+	q, err := s.quota(ctx, space)
+	if err != nil || q == 0 {
+		return err
+	}
+	stored, reserved, err := s.store.Usage(ctx, space, strings.Join(except, ""))
+	if err != nil {
+		return err
+	}
+	if stored+reserved+max(size, 0) > q {
+		return fail(http.StatusInsufficientStorage, "quota_exceeded",
+			fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
+	}
+	return nil
 }
 
 // CreateSpace creates a team space owned by u.
@@ -48,7 +98,11 @@ func (s *Service) CreateSpace(ctx context.Context, u identity.User, name string)
 
 // Space returns one of u's spaces.
 func (s *Service) Space(ctx context.Context, u identity.User, space string) (store.Space, error) {
-	return s.access(ctx, u, space, store.RoleReader)
+	sp, err := s.access(ctx, u, space, store.RoleReader)
+	if err != nil {
+		return sp, err
+	}
+	return sp, s.fillUsage(ctx, &sp)
 }
 
 // Members lists the members of a space u belongs to.

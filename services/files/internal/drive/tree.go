@@ -110,6 +110,7 @@ func (s *Service) Place(ctx context.Context, u identity.User, space, id string, 
 	} else if err != nil {
 		return n, err
 	}
+	s.audit(ctx, space, u.ID, "move", id, n.Name+" → "+newName)
 	return s.store.Node(ctx, space, id)
 }
 
@@ -126,6 +127,7 @@ func (s *Service) Delete(ctx context.Context, u identity.User, space, id string)
 	} else if err != nil {
 		return err
 	}
+	s.audit(ctx, space, u.ID, "delete", id, "")
 	return nil
 }
 

@@ -61,7 +61,7 @@ func (s *Service) checkTarget(ctx context.Context, u identity.User, t Target, si
 	if n, err := s.store.LiveChild(ctx, t.Space, t.Parent, t.Name); err == nil && n.Kind == store.KindFolder {
 		return errNameTaken
 	}
-	return nil
+	return s.checkQuota(ctx, t.Space, size)
 }
 
 func contentType(ct string) string {
@@ -88,6 +88,11 @@ func (s *Service) Put(ctx context.Context, u identity.User, t Target, r io.Reade
 	if err := s.checkTarget(ctx, u, t, size); err != nil {
 		return store.Node{}, err
 	}
+	return s.put(ctx, u.ID, t, r, size)
+}
+
+// put stores the content of an authorised upload by uploader.
+func (s *Service) put(ctx context.Context, uploader string, t Target, r io.Reader, size int64) (store.Node, error) {
 	version := newID()
 	key := blobKey(version)
 	ct := contentType(t.ContentType)
@@ -110,7 +115,7 @@ func (s *Service) Put(ctx context.Context, u identity.User, t Target, r io.Reade
 	if size < 0 {
 		size = info.Size
 	}
-	return s.addVersion(ctx, u, t, version, key, size, ct)
+	return s.addVersion(ctx, identity.User{ID: uploader}, t, version, key, size, ct)
 }
 
 // maxReader fails once more than left bytes are read.
@@ -141,6 +146,14 @@ func (m *maxReader) Read(p []byte) (int, error) {
 
 // addVersion records a stored blob as the new version of t's file.
 func (s *Service) addVersion(ctx context.Context, u identity.User, t Target, version, key string, size int64, ct string) (store.Node, error) {
+	// The quota again, now that the size is certain (an upload's own
+	// reservation, already deleted, is not counted twice).
+	if err := s.checkQuota(ctx, t.Space, size, version); err != nil {
+		if derr := s.blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.log.Warn("orphan blob", "key", key, "err", derr)
+		}
+		return store.Node{}, err
+	}
 	state := store.ScanPending
 	if !s.cfg.Scanning {
 		state = store.ScanSkipped
@@ -163,6 +176,8 @@ func (s *Service) addVersion(ctx context.Context, u identity.User, t Target, ver
 	if state == store.ScanPending {
 		s.scanned()
 	}
+	s.audit(ctx, t.Space, u.ID, "upload", n.ID, n.Name)
+	s.prune(ctx, n.ID)
 	return n, nil
 }
 

@@ -122,6 +122,9 @@ type Space struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	Role      string    `json:"role,omitempty"`
+	// Quota (bytes, 0: unlimited) and Used are filled by drive.
+	Quota int64 `json:"quota"`
+	Used  int64 `json:"used"`
 }
 
 // CreateSpace inserts sp with creator as its owner. For a personal space a

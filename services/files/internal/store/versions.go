@@ -131,3 +131,93 @@ func (s *Store) Version(ctx context.Context, id string) (Version, error) {
 	}
 	return v, notFound(err)
 }
+
+const versionCols = `id, node_id, blob_key, size, content_type, uploaded_by, created_at, scan_state, scan_signature, scanned_at`
+
+func scanVersion(row interface{ Scan(...any) error }) (Version, error) {
+	var v Version
+	var created int64
+	var scanned sql.NullInt64
+	err := row.Scan(&v.ID, &v.NodeID, &v.BlobKey, &v.Size, &v.ContentType, &v.UploadedBy, &created, &v.Scan, &v.ScanSignature, &scanned)
+	v.CreatedAt, v.ScannedAt = fromMS(created), optTime(scanned)
+	return v, notFound(err)
+}
+
+// Versions lists the versions of a file, newest first.
+func (s *Store) Versions(ctx context.Context, node string) ([]Version, error) {
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+versionCols+` FROM files_versions WHERE node_id = ? ORDER BY created_at DESC, id DESC`), node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Version{}
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// SetCurrent records v (a new row) as the current version of live file
+// node, as a restore does.
+func (s *Store) SetCurrent(ctx context.Context, space, node string, v Version) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO files_versions (id, node_id, blob_key, size, content_type, uploaded_by, created_at, scan_state, scan_signature, scanned_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			v.ID, node, v.BlobKey, v.Size, v.ContentType, v.UploadedBy, ms(v.CreatedAt), v.Scan, v.ScanSignature, optMS(v.ScannedAt))
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE files_nodes SET version_id = ?, size = ?, modified_at = ? WHERE space_id = ? AND id = ? AND kind = 'file' AND trashed_at IS NULL`),
+			v.ID, v.Size, ms(v.CreatedAt), space, node)
+		return affected(res, err)
+	})
+}
+
+// PruneVersions deletes the versions of node beyond the keep newest (never
+// the current one) and returns the blob keys no version uses any more.
+func (s *Store) PruneVersions(ctx context.Context, node string, keep int) ([]string, error) {
+	var keys []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT v.id, v.blob_key FROM files_versions v JOIN files_nodes n ON n.id = v.node_id
+			WHERE v.node_id = ? AND v.id <> n.version_id ORDER BY v.created_at DESC, v.id DESC`), node)
+		if err != nil {
+			return err
+		}
+		type vk struct{ id, key string }
+		var old []vk
+		for i := 1; rows.Next(); i++ { // the current version is the first kept
+			var x vk
+			if err := rows.Scan(&x.id, &x.key); err != nil {
+				rows.Close()
+				return err
+			}
+			if i >= keep {
+				old = append(old, x)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, x := range old {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM files_versions WHERE id = ?`), x.id); err != nil {
+				return err
+			}
+		}
+		for _, x := range old {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM files_versions WHERE blob_key = ?`), x.key).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				keys = append(keys, x.key)
+			}
+		}
+		return nil
+	})
+	return keys, err
+}
