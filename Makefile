@@ -10,7 +10,7 @@ PKGS      := bureau/...
 CACHE     ?= $(HOME)/.cache/bureau
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway bench-files bench-meet clean
+.PHONY: help run build web web-deps test test-go test-web test-helm vet fuzz bench bench-gateway bench-chat bench-files bench-meet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -43,10 +43,13 @@ test: ## install the real servers the tests need (as root, idempotent), then run
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags goolm ./services/chat/e2eetest/
 	@unformatted=$$(gofmt -l gateway services); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 test-go: ## Go tests with the race detector, against real Redis, PostgreSQL, MinIO, ClamAV, coturn, Chromium
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	# End-to-end encryption with mautrix-go's pure-Go crypto (build tag goolm).
+	$(GO) test -race -count=1 -tags goolm ./services/chat/e2eetest/
 
 test-web: web-deps ## web unit tests (vitest) and type check
 	cd web && npm run typecheck --silent && npx vitest run
@@ -60,10 +63,13 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	    echo "== $$t $$f"; (cd $$t && $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $${FUZZTIME:-30s} .) || exit 1; \
 	  done; done
 
-bench: bench-gateway bench-files bench-meet ## every benchmark (prints figures)
+bench: bench-gateway bench-chat bench-files bench-meet ## every benchmark (prints figures)
 
 bench-gateway: ## proxied req/s and p99: gateway vs direct vs nginx
 	bash scripts/bench-gateway.sh
+
+bench-chat: ## chat: 20 agents × 50 msgs in 5 rooms, observer /sync; SQLite then PostgreSQL (prints figures)
+	bash scripts/bench-chat.sh
 
 bench-files: ## files: 1 GiB up/down vs raw MinIO, 10 000-file listing, metadata ops/s
 	bash scripts/bench-files.sh

@@ -96,9 +96,9 @@ type Server struct {
 	notifier *notifier.Notifier
 }
 
-// SyncWaiting is the number of users with a /sync long-poll waiting (tests
-// use it to know a sync is parked before they send).
-func (s *Server) SyncWaiting() int { return s.notifier.Waiting() }
+// SyncWaiting is the number of /sync long-polls parked waiting for news
+// (tests use it to know a sync is parked before they send).
+func (s *Server) SyncWaiting() int { return s.notifier.Parked() }
 
 // Handler implements service.Runner.
 func (s *Server) Handler() http.Handler { return s.handler }

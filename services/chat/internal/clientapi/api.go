@@ -40,6 +40,8 @@ type API struct {
 	notifier *notifier.Notifier
 	log      *slog.Logger
 	now      func() time.Time
+	uia      uiaSessions
+	typing   typingRooms
 }
 
 // New returns the API.
@@ -93,6 +95,9 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	route("GET /rooms/{roomId}/event/{eventId}", "event", a.authed(a.event))
 	route("GET /joined_rooms", "joined_rooms", a.authed(a.joinedRooms))
 	route("GET /sync", "sync", a.authed(a.sync))
+	route("GET /auth/{stage}/fallback/web", "uia_fallback", a.uiaFallback)
+	a.registerKeys(route)
+	a.registerAccount(route)
 }
 
 // CORS answers preflights and adds the headers the spec requires to every

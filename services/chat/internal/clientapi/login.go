@@ -58,6 +58,10 @@ func (a *API) ssoRedirect(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if err := a.store.SetAffiliation(r.Context(), u.UserID, agent.Ministry, agent.External); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	tok := newToken("bul_")
 	if err := a.store.AddLoginToken(r.Context(), hashToken(tok), u.UserID, a.now().Add(a.cfg.LoginTokenTTL).UnixMilli()); err != nil {
 		a.fail(w, r, err)
@@ -165,8 +169,8 @@ func (a *API) capabilities(w http.ResponseWriter, _ *http.Request, _ store.Devic
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"capabilities": map[string]any{
 		"m.change_password": map[string]bool{"enabled": false},
-		"m.set_displayname": map[string]bool{"enabled": false},
-		"m.set_avatar_url":  map[string]bool{"enabled": false},
+		"m.set_displayname": map[string]bool{"enabled": true},
+		"m.set_avatar_url":  map[string]bool{"enabled": true},
 		"m.3pid_changes":    map[string]bool{"enabled": false},
 		"m.get_login_token": map[string]bool{"enabled": false},
 		"m.room_versions":   map[string]any{"default": string(a.rooms.DefaultVersion), "available": available},

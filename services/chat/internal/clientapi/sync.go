@@ -158,13 +158,16 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, dev store.Device) {
 			return
 		}
 		t := time.NewTimer(left)
+		unpark := a.notifier.Park()
 		select {
 		case <-wake:
 		case <-t.C:
 		case <-r.Context().Done():
+			unpark()
 			t.Stop()
 			return
 		}
+		unpark()
 		t.Stop()
 	}
 }
@@ -179,11 +182,16 @@ type eventList struct {
 	Events []clientEvent `json:"events"`
 }
 
+// anyList holds ephemeral and account data events.
+type anyList struct {
+	Events []any `json:"events"`
+}
+
 type joinedRoom struct {
 	Timeline            timeline       `json:"timeline"`
 	State               eventList      `json:"state"`
-	Ephemeral           eventList      `json:"ephemeral"`
-	AccountData         eventList      `json:"account_data"`
+	Ephemeral           anyList        `json:"ephemeral"`
+	AccountData         anyList        `json:"account_data"`
 	UnreadNotifications map[string]int `json:"unread_notifications"`
 	Summary             map[string]any `json:"summary"`
 }
@@ -205,14 +213,23 @@ type syncResponse struct {
 		Invite map[string]*invitedRoom `json:"invite"`
 		Leave  map[string]*leftRoom    `json:"leave"`
 	} `json:"rooms"`
-	AccountData eventList `json:"account_data"`
+	AccountData anyList   `json:"account_data"`
 	Presence    eventList `json:"presence"`
-	ToDevice    eventList `json:"to_device"`
+	ToDevice    struct {
+		Events []toDeviceEvent `json:"events"`
+	} `json:"to_device"`
 	DeviceLists struct {
 		Changed []string `json:"changed"`
 		Left    []string `json:"left"`
 	} `json:"device_lists"`
-	OneTimeKeysCount map[string]int `json:"device_one_time_keys_count"`
+	OneTimeKeysCount      map[string]int `json:"device_one_time_keys_count"`
+	UnusedFallbackKeyType []string       `json:"device_unused_fallback_key_types"`
+}
+
+type toDeviceEvent struct {
+	Sender  string          `json:"sender"`
+	Type    string          `json:"type"`
+	Content json.RawMessage `json:"content"`
 }
 
 // strippedTypes are the state events an invitee sees of the room.
@@ -231,14 +248,30 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if since > upTo {
 		since = -1 // a token from another database: start over
 	}
+	// To-device messages first: when there are too many for one response,
+	// the sync stops at the last one delivered (next_batch must not pass
+	// a message the client has not received).
+	msgs, more, err := a.store.TakeToDevice(ctx, dev.UserID, dev.DeviceID, since, upTo, maxToDevice)
+	if err != nil {
+		return nil, false, err
+	}
+	if more {
+		upTo = msgs[len(msgs)-1].Pos
+	}
 	ms, err := a.store.UserMemberships(ctx, dev.UserID)
 	if err != nil {
 		return nil, false, err
 	}
 	resp := &syncResponse{NextBatch: FormatToken(upTo), OneTimeKeysCount: map[string]int{}}
 	resp.Rooms.Join, resp.Rooms.Invite, resp.Rooms.Leave = map[string]*joinedRoom{}, map[string]*invitedRoom{}, map[string]*leftRoom{}
-	resp.AccountData.Events, resp.Presence.Events, resp.ToDevice.Events = []clientEvent{}, []clientEvent{}, []clientEvent{}
+	resp.AccountData.Events, resp.Presence.Events, resp.ToDevice.Events = []any{}, []clientEvent{}, []toDeviceEvent{}
 	resp.DeviceLists.Changed, resp.DeviceLists.Left = []string{}, []string{}
+	for _, m := range msgs {
+		resp.ToDevice.Events = append(resp.ToDevice.Events, toDeviceEvent{Sender: m.Sender, Type: m.Type, Content: json.RawMessage(m.ContentJSON)})
+	}
+	if err := a.syncE2EE(ctx, dev, ms, since, upTo, resp); err != nil {
+		return nil, false, err
+	}
 
 	limit := filter.TimelineLimit()
 	var fresh, incremental, invited []string
@@ -303,6 +336,9 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		tl := makeTimeline(tls[id], limit, since, dev.DeviceID)
 		resp.Rooms.Join[id] = newJoinedRoom(tl, stateBefore(states[id], tl, upTo))
 	}
+	if err := a.syncEphemeral(ctx, dev, fresh, incremental, since, upTo, resp); err != nil {
+		return nil, false, err
+	}
 
 	// Invites: what the invitee may see of the room.
 	states, err = a.store.StateChanges(ctx, invited, 0)
@@ -330,8 +366,28 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		t := makeTimeline(tl[m.RoomID], limit, after, dev.DeviceID)
 		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
 	}
-	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0
+	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||
+		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events) > 0
 	return resp, news, nil
+}
+
+// maxToDevice bounds the to-device messages of one response.
+const maxToDevice = 100
+
+// syncE2EE fills device_lists and the key counts.
+func (a *API) syncE2EE(ctx context.Context, dev store.Device, ms []store.Membership, since, upTo int64, resp *syncResponse) error {
+	var err error
+	if since >= 0 {
+		resp.DeviceLists.Changed, resp.DeviceLists.Left, err = a.deviceLists(ctx, dev.UserID, ms, since, upTo)
+		if err != nil {
+			return err
+		}
+	}
+	if resp.OneTimeKeysCount, err = a.otkCounts(ctx, dev); err != nil {
+		return err
+	}
+	resp.UnusedFallbackKeyType, err = a.store.UnusedFallbackTypes(ctx, dev.UserID, dev.DeviceID)
+	return err
 }
 
 // makeTimeline keeps the last limit events of evs (which has at most
@@ -372,7 +428,89 @@ func stateBefore(state []store.Event, tl timeline, upTo int64) []clientEvent {
 func newJoinedRoom(tl timeline, state []clientEvent) *joinedRoom {
 	return &joinedRoom{
 		Timeline: tl, State: eventList{Events: state},
-		Ephemeral: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}},
+		Ephemeral: anyList{Events: []any{}}, AccountData: anyList{Events: []any{}},
 		UnreadNotifications: map[string]int{}, Summary: map[string]any{},
 	}
+}
+
+// syncEphemeral adds typing, receipts and account data. A joined room with
+// only these news appears with an empty timeline.
+func (a *API) syncEphemeral(ctx context.Context, dev store.Device, fresh, incremental []string, since, upTo int64, resp *syncResponse) error {
+	room := func(id string) *joinedRoom {
+		jr := resp.Rooms.Join[id]
+		if jr == nil {
+			jr = newJoinedRoom(timeline{Events: []clientEvent{}, PrevBatch: FormatToken(upTo)}, []clientEvent{})
+			resp.Rooms.Join[id] = jr
+		}
+		return jr
+	}
+	after := max(since, 0)
+	joined := map[string]bool{}
+	for _, id := range fresh {
+		joined[id] = true
+	}
+	for _, id := range incremental {
+		joined[id] = true
+	}
+	// Typing.
+	for id, users := range a.typingSnapshot(fresh, -1, upTo) {
+		room(id).Ephemeral.Events = append(room(id).Ephemeral.Events, typingEvent(users))
+	}
+	for id, users := range a.typingSnapshot(incremental, since, upTo) {
+		room(id).Ephemeral.Events = append(room(id).Ephemeral.Events, typingEvent(users))
+	}
+	// Receipts: every receipt of newly synced rooms, the new ones of the
+	// others. Private receipts only to their owner.
+	rs, err := a.store.Receipts(ctx, fresh, 0, upTo)
+	if err != nil {
+		return err
+	}
+	more, err := a.store.Receipts(ctx, incremental, after, upTo)
+	if err != nil {
+		return err
+	}
+	byRoom := map[string]map[string]map[string]map[string]any{}
+	for _, r := range append(rs, more...) {
+		if r.Type == "m.read.private" && r.UserID != dev.UserID {
+			continue
+		}
+		c := byRoom[r.RoomID]
+		if c == nil {
+			c = map[string]map[string]map[string]any{}
+			byRoom[r.RoomID] = c
+		}
+		if c[r.EventID] == nil {
+			c[r.EventID] = map[string]map[string]any{}
+		}
+		if c[r.EventID][r.Type] == nil {
+			c[r.EventID][r.Type] = map[string]any{}
+		}
+		rec := map[string]any{"ts": r.TS}
+		if r.ThreadID != "" {
+			rec["thread_id"] = r.ThreadID
+		}
+		c[r.EventID][r.Type][r.UserID] = rec
+	}
+	for id, c := range byRoom {
+		room(id).Ephemeral.Events = append(room(id).Ephemeral.Events, map[string]any{"type": "m.receipt", "content": c})
+	}
+	// Account data.
+	ads, err := a.store.AccountDataSince(ctx, dev.UserID, after, upTo)
+	if err != nil {
+		return err
+	}
+	for _, d := range ads {
+		ev := map[string]any{"type": d.Type, "content": json.RawMessage(d.Content)}
+		switch {
+		case d.RoomID == "":
+			resp.AccountData.Events = append(resp.AccountData.Events, ev)
+		case joined[d.RoomID]:
+			room(d.RoomID).AccountData.Events = append(room(d.RoomID).AccountData.Events, ev)
+		}
+	}
+	return nil
+}
+
+func typingEvent(users []string) map[string]any {
+	return map[string]any{"type": "m.typing", "content": map[string]any{"user_ids": users}}
 }

@@ -4,13 +4,27 @@
 // wake-ups and no polling loop.
 package notifier
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Notifier hands out per-user wake-up channels.
 type Notifier struct {
 	mu      sync.Mutex
 	waiting map[string]chan struct{}
+	parked  atomic.Int64
 }
+
+// Park counts a request now blocked on a channel until the returned
+// function is called (for tests and metrics).
+func (n *Notifier) Park() func() {
+	n.parked.Add(1)
+	return func() { n.parked.Add(-1) }
+}
+
+// Parked is the number of requests blocked waiting for a wake-up.
+func (n *Notifier) Parked() int { return int(n.parked.Load()) }
 
 // New returns an empty notifier.
 func New() *Notifier { return &Notifier{waiting: map[string]chan struct{}{}} }

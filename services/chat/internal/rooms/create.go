@@ -32,6 +32,12 @@ type CreateRequest struct {
 	PowerLevelContentOverride map[string]json.RawMessage `json:"power_level_content_override"`
 }
 
+// EncryptionEvent and MegolmAlgorithm make a room end-to-end encrypted.
+const (
+	EncryptionEvent = "m.room.encryption"
+	MegolmAlgorithm = "m.megolm.v1.aes-sha2"
+)
+
 // CreateRoom creates a room with every initial event in one transaction.
 func (s *Service) CreateRoom(ctx context.Context, creator Sender, displayName string, req CreateRequest) (string, error) {
 	verName := s.DefaultVersion
@@ -114,6 +120,17 @@ func (s *Service) CreateRoom(ctx context.Context, creator Sender, displayName st
 		{spec.MRoomJoinRules, "", map[string]any{"join_rule": joinRule}},
 		{spec.MRoomHistoryVisibility, "", map[string]any{"history_visibility": "shared"}},
 		{"m.room.guest_access", "", map[string]any{"guest_access": guest}},
+	}
+	// Private rooms and direct chats are encrypted from the start, as on
+	// Tchap (unless initial_state sets its own m.room.encryption).
+	if preset != "public_chat" || req.IsDirect {
+		own := false
+		for _, st := range req.InitialState {
+			own = own || (st.Type == EncryptionEvent && st.StateKey == "")
+		}
+		if !own {
+			evs = append(evs, fledgling{EncryptionEvent, "", map[string]any{"algorithm": MegolmAlgorithm}})
+		}
 	}
 	for _, st := range req.InitialState {
 		evs = append(evs, fledgling{st.Type, st.StateKey, st.Content})

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/matrix-org/gomatrixserverlib"
@@ -56,6 +57,18 @@ type Service struct {
 	Key            ed25519.PrivateKey
 	DefaultVersion gomatrixserverlib.RoomVersion
 	Now            func() time.Time
+
+	// roomLocks serialises this process's writers of one room: they
+	// would otherwise conflict on the forward extremity and rebuild. The
+	// conditional append still protects against other replicas.
+	roomLocks sync.Map // room id → *sync.Mutex
+}
+
+func (s *Service) lockRoom(roomID string) func() {
+	m, _ := s.roomLocks.LoadOrStore(roomID, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // Sender is who sends an event, and from which device and transaction.
@@ -70,6 +83,8 @@ func userIDForSender(_ spec.RoomID, s spec.SenderID) (*spec.UserID, error) {
 // Send builds an event of the sender in roomID on the current state and
 // appends it. A reused transaction id returns the first event's id.
 func (s *Service) Send(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage) (string, error) {
+	unlock := s.lockRoom(roomID)
+	defer unlock()
 	const attempts = 8
 	for range attempts {
 		id, err := s.trySend(ctx, roomID, from, evType, stateKey, content)
