@@ -22,11 +22,77 @@ type conference struct {
 	members map[string]*session // by participant id
 	lobby   map[string]*session
 	tracks  map[string]*sfu.Track
-	gone    bool // dropped from the service: sessions must start a new one
+	gone    bool            // dropped from the service: sessions must start a new one
+	locked  bool            // new arrivals without moderation rights wait in the lobby
+	banned  map[string]bool // user ids removed by a moderator
+	speaker string          // the active speaker's participant id
+
+	speakerOnce sync.Once
+	stop        chan struct{} // closed when the conference is dropped
+	stopOnce    sync.Once
 }
 
+// Active speaker: every speakerTick the loudest microphone (smoothed audio
+// level, see sfu.Track.Loudness) above speakThreshold becomes the active
+// speaker if it stays the loudest for speakerTicks evaluations and beats a
+// still-speaking current speaker by speakMargin dB.
+const (
+	speakerTick    = 200 * time.Millisecond
+	speakerTicks   = 2
+	speakThreshold = 60 // dB above silence: -67 dBov
+	speakMargin    = 6
+)
+
+func (c *conference) speakerLoop() {
+	tick := time.NewTicker(speakerTick)
+	defer tick.Stop()
+	var cand string
+	var candN int
+	for {
+		var now time.Time
+		select {
+		case <-c.stop:
+			return
+		case now = <-tick.C:
+		}
+		c.mu.Lock()
+		cur := c.speaker
+		loud := make(map[string]float64, len(c.tracks))
+		for _, t := range c.tracks {
+			if t.Kind == signal.KindAudio && t.Source == "microphone" {
+				loud[t.StreamID] = max(loud[t.StreamID], t.Loudness(now))
+			}
+		}
+		c.mu.Unlock()
+		best, bestL := "", 0.0
+		for id, l := range loud {
+			if l > bestL || (l == bestL && id < best) {
+				best, bestL = id, l
+			}
+		}
+		curL := loud[cur]
+		if bestL < speakThreshold || best == cur || (curL >= speakThreshold && bestL < curL+speakMargin) {
+			cand, candN = "", 0
+			continue
+		}
+		if best != cand {
+			cand, candN = best, 0
+		}
+		if candN++; candN < speakerTicks {
+			continue
+		}
+		cand, candN = "", 0
+		c.mu.Lock()
+		c.speaker = best
+		c.mu.Unlock()
+		c.broadcast(&signal.Message{Type: signal.TypeActiveSpeaker, ID: best})
+	}
+}
+
+func (c *conference) stopLoops() { c.stopOnce.Do(func() { close(c.stop) }) }
+
 func newConference(s *Service, r *rooms.Room) *conference {
-	return &conference{svc: s, room: r, members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}}
+	return &conference{svc: s, room: r, members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}, banned: map[string]bool{}, stop: make(chan struct{})}
 }
 
 func (c *conference) count() int {
@@ -35,13 +101,27 @@ func (c *conference) count() int {
 	return len(c.members) + len(c.lobby)
 }
 
-func (c *conference) info() *signal.Room { return &signal.Room{ID: c.room.ID, Title: c.room.Title} }
+func (c *conference) info() *signal.Room {
+	c.mu.Lock()
+	locked := c.locked
+	c.mu.Unlock()
+	return &signal.Room{ID: c.room.ID, Title: c.room.Title, Kind: string(c.room.Kind), Locked: locked}
+}
 
 // enter places s: admitted directly or queued in the lobby. It reports
 // false when the conference was dropped meanwhile (the caller retries on a
 // fresh one).
 func (c *conference) enter(s *session) bool {
-	if c.room.Admission(s.user) == rooms.Direct {
+	c.mu.Lock()
+	banned, locked := c.banned[s.user.ID], c.locked
+	c.mu.Unlock()
+	if banned {
+		s.fail(signal.CodeForbidden, "a moderator removed you from this meeting")
+		return true
+	}
+	role := s.getRole()
+	// A locked room still lets in those who run it.
+	if c.room.Admission(s.user) == rooms.Direct && (!locked || rooms.CanModerate(role) || role == rooms.RolePresenter) {
 		return c.admit(s)
 	}
 	// State and message before a host can see, and admit, the entry: the
@@ -63,10 +143,11 @@ func (c *conference) enter(s *session) bool {
 	return true
 }
 
+// hostsLocked are the members who may moderate (hosts and moderators).
 func (c *conference) hostsLocked() []*session {
 	var hs []*session
 	for _, m := range c.members {
-		if m.role == rooms.RoleHost {
+		if rooms.CanModerate(m.getRole()) {
 			hs = append(hs, m)
 		}
 	}
@@ -113,10 +194,11 @@ func (c *conference) admit(s *session) bool {
 	}
 	c.members[s.id] = s
 	s.setPeer(peer) // under c.mu: a concurrent onTrack sees a member with a peer
+	speaker := c.speaker
 	c.mu.Unlock()
 
 	self := s.info()
-	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published})
+	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published, Speaker: speaker, ICEServers: c.svc.iceServers(s.user.ID)})
 	for _, o := range others {
 		o.send(&signal.Message{Type: signal.TypeParticipantJoined, Participant: &self})
 	}
@@ -149,6 +231,14 @@ func (c *conference) published(t *sfu.Track) {
 		return
 	}
 	c.tracks[t.ID] = t
+	if owner := c.members[t.StreamID]; owner != nil {
+		// A participant muted before publishing stays muted.
+		for _, k := range []string{signal.KindAudio, signal.KindVideo} {
+			if mutedBy(t, k) && owner.muted(k) {
+				t.SetPaused(true)
+			}
+		}
+	}
 	subs := make([]*session, 0, len(c.members))
 	for _, m := range c.members {
 		if m.id != t.StreamID {
@@ -160,6 +250,9 @@ func (c *conference) published(t *sfu.Track) {
 	info := trackInfo(t)
 	for _, m := range all {
 		m.send(&signal.Message{Type: signal.TypeTrackPublished, Info: &info})
+	}
+	if t.Kind == signal.KindAudio {
+		c.speakerOnce.Do(func() { go c.speakerLoop() })
 	}
 	for _, m := range subs {
 		if p := m.getPeer(); p != nil {
@@ -217,6 +310,9 @@ func (c *conference) leave(s *session) {
 	_, waiting := c.lobby[s.id]
 	delete(c.members, s.id)
 	delete(c.lobby, s.id)
+	if c.speaker == s.id {
+		c.speaker = ""
+	}
 	var mine []*sfu.Track
 	for id, t := range c.tracks {
 		if t.StreamID == s.id {
@@ -254,8 +350,8 @@ func (c *conference) leave(s *session) {
 
 // decide lets a host admit or deny a lobby entry.
 func (c *conference) decide(host *session, id string, admit bool) {
-	if host.role != rooms.RoleHost {
-		host.sendError(signal.CodeForbidden, "only a host admits or denies")
+	if !rooms.CanModerate(host.getRole()) {
+		host.sendError(signal.CodeForbidden, "only a host or a moderator admits or denies")
 		return
 	}
 	c.mu.Lock()
@@ -280,8 +376,149 @@ func (c *conference) decide(host *session, id string, admit bool) {
 	c.admit(s)
 }
 
+func (c *conference) member(id string) *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[id]
+}
+
+// target checks that by may act on the member id and returns it.
+func (c *conference) target(by *session, id string) *session {
+	if !rooms.CanModerate(by.getRole()) {
+		by.sendError(signal.CodeForbidden, "only a host or a moderator may do this")
+		return nil
+	}
+	t := c.member(id)
+	if t == nil {
+		by.sendError(signal.CodeNotFound, "nobody with that id in the room")
+		return nil
+	}
+	if t.getRole() == rooms.RoleHost && by.getRole() != rooms.RoleHost {
+		by.sendError(signal.CodeForbidden, "a moderator cannot act on the host")
+		return nil
+	}
+	return t
+}
+
+// promote turns an attendee into a speaker (who may then publish), or a
+// speaker back into an attendee (their tracks stop, the m-lines go
+// inactive).
+func (c *conference) promote(by *session, id string, up bool) {
+	t := c.target(by, id)
+	if t == nil {
+		return
+	}
+	from, to := rooms.RoleAttendee, rooms.RoleSpeaker
+	if !up {
+		from, to = to, from
+	}
+	if t.getRole() != from {
+		by.sendError(signal.CodeForbidden, "only an attendee is promoted and only a speaker is demoted")
+		return
+	}
+	t.setRole(to)
+	c.svc.base.Log.Info("role", "room", c.room.ID, "participant", id, "role", to, "by", by.user.ID)
+	c.broadcast(&signal.Message{Type: signal.TypeRole, ID: id, Role: to})
+	t.mu.Lock()
+	hand := t.hand
+	t.hand = false
+	t.mu.Unlock()
+	if hand {
+		no := false
+		c.broadcast(&signal.Message{Type: signal.TypeHand, ID: id, Raised: &no})
+	}
+	if !up {
+		if p := t.getPeer(); p != nil {
+			if err := p.Unpublish(); err != nil {
+				c.svc.base.Log.Debug("unpublish", "err", err)
+			}
+		}
+	}
+}
+
+// moderate mutes a participant's microphone, stops their camera (the
+// server stops forwarding; they are told) or removes them (they cannot
+// come back into this meeting).
+func (c *conference) moderate(by *session, id, action string) {
+	t := c.target(by, id)
+	if t == nil {
+		return
+	}
+	c.svc.base.Log.Info("moderation", "room", c.room.ID, "participant", id, "user", t.user.ID, "action", action, "by", by.user.ID)
+	yes := true
+	switch action {
+	case signal.ActionMute, signal.ActionStopVideo:
+		kind := signal.KindAudio
+		if action == signal.ActionStopVideo {
+			kind = signal.KindVideo
+		}
+		t.setMuted(kind, true)
+		t.send(&signal.Message{Type: signal.TypeModerated, Action: action, By: by.id})
+		c.broadcast(&signal.Message{Type: signal.TypeMute, ID: id, Kind: kind, Muted: &yes})
+	case signal.ActionRemove:
+		c.mu.Lock()
+		c.banned[t.user.ID] = true
+		c.mu.Unlock()
+		t.send(&signal.Message{Type: signal.TypeRemoved, By: by.id})
+		t.closeNormal()
+		c.leave(t)
+	}
+}
+
+// lock makes new arrivals without moderation rights wait in the lobby.
+func (c *conference) lock(by *session, locked bool) {
+	if !rooms.CanModerate(by.getRole()) {
+		by.sendError(signal.CodeForbidden, "only a host or a moderator locks the room")
+		return
+	}
+	c.mu.Lock()
+	c.locked = locked
+	c.mu.Unlock()
+	c.broadcast(&signal.Message{Type: signal.TypeLock, Locked: &locked, ID: by.id})
+}
+
+// end closes the meeting for everyone, lobby included.
+func (c *conference) end(by *session) {
+	if !rooms.CanModerate(by.getRole()) {
+		by.sendError(signal.CodeForbidden, "only a host or a moderator ends the meeting")
+		return
+	}
+	c.svc.base.Log.Info("meeting ended", "room", c.room.ID, "by", by.user.ID)
+	c.mu.Lock()
+	all := c.membersLocked()
+	for _, s := range c.lobby {
+		all = append(all, s)
+	}
+	c.mu.Unlock()
+	for _, s := range all {
+		s.send(&signal.Message{Type: signal.TypeEnded, By: by.id})
+		s.closeNormal()
+	}
+	for _, s := range all {
+		c.leave(s)
+	}
+}
+
+// question sends a Q&A question to those who answer (hosts, moderators,
+// presenters) and echoes it to its author.
+func (c *conference) question(from *session, text string) {
+	m := &signal.Message{Type: signal.TypeQuestion, ID: from.id, Name: signal.MaxDisplayName(from.user.DisplayName()), Text: text, Time: nowMillis()}
+	c.mu.Lock()
+	to := make([]*session, 0, 4)
+	for _, s := range c.members {
+		if s == from || rooms.SeesQuestions(s.getRole()) {
+			to = append(to, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range to {
+		s.send(m)
+	}
+}
+
 // closeAll ends every session (service shutdown).
 func (c *conference) closeAll() {
+	c.stopLoops()
 	c.mu.Lock()
 	all := c.membersLocked()
 	for _, s := range c.lobby {
@@ -294,7 +531,7 @@ func (c *conference) closeAll() {
 }
 
 func trackInfo(t *sfu.Track) signal.Track {
-	return signal.Track{ID: t.ID, StreamID: t.StreamID, Participant: t.StreamID, Kind: t.Kind, Source: t.Source}
+	return signal.Track{ID: t.ID, StreamID: t.StreamID, Participant: t.StreamID, Kind: t.Kind, Source: t.Source, Simulcast: t.Simulcast()}
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }

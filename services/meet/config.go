@@ -34,8 +34,8 @@ type ICE struct {
 	LoopbackOnly bool `yaml:"loopback_only" env:"LOOPBACK_ONLY"`
 }
 
-// TURN is the built-in TURN server (not served yet: the settings are
-// validated so deployments can be written now).
+// TURN: the credentials given to clients, and the built-in TURN server
+// (pion/turn) when a listen address is set.
 type TURN struct {
 	// Secret derives time-limited credentials, coturn's use-auth-secret
 	// scheme, so an external coturn can replace the built-in server.
@@ -43,6 +43,20 @@ type TURN struct {
 	Realm         string        `yaml:"realm" env:"REALM"`
 	URLs          []string      `yaml:"urls" env:"URLS" envSeparator:","`
 	CredentialTTL time.Duration `yaml:"credential_ttl" env:"CREDENTIAL_TTL"`
+	// UDPListen and TCPListen start the built-in server ("0.0.0.0:3478");
+	// empty: no built-in server (an external coturn with the same secret).
+	UDPListen string `yaml:"udp_listen" env:"UDP_LISTEN"`
+	TCPListen string `yaml:"tcp_listen" env:"TCP_LISTEN"`
+	// RelayIP is the address relays are advertised at (the node's public
+	// IPv4); RelayBind is where they are opened (default 0.0.0.0).
+	RelayIP   string `yaml:"relay_ip" env:"RELAY_IP"`
+	RelayBind string `yaml:"relay_bind" env:"RELAY_BIND"`
+	// RelayMinPort–RelayMaxPort is the relay port range to open in the
+	// firewall (0: ephemeral ports).
+	RelayMinPort int `yaml:"relay_min_port" env:"RELAY_MIN_PORT"`
+	RelayMaxPort int `yaml:"relay_max_port" env:"RELAY_MAX_PORT"`
+	// AllowLoopbackPeers lets relays reach 127.0.0.0/8 (tests only).
+	AllowLoopbackPeers bool `yaml:"allow_loopback_peers" env:"ALLOW_LOOPBACK_PEERS"`
 }
 
 // Rooms are limits on meetings.
@@ -54,7 +68,7 @@ type Rooms struct {
 func Default() *Config {
 	return &Config{
 		Common: service.DefaultCommon("127.0.0.1:8083"),
-		TURN:   TURN{CredentialTTL: 12 * time.Hour},
+		TURN:   TURN{CredentialTTL: 12 * time.Hour, RelayBind: "0.0.0.0"},
 		Rooms:  Rooms{MaxParticipants: 100},
 	}
 }
@@ -101,6 +115,28 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 		}
 	}
 	v.Positive("turn.credential_ttl", c.TURN.CredentialTTL)
+	for name, a := range map[string]string{"turn.udp_listen": c.TURN.UDPListen, "turn.tcp_listen": c.TURN.TCPListen} {
+		if a == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			v.Fail(name, "must be host:port, got %q", a)
+		}
+		if c.TURN.Secret == "" {
+			v.Fail(name, "needs turn.secret")
+		}
+		if ip := net.ParseIP(c.TURN.RelayIP); ip == nil || ip.To4() == nil {
+			v.Fail("turn.relay_ip", "must be the IPv4 address relays are reached at, got %q", c.TURN.RelayIP)
+		}
+	}
+	if ip := net.ParseIP(c.TURN.RelayBind); c.TURN.RelayBind != "" && (ip == nil || ip.To4() == nil) {
+		v.Fail("turn.relay_bind", "must be an IPv4 address, got %q", c.TURN.RelayBind)
+	}
+	if lo, hi := c.TURN.RelayMinPort, c.TURN.RelayMaxPort; lo != 0 || hi != 0 {
+		if lo < 1024 || hi > 65535 || lo > hi {
+			v.Fail("turn.relay_min_port", "relay ports must satisfy 1024 ≤ min ≤ max ≤ 65535, got %d–%d", lo, hi)
+		}
+	}
 	if n := c.Rooms.MaxParticipants; n < 2 || n > 1000 {
 		v.Fail("rooms.max_participants", "must be between 2 and 1000, got %d", n)
 	}

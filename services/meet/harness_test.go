@@ -20,6 +20,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -51,6 +53,13 @@ type harness struct {
 // signed with a test key, the SFU on a loopback UDP mux.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith lets a test adjust the configuration before the start
+// (set) and after it (started, e.g. to learn an ephemeral port).
+func newHarnessWith(t *testing.T, set func(*meet.Config), started ...func(*meet.Config, *meet.Service)) *harness {
+	t.Helper()
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +71,18 @@ func newHarness(t *testing.T) *harness {
 	cfg.GatewayPublicKey = identity.EncodePublicKey(pub)
 	cfg.ICE.UDPListen = "127.0.0.1:0"
 	cfg.ICE.LoopbackOnly = true
+	if set != nil {
+		set(cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := meet.New(context.Background(), cfg, base)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range started {
+		f(cfg, svc)
 	}
 	srv := httptest.NewServer(base.Identity.Middleware(svc.Handler()))
 	t.Cleanup(func() {
@@ -141,6 +156,8 @@ type client struct {
 	closeErr error
 
 	mu       sync.Mutex
+	offers   []string            // every offer the server sent
+	offered  chan string         // the same, for waiting
 	counters map[string]*counter // by track id
 	newTrack chan *counter
 }
@@ -153,15 +170,31 @@ type counter struct {
 	once    sync.Once
 	goal    int64
 	tick    chan struct{} // one per packet, dropped when nobody listens
+	layer   atomic.Int32  // video: the layer tag of the last frame start (payload byte 2 of the frame)
+	maxJump atomic.Int64  // largest sequence number jump seen (continuity)
+	tsJump  atomic.Int64  // largest timestamp jump seen
 }
 
 // loopbackAPI makes pion clients gather and accept 127.0.0.1 only.
-func loopbackAPI(t *testing.T) *webrtc.API {
+// Extra interceptors come first: they see incoming packets before the
+// NACK generator and the receiver reports.
+func loopbackAPI(t *testing.T, extra ...interceptor.Factory) *webrtc.API {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
+	for _, f := range extra {
+		ir.Add(f)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}
@@ -178,18 +211,23 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 // dial connects u to room without sending join.
 func (h *harness) dial(u identity.User, room string) *client {
 	h.t.Helper()
+	return h.dialWith(u, room, loopbackAPI(h.t))
+}
+
+func (h *harness) dialWith(u identity.User, room string, api *webrtc.API) *client {
+	h.t.Helper()
 	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/meet/rooms/" + room + "/ws"
 	ws, resp, err := websocket.DefaultDialer.Dial(url, h.header(u))
 	if err != nil {
 		h.t.Fatalf("dial %s: %v (%v)", u.ID, err, resp)
 	}
-	pc, err := loopbackAPI(h.t).NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	c := &client{
 		t: h.t, name: u.ID, ws: ws, pc: pc, msgs: make(chan signal.Message, 1024), closed: make(chan struct{}),
-		counters: map[string]*counter{}, newTrack: make(chan *counter, 16),
+		counters: map[string]*counter{}, newTrack: make(chan *counter, 16), offered: make(chan string, 16),
 	}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci == nil {
@@ -248,7 +286,20 @@ func (c *client) readLoop() {
 		}
 		switch m.Type {
 		case signal.TypeOffer:
+			c.mu.Lock()
+			c.offers = append(c.offers, m.SDP)
+			c.mu.Unlock()
+			select {
+			case c.offered <- m.SDP:
+			default:
+			}
 			if err := c.answer(m.SDP); err != nil {
+				// The server closing the media connection (end, remove)
+				// may overtake an offer still queued on the socket: a
+				// closed PeerConnection ignores it, as a browser would.
+				if errors.Is(err, webrtc.ErrConnectionClosed) || strings.Contains(err.Error(), "connection closed") {
+					continue
+				}
 				c.closeErr = err
 				return
 			}
@@ -276,6 +327,9 @@ func (c *client) answer(sdp string) error {
 	}
 	if err := c.pc.SetLocalDescription(ans); err != nil {
 		return err
+	}
+	if false {
+		c.t.Logf("OFFER\n%s\nANSWER\n%s", sdp, ans.SDP)
 	}
 	return c.write(signal.Message{Type: signal.TypeAnswer, SDP: ans.SDP})
 }
@@ -352,13 +406,30 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.newTrack <- k
 	buf := make([]byte, 1500)
 	var p rtpHeader
-	for {
+	var h rtp.Header
+	var lastSeq uint16
+	var lastTS uint32
+	for i := 0; ; i++ {
 		n, _, err := tr.Read(buf)
 		if err != nil {
 			return
 		}
 		if !p.parse(buf[:n]) {
 			continue
+		}
+		if hl, err := h.Unmarshal(buf[:n]); err == nil {
+			if i > 0 {
+				if j := int64(int16(h.SequenceNumber - lastSeq)); j > k.maxJump.Load() || -j > k.maxJump.Load() {
+					k.maxJump.Store(max(j, -j))
+				}
+				if j := int64(int32(h.Timestamp - lastTS)); j > k.tsJump.Load() || -j > k.tsJump.Load() {
+					k.tsJump.Store(max(j, -j))
+				}
+			}
+			lastSeq, lastTS = h.SequenceNumber, h.Timestamp
+			if pl := buf[hl:n]; len(pl) > 3 && pl[0]&0x10 != 0 && tr.Kind() == webrtc.RTPCodecTypeVideo {
+				k.layer.Store(int32(pl[3]))
+			}
 		}
 		k.packets.Add(1)
 		select {
@@ -469,4 +540,14 @@ func (c *client) waitTracks(n int) []*counter {
 		}
 	}
 	return ks
+}
+
+// next waits for the track's next packet, failing after the deadline.
+func (k *counter) next(t *testing.T) {
+	t.Helper()
+	select {
+	case <-k.tick:
+	case <-time.After(wait):
+		t.Fatalf("track %s stopped (%d packets)", k.track.ID(), k.packets.Load())
+	}
 }

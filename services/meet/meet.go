@@ -7,12 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bureau/services/meet/internal/rooms"
@@ -25,11 +27,13 @@ import (
 
 // Service is the meet service.
 type Service struct {
-	cfg   *Config
-	base  *service.Base
-	rooms *rooms.Registry
-	sfu   *sfu.SFU
-	mux   *http.ServeMux
+	cfg       *Config
+	base      *service.Base
+	rooms     *rooms.Registry
+	sfu       *sfu.SFU
+	turn      *turn.Server
+	turnAddrs []net.Addr
+	mux       *http.ServeMux
 
 	publicHost string
 	upgrader   websocket.Upgrader
@@ -51,7 +55,12 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, base: base, rooms: rooms.NewRegistry(), sfu: media, confs: map[string]*conference{}}
+	ts, taddrs, err := startTURN(c.TURN, base.Log)
+	if err != nil {
+		_ = media.Close()
+		return nil, err
+	}
+	s := &Service{cfg: c, base: base, rooms: rooms.NewRegistry(), sfu: media, turn: ts, turnAddrs: taddrs, confs: map[string]*conference{}}
 	if u, err := url.Parse(c.PublicURL); err == nil {
 		s.publicHost = u.Host
 	}
@@ -71,6 +80,10 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 // Handler implements service.Runner.
 func (s *Service) Handler() http.Handler { return s.mux }
 
+// TURNAddrs are the built-in TURN server's listening addresses (UDP
+// first), none when it is off.
+func (s *Service) TURNAddrs() []net.Addr { return s.turnAddrs }
+
 // SFU exposes the forwarding unit (stats for tests and the load tool).
 func (s *Service) SFU() *sfu.SFU { return s.sfu }
 
@@ -85,6 +98,9 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	for _, c := range confs {
 		c.closeAll()
+	}
+	if s.turn != nil {
+		_ = s.turn.Close()
 	}
 	return s.sfu.Close()
 }
@@ -127,31 +143,38 @@ func (s *Service) registerMetrics() {
 		counter("rtp_packets_out_total", "RTP packets written to subscribers.", func() float64 { return float64(st.PacketsOut.Load()) }),
 		counter("plis_sent_total", "Keyframe requests sent to publishers.", func() float64 { return float64(st.PLIsSent.Load()) }),
 		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", func() float64 { return float64(st.PLIsThrottle.Load()) }),
+		counter("rtp_packets_muted_total", "RTP packets of muted tracks, not forwarded.", func() float64 { return float64(st.PacketsMuted.Load()) }),
+		counter("layer_switches_total", "Simulcast layer switches of subscribers.", func() float64 { return float64(st.LayerSwitches.Load()) }),
+		counter("nacks_total", "Packets subscribers asked again for (NACK).", func() float64 { return float64(st.NACKs.Load()) }),
+		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", func() float64 { return float64(st.Retransmits.Load()) }),
 	)
 }
 
 // roomView is a room as the REST API shows it to u.
 type roomView struct {
-	ID        string       `json:"id"`
-	Title     string       `json:"title"`
-	Link      string       `json:"link"`
-	Access    rooms.Access `json:"access"`
-	HostName  string       `json:"host_name"`
-	Ministry  string       `json:"ministry"`
-	Invitees  []string     `json:"invitees,omitempty"` // shown to the host only
-	Role      string       `json:"role"`
-	Admission string       `json:"admission"` // direct | lobby
-	Connected int          `json:"connected"`
+	ID         string       `json:"id"`
+	Title      string       `json:"title"`
+	Link       string       `json:"link"`
+	Access     rooms.Access `json:"access"`
+	Kind       rooms.Kind   `json:"kind"`
+	HostName   string       `json:"host_name"`
+	Ministry   string       `json:"ministry"`
+	Invitees   []string     `json:"invitees,omitempty"`   // shown to the host only
+	Moderators []string     `json:"moderators,omitempty"` // host only
+	Presenters []string     `json:"presenters,omitempty"` // host only
+	Role       string       `json:"role"`
+	Admission  string       `json:"admission"` // direct | lobby
+	Connected  int          `json:"connected"`
 }
 
 func (s *Service) view(r *rooms.Room, u identity.User) roomView {
 	v := roomView{
 		ID: r.ID, Title: r.Title, Link: strings.TrimRight(s.cfg.PublicURL, "/") + "/visio/" + r.ID,
-		Access: r.Access, HostName: r.HostName, Ministry: r.Ministry,
+		Access: r.Access, Kind: r.Kind, HostName: r.HostName, Ministry: r.Ministry,
 		Role: r.Role(u), Admission: string(r.Admission(u)),
 	}
 	if v.Role == rooms.RoleHost {
-		v.Invitees = r.Invitees
+		v.Invitees, v.Moderators, v.Presenters = r.Invitees, r.Moderators, r.Presenters
 	}
 	s.mu.Lock()
 	c := s.confs[r.ID]
@@ -241,6 +264,7 @@ func (s *Service) dropIfEmpty(c *conference) {
 		c.mu.Lock()
 		c.gone = true
 		c.mu.Unlock()
+		c.stopLoops()
 		delete(s.confs, c.room.ID)
 	}
 }

@@ -335,6 +335,23 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 	c = ok()
+	c.TURN.UDPListen, c.TURN.TCPListen = "0.0.0.0:3478", "3478"
+	c.TURN.RelayBind = "nowhere"
+	c.TURN.RelayMinPort, c.TURN.RelayMaxPort = 50000, 40000
+	err = c.Validate()
+	for _, f := range []string{"turn.udp_listen", "turn.tcp_listen", "turn.relay_ip", "turn.relay_bind", "turn.relay_min_port"} {
+		if err == nil || !strings.Contains(err.Error(), f+":") {
+			t.Errorf("%s not reported in %v", f, err)
+		}
+	}
+	c = ok()
+	c.TURN.Secret, c.TURN.Realm, c.TURN.URLs = "0123456789abcdef", "bureau.test", []string{"turn:turn.bureau.test:3478?transport=udp"}
+	c.TURN.UDPListen, c.TURN.TCPListen, c.TURN.RelayIP = "0.0.0.0:3478", "0.0.0.0:3478", "203.0.113.7"
+	c.TURN.RelayMinPort, c.TURN.RelayMaxPort = 49152, 49999
+	if err := c.Validate(); err != nil {
+		t.Fatalf("built-in TURN: %v", err)
+	}
+	c = ok()
 	c.ICE.LoopbackOnly = true
 	c.ICE.NAT1To1IPs = []string{"203.0.113.7"}
 	if err := c.Validate(); err == nil {

@@ -47,7 +47,6 @@ type frame struct {
 type session struct {
 	id   string
 	user identity.User
-	role string
 	conf *conference
 	conn *websocket.Conn
 
@@ -56,6 +55,7 @@ type session struct {
 	doneOnce sync.Once
 
 	mu                 sync.Mutex
+	role               string // changes on promote/demote
 	st                 state
 	peer               *sfu.Peer
 	hand, audio, video bool // raised hand, audio muted, video muted
@@ -92,6 +92,55 @@ func (s *session) info() signal.Participant {
 		ID: s.id, UserID: s.user.ID, Name: signal.MaxDisplayName(s.user.DisplayName()), Role: s.role,
 		Ministry: s.user.Ministry, External: s.user.External, Hand: s.hand, Audio: s.audio, Video: s.video,
 	}
+}
+
+func (s *session) getRole() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.role
+}
+
+func (s *session) setRole(r string) {
+	s.mu.Lock()
+	s.role = r
+	s.mu.Unlock()
+}
+
+// muted reports the participant's mute state for a kind.
+func (s *session) muted(kind string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kind == signal.KindAudio {
+		return s.audio
+	}
+	return s.video
+}
+
+// setMuted records the mute state of a kind and enforces it: the
+// microphone (audio) or camera (video) tracks of this participant stop or
+// resume being forwarded. Screen share is not affected.
+func (s *session) setMuted(kind string, muted bool) {
+	s.mu.Lock()
+	if kind == signal.KindAudio {
+		s.audio = muted
+	} else {
+		s.video = muted
+	}
+	p := s.peer
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	for _, t := range p.Tracks() {
+		if mutedBy(t, kind) {
+			t.SetPaused(muted)
+		}
+	}
+}
+
+// mutedBy says whether a mute of kind applies to t.
+func mutedBy(t *sfu.Track, kind string) bool {
+	return (kind == signal.KindAudio && t.Source == "microphone") || (kind == signal.KindVideo && t.Source == "camera")
 }
 
 func (s *session) setState(st state) {
@@ -289,12 +338,17 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 	p := s.getPeer()
 	switch m.Type {
 	case signal.TypePublish:
+		if !rooms.CanPublish(s.getRole()) {
+			s.sendError(signal.CodeForbidden, "attendees publish only once promoted to speaker")
+			return true
+		}
 		kinds := make([]string, len(m.Tracks))
 		srcs := make([]string, len(m.Tracks))
+		sim := make([]bool, len(m.Tracks))
 		for i, t := range m.Tracks {
-			kinds[i], srcs[i] = t.Kind, t.Source
+			kinds[i], srcs[i], sim[i] = t.Kind, t.Source, t.Simulcast
 		}
-		if err := p.Publish(kinds, srcs, signal.MaxPublishTracks); err != nil {
+		if err := p.Publish(kinds, srcs, sim, signal.MaxPublishTracks); err != nil {
 			s.sendError(signal.CodeForbidden, err.Error())
 		}
 	case signal.TypeAnswer:
@@ -311,15 +365,11 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 	case signal.TypeOffer:
 		s.sendError(signal.CodeUnsupported, "the server makes the offers: send publish")
 	case signal.TypeUnpublish:
-		s.sendError(signal.CodeUnsupported, "unpublish is not implemented yet: stop the track and mute")
-	case signal.TypeMute:
-		s.mu.Lock()
-		if m.Kind == signal.KindAudio {
-			s.audio = *m.Muted
-		} else {
-			s.video = *m.Muted
+		if err := p.UnpublishTrack(m.Track); err != nil {
+			s.sendError(signal.CodeNotFound, "you publish no track with that id")
 		}
-		s.mu.Unlock()
+	case signal.TypeMute:
+		s.setMuted(m.Kind, *m.Muted)
 		s.conf.broadcast(&signal.Message{Type: signal.TypeMute, ID: s.id, Kind: m.Kind, Muted: m.Muted})
 	case signal.TypeHand:
 		s.mu.Lock()
@@ -330,6 +380,29 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		s.conf.broadcast(&signal.Message{Type: signal.TypeChat, ID: s.id, Name: signal.MaxDisplayName(s.user.DisplayName()), Text: m.Text, Time: nowMillis()})
 	case signal.TypeAdmit, signal.TypeDeny:
 		s.conf.decide(s, m.ID, m.Type == signal.TypeAdmit)
+	case signal.TypePromote, signal.TypeDemote:
+		s.conf.promote(s, m.ID, m.Type == signal.TypePromote)
+	case signal.TypeModerate:
+		s.conf.moderate(s, m.ID, m.Action)
+	case signal.TypeLock:
+		s.conf.lock(s, *m.Locked)
+	case signal.TypeEnd:
+		s.conf.end(s)
+	case signal.TypeQuestion:
+		s.conf.question(s, m.Text)
+	case signal.TypeSetQuality:
+		l := sfu.LayerForSize(m.Width, m.Height)
+		switch m.Quality {
+		case "low":
+			l = sfu.LayerLow
+		case "medium":
+			l = sfu.LayerMedium
+		case "high":
+			l = sfu.LayerHigh
+		}
+		if !p.SetQuality(m.Track, l) {
+			s.sendError(signal.CodeNotFound, "you do not receive that track")
+		}
 	}
 	return true
 }

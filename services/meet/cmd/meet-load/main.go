@@ -38,6 +38,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"bureau/services/meet"
+	"bureau/services/meet/internal/sfu"
 	msignal "bureau/services/meet/internal/signal"
 	"bureau/services/platform/identity"
 	"bureau/services/platform/service"
@@ -48,6 +49,7 @@ func main() {
 	ns := flag.String("n", "10,50", "subscriber counts, comma-separated")
 	dur := flag.Duration("d", 10*time.Second, "measurement window per run")
 	kbps := flag.Int("kbps", 1500, "publisher video bitrate")
+	audio := flag.Int("audio", 0, "audio-only publishers instead of the video publisher (e.g. -audio 5 -n 50)")
 	flag.Parse()
 	if *child {
 		runSFU()
@@ -60,7 +62,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bad -n:", f)
 			os.Exit(2)
 		}
-		if err := run(n, *dur, *kbps); err != nil {
+		if err := run(n, *dur, *kbps, *audio); err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)
 			os.Exit(1)
 		}
@@ -111,7 +113,7 @@ type env struct {
 	api    *webrtc.API
 }
 
-func run(n int, window time.Duration, kbps int) error {
+func run(n int, window time.Duration, kbps, audioPubs int) error {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		return err
@@ -149,7 +151,29 @@ func run(n int, window time.Duration, kbps int) error {
 		return err
 	}
 	defer p.close()
-	p.publish(ctx, kbps)
+	pubs := []*client{p}
+	if audioPubs > 0 {
+		p.publishAudio(ctx)
+		for i := 1; i < audioPubs; i++ {
+			u := identity.User{ID: fmt.Sprintf("up%d", i), Email: fmt.Sprintf("p%d@interieur.gouv.fr", i), Ministry: "interieur"}
+			q, err := e.connect(ctx, u, room)
+			if err != nil {
+				return err
+			}
+			defer q.close()
+			q.publishAudio(ctx)
+			pubs = append(pubs, q)
+		}
+	} else {
+		p.publish(ctx, kbps)
+	}
+	sentAll := func() int64 {
+		var t int64
+		for _, q := range pubs {
+			t += q.sent.Load()
+		}
+		return t
+	}
 
 	subs := make([]*client, n)
 	var wg sync.WaitGroup
@@ -190,14 +214,14 @@ func run(n int, window time.Duration, kbps int) error {
 	cpu0, _ := procCPU(pid)
 	m0, _ := e.metrics()
 	recv0 := received(subs)
-	sent0 := p.sent.Load()
+	sent0 := sentAll()
 	start := time.Now()
 	time.Sleep(window)
 	el := time.Since(start)
 	cpu1, _ := procCPU(pid)
 	m1, _ := e.metrics()
 	recv1 := received(subs)
-	sent1 := p.sent.Load()
+	sent1 := sentAll()
 
 	outPkts := m1["bureau_meet_rtp_packets_out_total"] - m0["bureau_meet_rtp_packets_out_total"]
 	streams := m1["bureau_meet_forwards"]
@@ -333,7 +357,7 @@ func (e *env) connect(ctx context.Context, u identity.User, room string) (*clien
 			if _, _, err := tr.Read(buf); err != nil {
 				return
 			}
-			if c.packets.Add(1) == 100 {
+			if c.packets.Add(1) == 50 {
 				c.once.Do(func() { close(c.flowing) })
 			}
 		}
@@ -380,18 +404,53 @@ func (c *client) readLoop() {
 
 func (c *client) close() { _ = c.ws.Close(); _ = c.pc.Close() }
 
+// publishAudio sends Opus every 20 ms.
+func (c *client) publishAudio(ctx context.Context) {
+	a, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "pub")
+	x, _ := c.pc.AddTransceiverFromTrack(a, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := x.Sender().Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c.write(msignal.Message{Type: msignal.TypePublish, Tracks: []msignal.TrackSpec{{Kind: "audio", Source: "microphone"}}})
+	go func() {
+		audio := bytes.Repeat([]byte{0xfc}, 120)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if a.WriteSample(media.Sample{Data: audio, Duration: 20 * time.Millisecond}) == nil {
+					c.sent.Add(1)
+				}
+			}
+		}
+	}()
+}
+
 // publish sends VP8 frames at kbps (30 fps) and Opus every 20 ms; the
 // packet count is what each subscriber should receive.
 func (c *client) publish(ctx context.Context, kbps int) {
 	a, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "pub")
 	v, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "pub")
+	var keyframe atomic.Bool // a PLI arrived: the next frame is a keyframe, as a browser does
 	for _, tr := range []webrtc.TrackLocal{a, v} {
 		x, _ := c.pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		go func() {
 			buf := make([]byte, 1500)
 			for {
-				if _, _, err := x.Sender().Read(buf); err != nil {
+				n, _, err := x.Sender().Read(buf)
+				if err != nil {
 					return
+				}
+				if tr == v && sfu.WantsKeyframe(buf[:n]) {
+					keyframe.Store(true)
 				}
 			}
 		}()
@@ -410,7 +469,7 @@ func (c *client) publish(ctx context.Context, kbps int) {
 				return
 			case now := <-tick.C:
 				frame[0] = 0x01
-				if i%60 == 0 {
+				if i%60 == 0 || keyframe.Swap(false) {
 					frame[0] = 0x00
 				}
 				if v.WriteSample(media.Sample{Data: frame, Duration: time.Second / 30}) == nil {

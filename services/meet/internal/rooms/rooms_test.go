@@ -50,6 +50,28 @@ func TestAdmission(t *testing.T) {
 			t.Errorf("%+v accepted", s)
 		}
 	}
+	for _, s := range []Spec{{Kind: "conference"}, {Presenters: []string{"a@x.fr"}}, {Kind: KindWebinar, Moderators: []string{"nope"}}} {
+		if _, err := g.Create(host, s); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+	w, err := g.Create(host, Spec{Kind: KindWebinar, Access: AccessAgents, Moderators: []string{"P@interieur.gouv.fr"}, Presenters: []string{"o@armees.gouv.fr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u, want := range map[identity.User]string{host: RoleHost, peer: RoleModerator, other: RolePresenter, invited: RoleAttendee, guest: RoleAttendee} {
+		if got := w.Role(u); got != want {
+			t.Errorf("webinar role of %s: %s, want %s", u.ID, got, want)
+		}
+	}
+	for u, want := range map[identity.User]Admission{invited: Direct, other: Direct, guest: Lobby} {
+		if got := w.Admission(u); got != want {
+			t.Errorf("webinar (agents) admission of %s: %s, want %s", u.ID, got, want)
+		}
+	}
+	if CanPublish(RoleAttendee) || !CanPublish(RoleSpeaker) || CanModerate(RolePresenter) || !CanModerate(RoleModerator) || SeesQuestions(RoleAttendee) {
+		t.Fatal("role rights")
+	}
 	if got, err := g.Get(r.ID); err != nil || got != r {
 		t.Fatal("get")
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -45,13 +46,17 @@ type Peer struct {
 	published int
 	subs      map[string]subscription // by track id
 	tracks    []*Track                // published by this peer
-	failOnce  sync.Once
-	trackSeq  int
+	simul     map[*webrtc.RTPReceiver]*Track
+	// simulOffer are the receive transceivers offered with simulcast rids.
+	simulOffer map[*webrtc.RTPTransceiver]bool
+	failOnce   sync.Once
+	trackSeq   int
 }
 
 type subscription struct {
-	tr *webrtc.RTPTransceiver
-	t  *Track
+	tr   *webrtc.RTPTransceiver
+	t    *Track
+	down *downTrack // simulcast only
 }
 
 // NewPeer opens a PeerConnection for a participant.
@@ -60,7 +65,7 @@ func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}}
+	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}, simul: map[*webrtc.RTPReceiver]*Track{}, simulOffer: map[*webrtc.RTPTransceiver]bool{}}
 	s.Stats.Peers.Add(1)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -86,7 +91,12 @@ func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
 }
 
 // Publish adds one receive-only transceiver per announced track and offers.
-func (p *Peer) Publish(kinds []string, sourceNames []string, limit int) error {
+//
+// simulcast marks video tracks whose m-line the offer declares as
+// receiving three rid encodings (q, h, f): browsers answer such an offer
+// with simulcast. pion clients declare their encodings in their answer and
+// do not need it (pion's answerer would echo the receive rids).
+func (p *Peer) Publish(kinds []string, sourceNames []string, simulcast []bool, limit int) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -107,6 +117,9 @@ func (p *Peer) Publish(kinds []string, sourceNames []string, limit int) error {
 			return fmt.Errorf("sfu: transceiver: %w", err)
 		}
 		p.sources[tr] = sourceNames[i]
+		if i < len(simulcast) && simulcast[i] && kind == webrtc.RTPCodecTypeVideo {
+			p.simulOffer[tr] = true
+		}
 		p.published++
 	}
 	p.mu.Unlock()
@@ -130,6 +143,19 @@ func (p *Peer) negotiate() error {
 	}
 	if err := p.pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("sfu: local description: %w", err)
+	}
+	// pion refuses a modified local offer: the simulcast lines go only to
+	// the client; the answer's rids are what pion uses to receive.
+	p.mu.Lock()
+	var mids []string
+	for tr := range p.simulOffer {
+		if m := tr.Mid(); m != "" && tr.Direction() == webrtc.RTPTransceiverDirectionRecvonly {
+			mids = append(mids, m)
+		}
+	}
+	p.mu.Unlock()
+	if len(mids) > 0 {
+		offer.SDP = AddSimulcastRecv(offer.SDP, mids)
 	}
 	p.awaitingAnswer = true
 	p.h.Offer(offer.SDP)
@@ -206,16 +232,26 @@ func (p *Peer) Subscribe(t *Track) error {
 		p.mu.Unlock()
 		return nil
 	}
-	tr, err := p.pc.AddTransceiverFromTrack(t.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	var local webrtc.TrackLocal = t.local
+	var down *downTrack
+	if t.layered {
+		down = newDownTrack(t)
+		local = down
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("sfu: subscribe: %w", err)
 	}
-	p.subs[t.ID] = subscription{tr, t}
+	p.subs[t.ID] = subscription{tr, t, down}
 	p.mu.Unlock()
+	if down != nil {
+		down.retarget()
+		t.addDown(down)
+	}
 	t.subscribers.Add(1)
 	p.sfu.Stats.Forwards.Add(1)
-	go p.readRTCP(tr.Sender(), t)
+	go p.readRTCP(tr.Sender(), t, down)
 	p.neg.Lock()
 	p.fresh = append(p.fresh, t)
 	p.neg.Unlock()
@@ -232,6 +268,9 @@ func (p *Peer) Unsubscribe(t *Track) error {
 	if !ok {
 		return nil
 	}
+	if sub.down != nil {
+		t.removeDown(sub.down)
+	}
 	t.subscribers.Add(-1)
 	p.sfu.Stats.Forwards.Add(-1)
 	if closed {
@@ -242,6 +281,77 @@ func (p *Peer) Unsubscribe(t *Track) error {
 	}
 	return p.negotiate()
 }
+
+// Unpublish stops every receive transceiver of this peer (a speaker sent
+// back to the audience): its tracks end, their m-lines become inactive in
+// the next offer, and the peer may publish again later on new ones.
+func (p *Peer) Unpublish() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	trs := make([]*webrtc.RTPTransceiver, 0, len(p.sources))
+	for tr := range p.sources {
+		trs = append(trs, tr)
+	}
+	p.sources = map[*webrtc.RTPTransceiver]string{}
+	p.published = 0
+	p.tracks = nil
+	p.simul = map[*webrtc.RTPReceiver]*Track{}
+	p.simulOffer = map[*webrtc.RTPTransceiver]bool{}
+	p.mu.Unlock()
+	if len(trs) == 0 {
+		return nil
+	}
+	for _, tr := range trs {
+		if err := tr.Stop(); err != nil {
+			return fmt.Errorf("sfu: unpublish: %w", err)
+		}
+	}
+	return p.negotiate()
+}
+
+// UnpublishTrack stops one published track (a screen share ends): its
+// transceiver stops, the track ends, the m-line goes inactive.
+func (p *Peer) UnpublishTrack(id string) error {
+	p.mu.Lock()
+	var t *Track
+	for i, x := range p.tracks {
+		if x.ID == id {
+			t = x
+			p.tracks = append(p.tracks[:i:i], p.tracks[i+1:]...)
+			break
+		}
+	}
+	if t == nil {
+		p.mu.Unlock()
+		return ErrNoTrack
+	}
+	var tr *webrtc.RTPTransceiver
+	for x := range p.sources {
+		if x.Receiver() == t.recv {
+			tr = x
+		}
+	}
+	if tr != nil {
+		delete(p.sources, tr)
+		delete(p.simulOffer, tr)
+		p.published--
+	}
+	delete(p.simul, t.recv)
+	p.mu.Unlock()
+	if tr == nil {
+		return ErrNoTrack
+	}
+	if err := tr.Stop(); err != nil {
+		return fmt.Errorf("sfu: unpublish: %w", err)
+	}
+	return p.negotiate()
+}
+
+// ErrNoTrack: the peer publishes no track with that id.
+var ErrNoTrack = errors.New("sfu: no such published track")
 
 // Tracks are the tracks this peer publishes.
 func (p *Peer) Tracks() []*Track {
@@ -262,6 +372,9 @@ func (p *Peer) Close() error {
 	// The connection's close stops the senders; only the counts remain.
 	for _, sub := range p.subs {
 		sub.t.subscribers.Add(-1)
+		if sub.down != nil {
+			sub.t.removeDown(sub.down)
+		}
 	}
 	n := len(p.subs)
 	p.subs = map[string]subscription{}
@@ -290,6 +403,33 @@ func (p *Peer) requestKeyframes() {
 	}
 }
 
+// SetQuality caps the simulcast layer this peer receives of a track from
+// the size it renders (LayerLow…LayerHigh); other tracks ignore it.
+func (p *Peer) SetQuality(trackID string, l int) bool {
+	p.mu.Lock()
+	sub, ok := p.subs[trackID]
+	p.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if sub.down != nil {
+		sub.down.setSize(l)
+	}
+	return true
+}
+
+// Layer is the simulcast layer forwarded to this peer for a track (-1:
+// none or not simulcast) and the target.
+func (p *Peer) Layer(trackID string) (current, target int) {
+	p.mu.Lock()
+	sub, ok := p.subs[trackID]
+	p.mu.Unlock()
+	if !ok || sub.down == nil {
+		return -1, -1
+	}
+	return sub.down.Layer()
+}
+
 func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.mu.Lock()
 	source := ""
@@ -297,6 +437,12 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if tr.Receiver() == recv {
 			source = s
 		}
+	}
+	if source != "" && remote.Kind() == webrtc.RTPCodecTypeVideo {
+		// Every video track goes through the layer path (simulcast or a
+		// single layer): one buffer per layer answers NACKs.
+		p.onLayer(remote, recv, source, remote.RID()) // unlocks
+		return
 	}
 	p.trackSeq++
 	id := fmt.Sprintf("%s-t%d", p.ID, p.trackSeq)
@@ -316,7 +462,14 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}
 	t := &Track{
 		ID: id, StreamID: p.ID, Kind: kind, Source: source, Publisher: p,
-		remote: remote, local: local, done: make(chan struct{}),
+		remote: remote, local: local, recv: recv, done: make(chan struct{}),
+	}
+	if kind == "audio" {
+		for _, e := range recv.GetParameters().HeaderExtensions {
+			if e.URI == sdp.AudioLevelURI && e.ID > 0 && e.ID < 256 {
+				t.level = &levelMeter{id: uint8(e.ID)}
+			}
+		}
 	}
 	p.mu.Lock()
 	p.tracks = append(p.tracks, t)
@@ -326,6 +479,58 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	go drainRTCP(recv)
 	p.h.Track(t)
 	t.forward(&p.sfu.Stats)
+}
+
+// onLayer handles one encoding of a simulcast track; the first one
+// announces the track. Called with p.mu held; unlocks it.
+func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, source, rid string) {
+	l := &layer{idx: LayerLow, remote: remote, ring: newRing()}
+	if rid != "" {
+		l.idx = layerIndex(rid)
+	}
+	t := p.simul[recv]
+	first := t == nil
+	if first {
+		p.trackSeq++
+		id := fmt.Sprintf("%s-t%d", p.ID, p.trackSeq)
+		t = &Track{
+			ID: id, StreamID: p.ID, Kind: "video", Source: source, Publisher: p,
+			remote: remote, recv: recv, codec: remote.Codec().RTPCodecCapability, layered: true, simulcast: rid != "", done: make(chan struct{}),
+		}
+		p.simul[recv] = t
+		p.tracks = append(p.tracks, t)
+	}
+	t.running.Add(1)
+	t.layers[l.idx].Store(l)
+	p.mu.Unlock()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			var err error
+			if rid == "" {
+				_, _, err = recv.Read(buf)
+			} else {
+				_, _, err = recv.ReadSimulcast(buf, rid)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if first {
+		p.sfu.Stats.Tracks.Add(1)
+		go func() {
+			<-t.done
+			p.sfu.Stats.Tracks.Add(-1)
+		}()
+		p.h.Track(t)
+	} else if downs := t.downs.Load(); downs != nil {
+		// A higher layer may now be reachable.
+		for _, d := range *downs {
+			d.retarget()
+		}
+	}
+	t.forwardLayer(l, &p.sfu.Stats)
 }
 
 // Receivers' RTCP (sender reports) must be read for the interceptors to
@@ -341,16 +546,29 @@ func drainRTCP(r *webrtc.RTPReceiver) {
 
 // readRTCP reads a subscriber's feedback for t: NACKs are answered by the
 // interceptor below this read; keyframe requests go to the publisher.
-func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track) {
+func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := s.Read(buf)
 		if err != nil {
 			return
 		}
-		if WantsKeyframe(buf[:n]) {
-			t.RequestKeyframe()
+		if down == nil {
+			if WantsKeyframe(buf[:n]) {
+				t.RequestKeyframe()
+			}
+			continue
 		}
+		if WantsKeyframe(buf[:n]) {
+			down.keyframe()
+		}
+		down.mu.Lock()
+		ssrc := down.ssrc
+		down.mu.Unlock()
+		if frac, ok := ReportLoss(buf[:n], ssrc); ok {
+			down.onReport(frac, time.Now())
+		}
+		ForEachNack(buf[:n], ssrc, func(seq uint16) { down.retransmit(seq, &p.sfu.Stats) })
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -39,14 +40,18 @@ type Config struct {
 
 // Stats are cumulative counters, read by metrics and the load tool.
 type Stats struct {
-	PacketsIn    atomic.Uint64 // RTP packets received from publishers
-	BytesIn      atomic.Uint64
-	PacketsOut   atomic.Uint64 // RTP packets written to subscribers
-	PLIsSent     atomic.Uint64 // keyframe requests sent to publishers
-	PLIsThrottle atomic.Uint64 // keyframe requests dropped by the throttle
-	Peers        atomic.Int64  // open PeerConnections
-	Tracks       atomic.Int64  // published tracks being forwarded
-	Forwards     atomic.Int64  // (track, subscriber) pairs
+	PacketsIn     atomic.Uint64 // RTP packets received from publishers
+	BytesIn       atomic.Uint64
+	PacketsOut    atomic.Uint64 // RTP packets written to subscribers
+	PacketsMuted  atomic.Uint64 // RTP packets of paused (muted) tracks, not forwarded
+	PLIsSent      atomic.Uint64 // keyframe requests sent to publishers
+	LayerSwitches atomic.Uint64 // simulcast layer switches of subscribers
+	NACKs         atomic.Uint64 // packets subscribers asked again for
+	Retransmits   atomic.Uint64 // of those, resent from the layer buffers
+	PLIsThrottle  atomic.Uint64 // keyframe requests dropped by the throttle
+	Peers         atomic.Int64  // open PeerConnections
+	Tracks        atomic.Int64  // published tracks being forwarded
+	Forwards      atomic.Int64  // (track, subscriber) pairs
 }
 
 // SFU owns the WebRTC API shared by all connections of this node.
@@ -65,10 +70,13 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	// NACK generator/responder, RTCP sender/receiver reports, TWCC feedback:
-	// the responder answers subscribers' NACKs from its own packet cache
-	// without involving the publisher.
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	// pion's defaults minus two per-packet costs per subscriber: the NACK
+	// responder (a copy of every outgoing packet per subscriber: the SFU
+	// answers NACKs from one buffer per published layer instead, see
+	// ring) and the stats interceptor (unused). Kept: the NACK generator
+	// (asks publishers to repair upstream loss), RTCP sender/receiver
+	// reports, TWCC feedback to publishers.
+	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	se := webrtc.SettingEngine{}
@@ -154,12 +162,32 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 			return fmt.Errorf("sfu: codec %s: %w", c.p.MimeType, err)
 		}
 	}
+	// Simulcast: encodings are told apart by mid and rid header extensions.
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: header extension %s: %w", uri, err)
+		}
+	}
 	// Audio levels travel with each packet: the active speaker needs them
 	// without decoding.
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("sfu: audio level: %w", err)
 	}
 	return nil
+}
+
+func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return err
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return err
+	}
+	return webrtc.ConfigureTWCCSender(m, ir)
 }
 
 // ErrClosed is returned by a closed peer.

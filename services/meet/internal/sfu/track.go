@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,12 +19,41 @@ type Track struct {
 	Source    string // microphone, camera, screen, screen_audio
 	Publisher *Peer
 
-	remote      *webrtc.TrackRemote
+	remote      *webrtc.TrackRemote // the first (or only) encoding
+	recv        *webrtc.RTPReceiver
 	local       *webrtc.TrackLocalStaticRTP
 	subscribers atomic.Int32
 	lastPLI     atomic.Int64 // unix ns
+	paused      atomic.Bool  // muted: received but not forwarded
 	done        chan struct{}
+	doneOnce    sync.Once
+	level       *levelMeter // audio with the level extension
+
+	// Simulcast tracks: the encodings received, and one downTrack per
+	// subscriber (copy on write: the hot path loads it without a lock).
+	codec     webrtc.RTPCodecCapability
+	layered   bool // video: forwarded through layers and downTracks
+	simulcast bool // several encodings
+	layers    [numLayers]atomic.Pointer[layer]
+	running   atomic.Int32
+	downMu    sync.Mutex
+	downs     atomic.Pointer[[]*downTrack]
 }
+
+// Simulcast reports whether the track has several encodings.
+func (t *Track) Simulcast() bool { return t.simulcast }
+
+// SetPaused stops (true) or resumes forwarding: a muted microphone or a
+// stopped camera is enforced by the server, whatever the client sends.
+// Resuming video asks for a keyframe so subscribers' decoders recover.
+func (t *Track) SetPaused(p bool) {
+	if t.paused.Swap(p) && !p {
+		t.RequestKeyframe()
+	}
+}
+
+// Paused reports whether forwarding is paused.
+func (t *Track) Paused() bool { return t.paused.Load() }
 
 // Done is closed when the publisher stops sending (left, closed).
 func (t *Track) Done() <-chan struct{} { return t.done }
@@ -32,7 +62,7 @@ func (t *Track) Done() <-chan struct{} { return t.done }
 // the local track rewrites SSRC and payload type per subscriber in a pooled
 // packet.
 func (t *Track) forward(st *Stats) {
-	defer close(t.done)
+	defer t.doneOnce.Do(func() { close(t.done) })
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.remote.Read(buf)
@@ -41,8 +71,15 @@ func (t *Track) forward(st *Stats) {
 		}
 		st.PacketsIn.Add(1)
 		st.BytesIn.Add(uint64(n))
+		if t.level != nil {
+			t.level.observe(buf[:n], time.Now().UnixNano())
+		}
 		subs := t.subscribers.Load()
 		if subs == 0 {
+			continue
+		}
+		if t.paused.Load() {
+			st.PacketsMuted.Add(1)
 			continue
 		}
 		// A failing subscriber does not stop the others: errors name the
@@ -56,6 +93,14 @@ func (t *Track) forward(st *Stats) {
 // per keyframeInterval.
 func (t *Track) RequestKeyframe() {
 	if t.Kind != "video" {
+		return
+	}
+	if t.layered {
+		for i := range numLayers {
+			if t.layers[i].Load() != nil {
+				t.requestLayerKeyframe(i)
+			}
+		}
 		return
 	}
 	st := &t.Publisher.sfu.Stats

@@ -41,3 +41,29 @@ func FuzzWantsKeyframe(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) { WantsKeyframe(b) })
 }
+
+func TestForEachNackAndRing(t *testing.T) {
+	b, _ := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 1},
+		&rtcp.TransportLayerNack{MediaSSRC: 9, Nacks: []rtcp.NackPair{{PacketID: 100, LostPackets: 0b101}, {PacketID: 65535}}},
+		&rtcp.TransportLayerNack{MediaSSRC: 8, Nacks: []rtcp.NackPair{{PacketID: 7}}},
+	})
+	var got []uint16
+	ForEachNack(b, 9, func(s uint16) { got = append(got, s) })
+	if len(got) != 4 || got[0] != 100 || got[1] != 101 || got[2] != 103 || got[3] != 65535 {
+		t.Fatalf("nacked %v", got)
+	}
+	r := newRing()
+	pkt := []byte{0x80, 96, 0x01, 0x02, 0, 0, 0, 1, 0, 0, 0, 9, 0xaa}
+	r.put(pkt)
+	dst := make([]byte, ringMTU)
+	if n := r.get(0x0102, dst); n != len(pkt) || dst[12] != 0xaa {
+		t.Fatalf("get: %d", n)
+	}
+	if r.get(0x0102+ringSize, dst) != 0 || r.get(5, dst) != 0 {
+		t.Fatal("stale slot returned")
+	}
+	if n := testing.AllocsPerRun(100, func() { r.put(pkt); r.get(0x0102, dst); ForEachNack(b, 9, func(uint16) {}) }); n > 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}

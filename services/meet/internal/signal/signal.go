@@ -43,6 +43,15 @@ const (
 	TypeAdmit     = "admit"
 	TypeDeny      = "deny"
 	TypeLeave     = "leave"
+	// Moderation (host, moderators) and webinars.
+	TypePromote  = "promote"  // attendee → speaker
+	TypeDemote   = "demote"   // speaker → attendee
+	TypeModerate = "moderate" // action mute|stop_video|remove on a participant
+	TypeLock     = "lock"     // locked: bool (shared with the server's event)
+	TypeEnd      = "end"      // end the meeting for everyone
+	TypeQuestion = "question" // Q&A: to hosts, moderators, presenters (shared)
+	// Simulcast: the quality (or rendered size) a subscriber wants of a track.
+	TypeSetQuality = "set_quality"
 )
 
 // Server → client types (offer, candidate, mute, chat, hand are shared).
@@ -57,6 +66,18 @@ const (
 	TypeTrackPublished    = "track_published"
 	TypeTrackUnpublished  = "track_unpublished"
 	TypeError             = "error"
+	TypeRole              = "role"      // participant, role: a role changed
+	TypeModerated         = "moderated" // to the target: action, by
+	TypeRemoved           = "removed"   // to the target, before the close
+	TypeEnded             = "ended"     // to everyone, before the close
+	TypeActiveSpeaker     = "active_speaker"
+)
+
+// Moderation actions.
+const (
+	ActionMute      = "mute"
+	ActionStopVideo = "stop_video"
+	ActionRemove    = "remove"
 )
 
 // Track kinds and sources.
@@ -78,6 +99,9 @@ type Candidate struct {
 type TrackSpec struct {
 	Kind   string `json:"kind"`
 	Source string `json:"source"`
+	// Simulcast (video only): the server's offer declares three receive
+	// encodings, rids q, h, f (a=simulcast:recv q;h;f), for browsers.
+	Simulcast bool `json:"simulcast,omitempty"`
 }
 
 // Message is every message, both ways: one flat shape keeps the browser
@@ -93,8 +117,13 @@ type Message struct {
 	Muted     *bool        `json:"muted,omitempty"`       // mute
 	Raised    *bool        `json:"raised,omitempty"`      // hand
 	Text      string       `json:"text,omitempty"`        // chat
-	ID        string       `json:"participant,omitempty"` // admit, deny; sender of events
+	ID        string       `json:"participant,omitempty"` // admit, deny, promote, demote, moderate; sender of events
 	Self      *Participant `json:"self,omitempty"`
+	Action    string       `json:"action,omitempty"`  // moderate, moderated
+	Locked    *bool        `json:"locked,omitempty"`  // lock
+	Quality   string       `json:"quality,omitempty"` // set_quality: low|medium|high
+	Width     int          `json:"width,omitempty"`   // set_quality: rendered size (CSS px × devicePixelRatio)
+	Height    int          `json:"height,omitempty"`
 
 	// Server → client only.
 	Room         *Room         `json:"room,omitempty"`
@@ -106,12 +135,25 @@ type Message struct {
 	Time         int64         `json:"ts,omitempty"` // unix ms
 	Code         string        `json:"code,omitempty"`
 	Message      string        `json:"message,omitempty"`
+	Role         string        `json:"role,omitempty"`        // role
+	By           string        `json:"by,omitempty"`          // moderated: who acted
+	Speaker      string        `json:"speaker,omitempty"`     // joined: the active speaker
+	ICEServers   []ICEServer   `json:"ice_servers,omitempty"` // joined: TURN with credentials
+}
+
+// ICEServer is an RTCIceServer: TURN URLs and time-limited credentials.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // Room describes the room in joined and lobby messages.
 type Room struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Kind   string `json:"kind,omitempty"` // meeting | webinar
+	Locked bool   `json:"locked,omitempty"`
 }
 
 // Participant is a member of the room as others see it.
@@ -135,6 +177,7 @@ type Track struct {
 	Participant string `json:"participant"`
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
+	Simulcast   bool   `json:"simulcast,omitempty"`
 }
 
 // Error is a protocol error: Code is sent to the client before its socket
@@ -182,11 +225,46 @@ func Parse(b []byte) (*Message, error) {
 	// Server-only fields are refused rather than ignored: a client sending
 	// them is confused or probing.
 	if m.Self != nil || m.Room != nil || m.Participants != nil || m.Published != nil || m.Participant != nil ||
-		m.Info != nil || m.Name != "" || m.Time != 0 || m.Code != "" || m.Message != "" {
+		m.Info != nil || m.Name != "" || m.Time != 0 || m.Code != "" || m.Message != "" || m.Role != "" || m.By != "" || m.Speaker != "" || m.ICEServers != nil {
 		return nil, fail(CodeBadMessage, "server-only field in a %q message", m.Type)
 	}
 	switch m.Type {
-	case TypeJoin, TypeLeave:
+	case TypeJoin, TypeLeave, TypeEnd:
+	case TypePromote, TypeDemote:
+		if err := checkID("participant", m.ID); err != nil {
+			return nil, err
+		}
+	case TypeModerate:
+		if m.Action != ActionMute && m.Action != ActionStopVideo && m.Action != ActionRemove {
+			return nil, fail(CodeBadMessage, "moderate needs action mute|stop_video|remove")
+		}
+		if err := checkID("participant", m.ID); err != nil {
+			return nil, err
+		}
+	case TypeSetQuality:
+		if err := checkID("track", m.Track); err != nil {
+			return nil, err
+		}
+		if m.Width < 0 || m.Height < 0 || m.Width > 16384 || m.Height > 16384 {
+			return nil, fail(CodeBadMessage, "width and height must be 0 to 16384")
+		}
+		switch m.Quality {
+		case "low", "medium", "high":
+		case "":
+			if m.Width == 0 && m.Height == 0 {
+				return nil, fail(CodeBadMessage, "set_quality needs quality or width/height")
+			}
+		default:
+			return nil, fail(CodeBadMessage, "quality must be low, medium or high")
+		}
+	case TypeLock:
+		if m.Locked == nil {
+			return nil, fail(CodeBadMessage, "lock needs locked")
+		}
+	case TypeQuestion:
+		if m.Text == "" || !utf8.ValidString(m.Text) || utf8.RuneCountInString(m.Text) > MaxChat {
+			return nil, fail(CodeBadMessage, "question text must be 1 to %d characters", MaxChat)
+		}
 	case TypePublish:
 		if len(m.Tracks) == 0 || len(m.Tracks) > MaxPublishTracks {
 			return nil, fail(CodeBadMessage, "publish needs 1 to %d tracks", MaxPublishTracks)
@@ -194,6 +272,9 @@ func Parse(b []byte) (*Message, error) {
 		for _, t := range m.Tracks {
 			if k, ok := sources[t.Source]; !ok || k != t.Kind {
 				return nil, fail(CodeBadMessage, "bad track kind/source %q/%q", t.Kind, t.Source)
+			}
+			if t.Simulcast && t.Kind != KindVideo {
+				return nil, fail(CodeBadMessage, "simulcast is for video tracks")
 			}
 		}
 	case TypeUnpublish:

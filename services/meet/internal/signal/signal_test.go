@@ -19,6 +19,14 @@ func TestParse(t *testing.T) {
 		`{"type":"hand","raised":false}`,
 		`{"type":"admit","participant":"pabc123"}`,
 		`{"type":"unpublish","track":"pabc-t1"}`,
+		`{"type":"promote","participant":"pabc"}`,
+		`{"type":"demote","participant":"pabc"}`,
+		`{"type":"moderate","action":"stop_video","participant":"pabc"}`,
+		`{"type":"lock","locked":true}`,
+		`{"type":"end"}`,
+		`{"type":"question","text":"Pourquoi ?"}`,
+		`{"type":"set_quality","track":"pabc-t2","quality":"low"}`,
+		`{"type":"set_quality","track":"pabc-t2","width":640,"height":360}`,
 	}
 	for _, s := range good {
 		if _, err := Parse([]byte(s)); err != nil {
@@ -42,6 +50,17 @@ func TestParse(t *testing.T) {
 		`{"type":"candidate"}`:                                             CodeBadMessage,
 		`{"type":"mute","kind":"screen","muted":true}`:                     CodeBadMessage,
 		`{"type":"hand"}`:                                                  CodeBadMessage,
+		`{"type":"moderate","action":"kick","participant":"p1"}`:           CodeBadMessage,
+		`{"type":"moderate","action":"mute"}`:                              CodeBadMessage,
+		`{"type":"promote"}`:                                               CodeBadMessage,
+		`{"type":"lock"}`:                                                  CodeBadMessage,
+		`{"type":"question","text":""}`:                                    CodeBadMessage,
+		`{"type":"promote","participant":"p1","role":"host"}`:              CodeBadMessage,
+		`{"type":"end","by":"p1"}`:                                         CodeBadMessage,
+		`{"type":"set_quality","track":"t1","quality":"ultra"}`:            CodeBadMessage,
+		`{"type":"set_quality","track":"t1"}`:                              CodeBadMessage,
+		`{"type":"set_quality","quality":"low"}`:                           CodeBadMessage,
+		`{"type":"set_quality","track":"t1","width":-1,"height":3}`:        CodeBadMessage,
 		`{"type":"admit","participant":"../x"}`:                            CodeBadMessage,
 		`{"type":"chat","text":"` + strings.Repeat("é", MaxChat+1) + `"}`:  CodeBadMessage,
 		`{"type":"chat","text":"` + strings.Repeat("x", MaxMessage) + `"}`: CodeTooLarge,
@@ -78,7 +97,8 @@ func FuzzParse(f *testing.F) {
 		}
 		switch m.Type {
 		case TypeJoin, TypeLeave, TypePublish, TypeUnpublish, TypeAnswer, TypeOffer, TypeCandidate,
-			TypeMute, TypeChat, TypeHand, TypeAdmit, TypeDeny:
+			TypeMute, TypeChat, TypeHand, TypeAdmit, TypeDeny, TypePromote, TypeDemote, TypeModerate,
+			TypeLock, TypeEnd, TypeQuestion, TypeSetQuality:
 		default:
 			t.Fatalf("accepted type %q", m.Type)
 		}

@@ -1,0 +1,553 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Simulcast: a publisher sends up to three encodings of one video track,
+// told apart by their RTP stream id (rid): q (quarter size), h (half), f
+// (full). Each subscriber gets a downTrack of its own: one outgoing SSRC,
+// fed from one layer at a time, switched only on a keyframe of the new
+// layer, with sequence numbers and timestamps rewritten so that the
+// subscriber sees one continuous stream.
+
+// Layers.
+const (
+	LayerLow    = 0
+	LayerMedium = 1
+	LayerHigh   = 2
+	numLayers   = 3
+)
+
+// layerIndex maps a rid to its layer: the names browsers and pion
+// examples use (q/h/f, l/m/h is not supported: "h" is ambiguous).
+func layerIndex(rid string) int {
+	switch strings.ToLower(rid) {
+	case "q", "low", "0":
+		return LayerLow
+	case "h", "mid", "medium", "1":
+		return LayerMedium
+	default:
+		return LayerHigh
+	}
+}
+
+// LayerForSize is the layer to send to a subscriber rendering at most
+// width × height (0 = unknown): full ≥ 720p, half ≈ 360p, quarter ≈ 180p.
+func LayerForSize(width, height int) int {
+	switch {
+	case width <= 0 && height <= 0:
+		return LayerHigh
+	case (height > 0 && height <= 180) || (height <= 0 && width <= 320):
+		return LayerLow
+	case (height > 0 && height <= 360) || (height <= 0 && width <= 640):
+		return LayerMedium
+	}
+	return LayerHigh
+}
+
+// layer is one received encoding.
+type layer struct {
+	idx     int
+	remote  *webrtc.TrackRemote
+	lastPLI atomic.Int64
+	ring    *ring
+}
+
+// ring keeps the last packets of a layer, as received, to answer every
+// subscriber's NACKs: one copy per published packet, instead of one per
+// subscriber in pion's NACK responder.
+type ring struct {
+	mu  sync.RWMutex
+	seq [ringSize]uint16
+	n   [ringSize]uint16
+	buf []byte
+}
+
+const (
+	ringSize = 512 // ≈ 3 s at 1.5 Mbit/s
+	ringMTU  = 1500
+)
+
+func newRing() *ring { return &ring{buf: make([]byte, ringSize*ringMTU)} }
+
+func (r *ring) put(b []byte) {
+	if len(b) < 12 || len(b) > ringMTU {
+		return
+	}
+	seq := binary.BigEndian.Uint16(b[2:4])
+	i := int(seq % ringSize)
+	r.mu.Lock()
+	copy(r.buf[i*ringMTU:], b)
+	r.seq[i], r.n[i] = seq, uint16(len(b))
+	r.mu.Unlock()
+}
+
+// get copies the packet with sequence number seq into dst (0: gone).
+func (r *ring) get(seq uint16, dst []byte) int {
+	i := int(seq % ringSize)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.n[i] == 0 || r.seq[i] != seq {
+		return 0
+	}
+	return copy(dst, r.buf[i*ringMTU:i*ringMTU+int(r.n[i])])
+}
+
+// Bandwidth policy from the subscriber's receiver reports (RTCP RR,
+// every second from browsers and pion): loss above lossDown makes the
+// subscriber step down one layer (at most once per downHold); a clean
+// report (below lossUp) after upHold without a change lets it try one
+// layer up.
+const (
+	lossDown = 26 // /256: 10 %
+	lossUp   = 5  // /256: 2 %
+	downHold = time.Second
+	upHold   = 3 * time.Second
+)
+
+// downTrack is a simulcast track as one subscriber receives it. It
+// implements webrtc.TrackLocal.
+type downTrack struct {
+	t *Track
+
+	mu      sync.Mutex
+	ws      webrtc.TrackLocalWriter
+	ssrc    uint32
+	pt      uint8
+	hdr     rtp.Header // the outgoing header, reused: no allocation per packet
+	current int        // layer forwarded now, -1 before the first keyframe
+	target  int        // layer wanted: switch on its next keyframe
+	sizeMax int        // from the subscriber's set_quality
+	bwMax   int        // from the loss estimator
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  int64 // unix ns of the last packet written
+	started bool
+	epoch   uint16 // first outgoing sequence number of the current layer
+	rtxHdr  rtp.Header
+	rtxBuf  []byte
+	// estimator
+	lastDown, lastChange time.Time
+}
+
+func newDownTrack(t *Track) *downTrack {
+	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh}
+}
+
+// Bind implements webrtc.TrackLocal.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.t.codec.MimeType) {
+			d.mu.Lock()
+			d.ws, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
+			d.mu.Unlock()
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	d.ws = nil
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *downTrack) ID() string                       { return d.t.ID }
+func (d *downTrack) RID() string                      { return "" }
+func (d *downTrack) StreamID() string                 { return d.t.StreamID }
+func (d *downTrack) Kind() webrtc.RTPCodecType        { return webrtc.RTPCodecTypeVideo }
+func (d *downTrack) Codec() webrtc.RTPCodecCapability { return d.t.codec }
+
+// write forwards one packet of layer idx if this subscriber is on that
+// layer, or switches to it on a keyframe when it is the target. It
+// reports whether the subscriber waits for a keyframe of this layer: the
+// caller asks the publisher for one (throttled), again and again until it
+// comes — a subscriber that receives nothing never asks by itself, and a
+// screen share sends no periodic keyframes.
+func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, st *Stats) (wantKey bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ws == nil {
+		return false
+	}
+	if d.current != idx {
+		if idx != d.target {
+			return false
+		}
+		if !key {
+			return true
+		}
+		now := time.Now().UnixNano()
+		if d.started {
+			// Continue the outgoing stream: the next sequence number, and
+			// a timestamp advanced by the wall time elapsed (90 kHz).
+			gap := uint32((now - d.lastAt) * 90 / 1e6)
+			if gap == 0 {
+				gap = 1
+			}
+			d.seqOff = d.lastSeq + 1 - h.SequenceNumber
+			d.tsOff = d.lastTS + gap - h.Timestamp
+			st.LayerSwitches.Add(1)
+			d.epoch = d.lastSeq + 1
+		} else {
+			d.seqOff, d.tsOff = 0, 0
+			d.epoch = h.SequenceNumber
+		}
+		d.current, d.started = idx, true
+	}
+	d.hdr = *h
+	d.hdr.SSRC, d.hdr.PayloadType = d.ssrc, d.pt
+	d.hdr.SequenceNumber += d.seqOff
+	d.hdr.Timestamp += d.tsOff
+	if int16(d.hdr.SequenceNumber-d.lastSeq) > 0 || d.lastAt == 0 {
+		d.lastSeq, d.lastTS = d.hdr.SequenceNumber, d.hdr.Timestamp
+	}
+	d.lastAt = time.Now().UnixNano()
+	if _, err := d.ws.WriteRTP(&d.hdr, payload); err == nil {
+		st.PacketsOut.Add(1)
+	}
+	return false
+}
+
+// retransmit resends an outgoing packet a subscriber lost, from the
+// buffer of the layer it is on; packets of an earlier layer are gone.
+func (d *downTrack) retransmit(out uint16, st *Stats) {
+	st.NACKs.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ws == nil || d.current < 0 || int16(out-d.epoch) < 0 || int16(d.lastSeq-out) < 0 {
+		return
+	}
+	l := d.t.layers[d.current].Load()
+	if l == nil {
+		return
+	}
+	if d.rtxBuf == nil {
+		d.rtxBuf = make([]byte, ringMTU)
+	}
+	n := l.ring.get(out-d.seqOff, d.rtxBuf)
+	if n == 0 {
+		return
+	}
+	hl, err := d.rtxHdr.Unmarshal(d.rtxBuf[:n])
+	if err != nil {
+		return
+	}
+	end := n
+	if d.rtxHdr.Padding {
+		pad := int(d.rtxBuf[n-1])
+		if pad == 0 || hl+pad > n {
+			return
+		}
+		end -= pad
+		d.rtxHdr.Padding, d.rtxHdr.PaddingSize = false, 0
+	}
+	d.rtxHdr.SSRC, d.rtxHdr.PayloadType = d.ssrc, d.pt
+	d.rtxHdr.SequenceNumber = out
+	d.rtxHdr.Timestamp += d.tsOff
+	if _, err := d.ws.WriteRTP(&d.rtxHdr, d.rtxBuf[hl:end]); err == nil {
+		st.Retransmits.Add(1)
+	}
+}
+
+// setSize caps the layer from the size the subscriber renders.
+func (d *downTrack) setSize(l int) {
+	d.mu.Lock()
+	d.sizeMax = l
+	d.mu.Unlock()
+	d.retarget()
+}
+
+// onReport feeds the estimator one receiver report's loss (x/256).
+func (d *downTrack) onReport(fraction uint8, now time.Time) {
+	d.mu.Lock()
+	switch {
+	case fraction > lossDown && now.Sub(d.lastDown) >= downHold:
+		l := d.current - 1
+		if d.current < 0 {
+			l = d.bwMax - 1
+		}
+		d.bwMax = max(l, LayerLow)
+		d.lastDown, d.lastChange = now, now
+	case fraction < lossUp && d.bwMax < LayerHigh && now.Sub(d.lastChange) >= upHold:
+		d.bwMax++
+		d.lastChange = now
+	}
+	d.mu.Unlock()
+	d.retarget()
+}
+
+// retarget picks the layer to forward; a new target needs its keyframe.
+func (d *downTrack) retarget() {
+	d.mu.Lock()
+	want := min(d.sizeMax, d.bwMax, d.t.topLayer())
+	changed := want != d.target
+	d.target = want
+	needKey := d.current != d.target
+	d.mu.Unlock()
+	if changed && needKey {
+		d.t.requestLayerKeyframe(want)
+	}
+}
+
+// keyframe answers a subscriber's PLI: the layer it is on, or the one it
+// waits for.
+func (d *downTrack) keyframe() {
+	d.mu.Lock()
+	l := d.target
+	d.mu.Unlock()
+	d.t.requestLayerKeyframe(l)
+}
+
+// Layer is the layer forwarded now (-1: none yet) and the target.
+func (d *downTrack) Layer() (current, target int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current, d.target
+}
+
+// forwardLayer is the hot path of one simulcast encoding: the header is
+// parsed once into a reused struct and written to every subscriber on
+// this layer.
+func (t *Track) forwardLayer(l *layer, st *Stats) {
+	defer t.layerDone()
+	buf := make([]byte, 1500)
+	var h rtp.Header
+	for {
+		n, _, err := l.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		st.PacketsIn.Add(1)
+		st.BytesIn.Add(uint64(n))
+		downs := t.downs.Load()
+		if downs == nil || len(*downs) == 0 {
+			continue
+		}
+		if t.paused.Load() {
+			st.PacketsMuted.Add(1)
+			continue
+		}
+		hl, err := h.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		end := n
+		if h.Padding {
+			pad := int(buf[n-1])
+			if pad == 0 || hl+pad > n {
+				continue
+			}
+			end -= pad
+			h.Padding, h.PaddingSize = false, 0
+		}
+		payload := buf[hl:end]
+		if len(payload) == 0 {
+			continue // padding only (bandwidth probes)
+		}
+		l.ring.put(buf[:n])
+		key := IsVP8Keyframe(payload)
+		wantKey := false
+		for _, d := range *downs {
+			if d.write(l.idx, &h, payload, key, st) {
+				wantKey = true
+			}
+		}
+		if wantKey {
+			t.requestLayerKeyframe(l.idx)
+		}
+	}
+}
+
+// layerDone ends the track when its last layer ends.
+func (t *Track) layerDone() {
+	if t.running.Add(-1) == 0 {
+		t.doneOnce.Do(func() { close(t.done) })
+	}
+}
+
+// topLayer is the highest layer received so far.
+func (t *Track) topLayer() int {
+	for i := numLayers - 1; i > 0; i-- {
+		if t.layers[i].Load() != nil {
+			return i
+		}
+	}
+	return LayerLow
+}
+
+func (t *Track) addDown(d *downTrack) {
+	t.downMu.Lock()
+	defer t.downMu.Unlock()
+	var cur []*downTrack
+	if p := t.downs.Load(); p != nil {
+		cur = *p
+	}
+	next := make([]*downTrack, 0, len(cur)+1)
+	next = append(append(next, cur...), d)
+	t.downs.Store(&next)
+}
+
+func (t *Track) removeDown(d *downTrack) {
+	t.downMu.Lock()
+	defer t.downMu.Unlock()
+	p := t.downs.Load()
+	if p == nil {
+		return
+	}
+	next := make([]*downTrack, 0, len(*p))
+	for _, x := range *p {
+		if x != d {
+			next = append(next, x)
+		}
+	}
+	t.downs.Store(&next)
+}
+
+// requestLayerKeyframe sends a PLI for one layer, at most once per
+// keyframeInterval per layer; an absent layer falls back to the nearest
+// lower one.
+func (t *Track) requestLayerKeyframe(idx int) {
+	var l *layer
+	for i := idx; i >= 0 && l == nil; i-- {
+		l = t.layers[i].Load()
+	}
+	if l == nil {
+		return
+	}
+	st := &t.Publisher.sfu.Stats
+	now := time.Now().UnixNano()
+	last := l.lastPLI.Load()
+	if now-last < int64(keyframeInterval) || !l.lastPLI.CompareAndSwap(last, now) {
+		st.PLIsThrottle.Add(1)
+		return
+	}
+	st.PLIsSent.Add(1)
+	_ = t.Publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
+}
+
+// IsVP8Keyframe reports whether an RTP payload starts a VP8 keyframe:
+// the payload descriptor (RFC 7741) has S=1 and partition 0, and the
+// frame tag's P bit is clear. In place, no allocation.
+func IsVP8Keyframe(p []byte) bool {
+	if len(p) < 1 {
+		return false
+	}
+	b0 := p[0]
+	if b0&0x10 == 0 || b0&0x07 != 0 { // S bit, PID 0
+		return false
+	}
+	i := 1
+	if b0&0x80 != 0 { // X: extension byte
+		if len(p) < 2 {
+			return false
+		}
+		x := p[1]
+		i = 2
+		if x&0x80 != 0 { // I: picture id
+			if len(p) <= i {
+				return false
+			}
+			if p[i]&0x80 != 0 {
+				i += 2
+			} else {
+				i++
+			}
+		}
+		if x&0x40 != 0 { // L: TL0PICIDX
+			i++
+		}
+		if x&0x30 != 0 { // T or K: TID/KEYIDX byte
+			i++
+		}
+	}
+	return len(p) > i && p[i]&0x01 == 0
+}
+
+// ReportLoss walks a compound RTCP packet in place and returns the
+// fraction lost (x/256) a receiver report gives for ssrc.
+func ReportLoss(b []byte, ssrc uint32) (uint8, bool) {
+	for len(b) >= 4 {
+		count, pt := int(b[0]&0x1f), b[1]
+		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+		if b[0]>>6 != 2 || size > len(b) {
+			return 0, false
+		}
+		// 201 = RR: header, sender SSRC, then 24-byte report blocks; 200 =
+		// SR: 20 more bytes of sender info before the blocks.
+		off := 0
+		switch pt {
+		case 201:
+			off = 8
+		case 200:
+			off = 28
+		}
+		if off > 0 {
+			for i := 0; i < count && off+24 <= size; i++ {
+				if binary.BigEndian.Uint32(b[off:]) == ssrc {
+					return b[off+4], true
+				}
+				off += 24
+			}
+		}
+		b = b[size:]
+	}
+	return 0, false
+}
+
+// AddSimulcastRecv declares, in the m-sections with the given mids that
+// are recvonly, that the server receives three encodings (rids q, h, f):
+// pion does not write receive simulcast in its own offers.
+func AddSimulcastRecv(offer string, mids []string) string {
+	const lines = "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n"
+	secs := strings.Split(offer, "\r\nm=")
+	for i := 1; i < len(secs); i++ {
+		for _, mid := range mids {
+			if !strings.Contains(secs[i], "\r\na=mid:"+mid+"\r\n") || strings.Contains(secs[i], "a=simulcast:") {
+				continue
+			}
+			if j := strings.Index(secs[i], "\r\na=recvonly"); j >= 0 {
+				secs[i] = secs[i][:j+2] + lines + secs[i][j+2:]
+			}
+		}
+	}
+	return strings.Join(secs, "\r\nm=")
+}
+
+// ForEachNack calls f with every sequence number a generic NACK (RTCP
+// 205/1) for mediaSSRC asks for, walking the compound packet in place.
+func ForEachNack(b []byte, mediaSSRC uint32, f func(seq uint16)) {
+	for len(b) >= 4 {
+		fmtc, pt := b[0]&0x1f, b[1]
+		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+		if b[0]>>6 != 2 || size > len(b) {
+			return
+		}
+		if pt == 205 && fmtc == 1 && size >= 16 && binary.BigEndian.Uint32(b[8:12]) == mediaSSRC {
+			for off := 12; off+4 <= size; off += 4 {
+				pid, blp := binary.BigEndian.Uint16(b[off:]), binary.BigEndian.Uint16(b[off+2:])
+				f(pid)
+				for i := uint16(0); i < 16; i++ {
+					if blp&(1<<i) != 0 {
+						f(pid + i + 1)
+					}
+				}
+			}
+		}
+		b = b[size:]
+	}
+}
