@@ -233,7 +233,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"bureau/services/files/internal/names"
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/blob"
+	"bureau/services/platform/bus"
 	"bureau/services/platform/identity"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	KeepVersions int
 	// Quota is the default quota of a space in bytes (0: unlimited).
 	Quota int64
+	// Bus carries the live notifications (files.added, files.shared,
+	// files.link_used); nil: none.
+	Bus bus.Bus
 	// Scanning: an antivirus scans new versions; without one they are
 	// marked skipped and served unscanned (development only).
 	Scanning bool
@@ -73,6 +77,7 @@ type Service struct {
 	bufs      sync.Pool
 	scanned   func() // wakes the scanner when a version awaits it
 	linkFails attempts
+	linkUsed  throttle
 }
 
 // New returns the service. blobs must also implement blob.Multipart (both

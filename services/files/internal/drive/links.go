@@ -261,6 +261,7 @@ func (s *Service) LinkOpen(ctx context.Context, la LinkAccess, id string) (Conte
 	c, err := s.open(ctx, n)
 	if err == nil {
 		s.audit(ctx, la.Link.SpaceID, la.actor(), "link_download", n.ID, n.Name)
+		s.notifyLinkUsed(ctx, la.Link, "Fichier téléchargé : "+n.Name)
 	}
 	return c, err
 }
@@ -291,5 +292,9 @@ func (s *Service) LinkPut(ctx context.Context, la LinkAccess, name, ct string, r
 	if err := s.LinkCheckPut(ctx, la, name, size); err != nil {
 		return store.Node{}, err
 	}
-	return s.put(ctx, la.actor(), Target{Space: la.Link.SpaceID, Parent: la.Root.ID, Name: name, ContentType: ct}, r, size)
+	n, err := s.put(ctx, identity.User{ID: la.actor()}, Target{Space: la.Link.SpaceID, Parent: la.Root.ID, Name: name, ContentType: ct}, r, size)
+	if err == nil {
+		s.notifyLinkUsed(ctx, la.Link, "Fichier déposé : "+n.Name)
+	}
+	return n, err
 }

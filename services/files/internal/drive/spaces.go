@@ -10,6 +10,7 @@ import (
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/identity"
+	"bureau/services/platform/notify"
 )
 
 // PersonalSpaceName is the name of every personal space.
@@ -138,5 +139,22 @@ func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, r
 	} else if err != nil {
 		return m, err
 	}
+	s.publish(ctx, user, EventShared, notify.Notification{
+		Title: displayName(u) + " vous a ajouté à l'espace « " + sp.Name + " »",
+		Body:  "Rôle : " + roleLabel(role),
+		Link:  folderLink(space, ""),
+	})
 	return m, nil
+}
+
+func roleLabel(role string) string {
+	switch role {
+	case store.RoleOwner:
+		return "propriétaire"
+	case store.RoleManager:
+		return "gestionnaire"
+	case store.RoleEditor:
+		return "éditeur"
+	}
+	return "lecteur"
 }

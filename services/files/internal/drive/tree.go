@@ -69,6 +69,7 @@ func (s *Service) CreateFolder(ctx context.Context, u identity.User, space, pare
 	} else if err != nil {
 		return n, err
 	}
+	s.notifyAdded(ctx, u.ID, space, parent, name, displayName(u), true)
 	return s.store.Node(ctx, space, n.ID)
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"bureau/services/files/internal/store"
@@ -88,11 +89,11 @@ func (s *Service) Put(ctx context.Context, u identity.User, t Target, r io.Reade
 	if err := s.checkTarget(ctx, u, t, size); err != nil {
 		return store.Node{}, err
 	}
-	return s.put(ctx, u.ID, t, r, size)
+	return s.put(ctx, u, t, r, size)
 }
 
 // put stores the content of an authorised upload by uploader.
-func (s *Service) put(ctx context.Context, uploader string, t Target, r io.Reader, size int64) (store.Node, error) {
+func (s *Service) put(ctx context.Context, uploader identity.User, t Target, r io.Reader, size int64) (store.Node, error) {
 	version := newID()
 	key := blobKey(version)
 	ct := contentType(t.ContentType)
@@ -115,7 +116,7 @@ func (s *Service) put(ctx context.Context, uploader string, t Target, r io.Reade
 	if size < 0 {
 		size = info.Size
 	}
-	return s.addVersion(ctx, identity.User{ID: uploader}, t, version, key, size, ct)
+	return s.addVersion(ctx, uploader, t, version, key, size, ct)
 }
 
 // maxReader fails once more than left bytes are read.
@@ -178,6 +179,11 @@ func (s *Service) addVersion(ctx context.Context, u identity.User, t Target, ver
 	}
 	s.audit(ctx, t.Space, u.ID, "upload", n.ID, n.Name)
 	s.prune(ctx, n.ID)
+	by := displayName(u)
+	if strings.HasPrefix(u.ID, "link:") {
+		by = "un lien de dépôt"
+	}
+	s.notifyAdded(ctx, u.ID, t.Space, t.Parent, n.Name, by, false)
 	return n, nil
 }
 
