@@ -101,6 +101,13 @@ func (c *conference) count() int {
 	return len(c.members) + len(c.lobby)
 }
 
+// memberCount counts the admitted participants (lobby excluded).
+func (c *conference) memberCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.members)
+}
+
 func (c *conference) info() *signal.Room {
 	c.mu.Lock()
 	locked := c.locked

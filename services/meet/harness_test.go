@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -550,4 +551,56 @@ func (k *counter) next(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatalf("track %s stopped (%d packets)", k.track.ID(), k.packets.Load())
 	}
+}
+
+// metrics scrapes the service's /metrics: sample (name with its labels,
+// as exposed) → value.
+func (h *harness) metrics() map[string]float64 {
+	h.t.Helper()
+	code, b := h.do(nil, http.MethodGet, "/metrics", "")
+	if code != http.StatusOK {
+		h.t.Fatalf("/metrics: %d", code)
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			h.t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		m[line[:i]] = v
+	}
+	return m
+}
+
+// waitMetrics scrapes until ok accepts the metrics (or fails after wait).
+func (h *harness) waitMetrics(what string, ok func(map[string]float64) bool) map[string]float64 {
+	h.t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		m := h.metrics()
+		if ok(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("metrics: %s: %v", what, meetMetrics(m))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func meetMetrics(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "bureau_meet_") && !strings.HasPrefix(k, "bureau_meet_http") {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/turn/v5"
@@ -120,6 +121,10 @@ func (s *Service) checkOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host) || (s.publicHost != "" && strings.EqualFold(u.Host, s.publicHost))
 }
 
+// registerMetrics exports the SFU's counters on the service's own
+// registry (never the global one: several instances may share a process).
+// The hot path only adds to atomics; these functions read them at scrape
+// time.
 func (s *Service) registerMetrics() {
 	st := &s.sfu.Stats
 	ns := "bureau_meet"
@@ -129,25 +134,53 @@ func (s *Service) registerMetrics() {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help}, f)
 	}
-	s.base.Metrics.Registry.MustRegister(
-		gauge("rooms_active", "Rooms with someone connected.", func() float64 {
+	u := func(v *atomic.Uint64) func() float64 { return func() float64 { return float64(v.Load()) } }
+	cs := []prometheus.Collector{
+		gauge("rooms", "Rooms with someone connected (lobby included).", func() float64 {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return float64(len(s.confs))
 		}),
+		gauge("participants", "Participants in a room (admitted, lobby excluded).", func() float64 {
+			n := 0
+			for _, c := range s.conferences() {
+				n += c.memberCount()
+			}
+			return float64(n)
+		}),
 		gauge("peers", "Open PeerConnections.", func() float64 { return float64(st.Peers.Load()) }),
-		gauge("tracks", "Published tracks being forwarded.", func() float64 { return float64(st.Tracks.Load()) }),
 		gauge("forwards", "Forwarded (track, subscriber) pairs.", func() float64 { return float64(st.Forwards.Load()) }),
-		counter("rtp_packets_in_total", "RTP packets received from publishers.", func() float64 { return float64(st.PacketsIn.Load()) }),
-		counter("rtp_bytes_in_total", "RTP bytes received from publishers.", func() float64 { return float64(st.BytesIn.Load()) }),
-		counter("rtp_packets_out_total", "RTP packets written to subscribers.", func() float64 { return float64(st.PacketsOut.Load()) }),
-		counter("plis_sent_total", "Keyframe requests sent to publishers.", func() float64 { return float64(st.PLIsSent.Load()) }),
-		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", func() float64 { return float64(st.PLIsThrottle.Load()) }),
-		counter("rtp_packets_muted_total", "RTP packets of muted tracks, not forwarded.", func() float64 { return float64(st.PacketsMuted.Load()) }),
-		counter("layer_switches_total", "Simulcast layer switches of subscribers.", func() float64 { return float64(st.LayerSwitches.Load()) }),
-		counter("nacks_total", "Packets subscribers asked again for (NACK).", func() float64 { return float64(st.NACKs.Load()) }),
-		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", func() float64 { return float64(st.Retransmits.Load()) }),
-	)
+		counter("rtp_packets_received_total", "RTP packets received from publishers.", u(&st.PacketsIn)),
+		counter("rtp_bytes_received_total", "RTP bytes received from publishers.", u(&st.BytesIn)),
+		counter("rtp_packets_sent_total", "RTP packets written to subscribers (retransmissions excluded).", u(&st.PacketsOut)),
+		counter("rtp_bytes_sent_total", "RTP bytes written to subscribers (plain RTP, retransmissions excluded).", u(&st.BytesOut)),
+		counter("rtp_packets_muted_total", "RTP packets of muted tracks, not forwarded.", u(&st.PacketsMuted)),
+		counter("packets_lost_total", "Packets subscribers reported lost (increases of the RTCP receiver reports' cumulative lost).", u(&st.PacketsLost)),
+		counter("plis_sent_total", "Keyframe requests sent to publishers, after throttling.", u(&st.PLIsSent)),
+		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", u(&st.PLIsThrottle)),
+		counter("layer_switches_total", "Simulcast layer switches of subscribers.", u(&st.LayerSwitches)),
+		counter("nacks_received_total", "Packets subscribers asked again for (NACK).", u(&st.NACKs)),
+		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", u(&st.Retransmits)),
+	}
+	for k, name := range sfu.TrackKindNames {
+		v := &st.TracksByKind[k]
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: ns, Name: "tracks", Help: "Published tracks being forwarded, by kind (audio, video, screen).",
+			ConstLabels: prometheus.Labels{"kind": name},
+		}, func() float64 { return float64(v.Load()) }))
+	}
+	s.base.Metrics.Registry.MustRegister(cs...)
+}
+
+// conferences is a snapshot of the live conferences.
+func (s *Service) conferences() []*conference {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := make([]*conference, 0, len(s.confs))
+	for _, c := range s.confs {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // roomView is a room as the REST API shows it to u.

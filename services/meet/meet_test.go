@@ -158,6 +158,15 @@ func TestMediaForwarding(t *testing.T) {
 		t.Fatalf("stats: tracks %d forwards %d out %d", st.Tracks.Load(), st.Forwards.Load(), st.PacketsOut.Load())
 	}
 
+	// The service's metrics, on its own registry.
+	h.waitMetrics("media flowing", func(m map[string]float64) bool {
+		return m["bureau_meet_rooms"] == 1 && m["bureau_meet_participants"] == 3 &&
+			m[`bureau_meet_tracks{kind="audio"}`] == 1 && m[`bureau_meet_tracks{kind="video"}`] == 1 &&
+			m[`bureau_meet_tracks{kind="screen"}`] == 0 && m["bureau_meet_forwards"] == 4 &&
+			m["bureau_meet_rtp_bytes_received_total"] > 0 && m["bureau_meet_rtp_bytes_sent_total"] > 0 &&
+			m["bureau_meet_rtp_packets_sent_total"] > 0 && m["bureau_meet_plis_sent_total"] > 0
+	})
+
 	// Signalling between members.
 	s1.send(signal.Message{Type: signal.TypeChat, Text: "Bonjour à tous"})
 	if m := s2.expect(signal.TypeChat); m.Text != "Bonjour à tous" || m.Name != "Bob Durand" || m.ID == "" || m.Time == 0 {
@@ -179,6 +188,19 @@ func TestMediaForwarding(t *testing.T) {
 		s.expectWhere(signal.TypeTrackUnpublished, func(m signal.Message) bool { return m.ID == pubID })
 		s.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == pubID })
 	}
+	h.waitMetrics("publisher left", func(m map[string]float64) bool {
+		return m["bureau_meet_participants"] == 2 && m[`bureau_meet_tracks{kind="audio"}`] == 0 &&
+			m[`bureau_meet_tracks{kind="video"}`] == 0 && m["bureau_meet_rooms"] == 1
+	})
+	for _, s := range []*client{s1, s2} {
+		s.send(signal.Message{Type: signal.TypeLeave})
+		s.expectClosed(websocket.CloseNormalClosure)
+	}
+	h.waitMetrics("everyone left", func(m map[string]float64) bool {
+		return m["bureau_meet_participants"] == 0 && m["bureau_meet_rooms"] == 0 &&
+			m[`bureau_meet_tracks{kind="audio"}`] == 0 && m[`bureau_meet_tracks{kind="video"}`] == 0 &&
+			m["bureau_meet_peers"] == 0 && m["bureau_meet_forwards"] == 0
+	})
 }
 
 // An agent of another ministry waits in the lobby, sees and sends nothing

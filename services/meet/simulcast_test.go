@@ -222,6 +222,12 @@ func TestSimulcastLayers(t *testing.T) {
 	if st.Retransmits.Load() == 0 {
 		t.Fatal("no retransmission")
 	}
+	m := h.metrics()
+	t.Logf("metrics: packets lost %v, nacks %v, layer switches %v", m["bureau_meet_packets_lost_total"],
+		m["bureau_meet_nacks_received_total"], m["bureau_meet_layer_switches_total"])
+	if m["bureau_meet_layer_switches_total"] < 2 || m["bureau_meet_nacks_received_total"] == 0 {
+		t.Fatalf("metrics: layer switches %v, nacks %v", m["bureau_meet_layer_switches_total"], m["bureau_meet_nacks_received_total"])
+	}
 	if k.maxJump.Load() > 1000 || k.tsJump.Load() > 90000*2 {
 		t.Fatalf("discontinuous stream: seq jump %d, ts jump %d", k.maxJump.Load(), k.tsJump.Load())
 	}

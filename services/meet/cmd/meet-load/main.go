@@ -223,7 +223,7 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 	recv1 := received(subs)
 	sent1 := sentAll()
 
-	outPkts := m1["bureau_meet_rtp_packets_out_total"] - m0["bureau_meet_rtp_packets_out_total"]
+	outPkts := m1["bureau_meet_rtp_packets_sent_total"] - m0["bureau_meet_rtp_packets_sent_total"]
 	streams := m1["bureau_meet_forwards"]
 	cores := (cpu1 - cpu0).Seconds() / el.Seconds()
 	expected := float64(sent1-sent0) * float64(n)

@@ -474,8 +474,8 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.mu.Lock()
 	p.tracks = append(p.tracks, t)
 	p.mu.Unlock()
-	p.sfu.Stats.Tracks.Add(1)
-	defer p.sfu.Stats.Tracks.Add(-1)
+	p.sfu.Stats.addTrack(t, 1)
+	defer p.sfu.Stats.addTrack(t, -1)
 	go drainRTCP(recv)
 	p.h.Track(t)
 	t.forward(&p.sfu.Stats)
@@ -518,10 +518,10 @@ func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sou
 		}
 	}()
 	if first {
-		p.sfu.Stats.Tracks.Add(1)
+		p.sfu.Stats.addTrack(t, 1)
 		go func() {
 			<-t.done
-			p.sfu.Stats.Tracks.Add(-1)
+			p.sfu.Stats.addTrack(t, -1)
 		}()
 		p.h.Track(t)
 	} else if downs := t.downs.Load(); downs != nil {
@@ -548,6 +548,13 @@ func drainRTCP(r *webrtc.RTPReceiver) {
 // interceptor below this read; keyframe requests go to the publisher.
 func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 	buf := make([]byte, 1500)
+	var loss lossCounter
+	var audioSSRC uint32
+	if down == nil {
+		if enc := s.GetParameters().Encodings; len(enc) > 0 {
+			audioSSRC = uint32(enc[0].SSRC)
+		}
+	}
 	for {
 		n, _, err := s.Read(buf)
 		if err != nil {
@@ -557,6 +564,9 @@ func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 			if WantsKeyframe(buf[:n]) {
 				t.RequestKeyframe()
 			}
+			if _, cum, ok := ReportBlock(buf[:n], audioSSRC); ok && audioSSRC != 0 {
+				loss.report(cum, &p.sfu.Stats)
+			}
 			continue
 		}
 		if WantsKeyframe(buf[:n]) {
@@ -565,7 +575,8 @@ func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 		down.mu.Lock()
 		ssrc := down.ssrc
 		down.mu.Unlock()
-		if frac, ok := ReportLoss(buf[:n], ssrc); ok {
+		if frac, cum, ok := ReportBlock(buf[:n], ssrc); ok {
+			loss.report(cum, &p.sfu.Stats)
 			down.onReport(frac, time.Now())
 		}
 		ForEachNack(buf[:n], ssrc, func(seq uint16) { down.retransmit(seq, &p.sfu.Stats) })

@@ -42,16 +42,48 @@ type Config struct {
 type Stats struct {
 	PacketsIn     atomic.Uint64 // RTP packets received from publishers
 	BytesIn       atomic.Uint64
-	PacketsOut    atomic.Uint64 // RTP packets written to subscribers
-	PacketsMuted  atomic.Uint64 // RTP packets of paused (muted) tracks, not forwarded
-	PLIsSent      atomic.Uint64 // keyframe requests sent to publishers
-	LayerSwitches atomic.Uint64 // simulcast layer switches of subscribers
-	NACKs         atomic.Uint64 // packets subscribers asked again for
-	Retransmits   atomic.Uint64 // of those, resent from the layer buffers
-	PLIsThrottle  atomic.Uint64 // keyframe requests dropped by the throttle
-	Peers         atomic.Int64  // open PeerConnections
-	Tracks        atomic.Int64  // published tracks being forwarded
-	Forwards      atomic.Int64  // (track, subscriber) pairs
+	PacketsOut    atomic.Uint64               // RTP packets written to subscribers
+	BytesOut      atomic.Uint64               // RTP bytes (header + payload) written to subscribers
+	PacketsMuted  atomic.Uint64               // RTP packets of paused (muted) tracks, not forwarded
+	PLIsSent      atomic.Uint64               // keyframe requests sent to publishers
+	LayerSwitches atomic.Uint64               // simulcast layer switches of subscribers
+	NACKs         atomic.Uint64               // packets subscribers asked again for
+	Retransmits   atomic.Uint64               // of those, resent from the layer buffers
+	PLIsThrottle  atomic.Uint64               // keyframe requests dropped by the throttle
+	PacketsLost   atomic.Uint64               // lost packets reported by subscribers (RR cumulative lost, summed increases)
+	Peers         atomic.Int64                // open PeerConnections
+	Tracks        atomic.Int64                // published tracks being forwarded
+	TracksByKind  [NumTrackKinds]atomic.Int64 // of those, by TrackKind
+	Forwards      atomic.Int64                // (track, subscriber) pairs
+}
+
+// Track kinds of the metrics: a screen share's video is "screen", its
+// audio "audio".
+const (
+	TrackKindAudio = iota
+	TrackKindVideo
+	TrackKindScreen
+	NumTrackKinds
+)
+
+// TrackKindNames name the TrackKind indexes (the metrics' kind label).
+var TrackKindNames = [NumTrackKinds]string{"audio", "video", "screen"}
+
+// metricKind is t's index in TracksByKind.
+func (t *Track) metricKind() int {
+	switch {
+	case t.Kind == "audio":
+		return TrackKindAudio
+	case t.Source == "screen":
+		return TrackKindScreen
+	}
+	return TrackKindVideo
+}
+
+// addTrack counts t as forwarded (d = 1) or gone (d = -1).
+func (s *Stats) addTrack(t *Track, d int64) {
+	s.Tracks.Add(d)
+	s.TracksByKind[t.metricKind()].Add(d)
 }
 
 // SFU owns the WebRTC API shared by all connections of this node.

@@ -219,6 +219,8 @@ func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, st *
 	d.lastAt = time.Now().UnixNano()
 	if _, err := d.ws.WriteRTP(&d.hdr, payload); err == nil {
 		st.PacketsOut.Add(1)
+		// Plain RTP size, as BytesIn counts it (no SRTP tag).
+		st.BytesOut.Add(uint64(d.hdr.MarshalSize() + len(payload)))
 	}
 	return false
 }
@@ -481,11 +483,19 @@ func IsVP8Keyframe(p []byte) bool {
 // ReportLoss walks a compound RTCP packet in place and returns the
 // fraction lost (x/256) a receiver report gives for ssrc.
 func ReportLoss(b []byte, ssrc uint32) (uint8, bool) {
+	frac, _, ok := ReportBlock(b, ssrc)
+	return frac, ok
+}
+
+// ReportBlock walks a compound RTCP packet in place and returns the
+// fraction lost (x/256) and the cumulative number of packets lost (24-bit
+// signed, RFC 3550 6.4.1) a receiver report gives for ssrc.
+func ReportBlock(b []byte, ssrc uint32) (fraction uint8, cumulative int32, ok bool) {
 	for len(b) >= 4 {
 		count, pt := int(b[0]&0x1f), b[1]
 		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
 		if b[0]>>6 != 2 || size > len(b) {
-			return 0, false
+			return 0, 0, false
 		}
 		// 201 = RR: header, sender SSRC, then 24-byte report blocks; 200 =
 		// SR: 20 more bytes of sender info before the blocks.
@@ -499,14 +509,31 @@ func ReportLoss(b []byte, ssrc uint32) (uint8, bool) {
 		if off > 0 {
 			for i := 0; i < count && off+24 <= size; i++ {
 				if binary.BigEndian.Uint32(b[off:]) == ssrc {
-					return b[off+4], true
+					cum := int32(uint32(b[off+5])<<16|uint32(b[off+6])<<8|uint32(b[off+7])) << 8 >> 8
+					return b[off+4], cum, true
 				}
 				off += 24
 			}
 		}
 		b = b[size:]
 	}
-	return 0, false
+	return 0, 0, false
+}
+
+// lossCounter turns one subscriber stream's cumulative lost counts into
+// increases of Stats.PacketsLost (decreases — duplicates — are ignored).
+type lossCounter struct {
+	last int32
+	seen bool
+}
+
+func (l *lossCounter) report(cum int32, st *Stats) {
+	if l.seen && cum > l.last {
+		st.PacketsLost.Add(uint64(cum - l.last))
+	} else if !l.seen && cum > 0 {
+		st.PacketsLost.Add(uint64(cum))
+	}
+	l.last, l.seen = cum, true
 }
 
 // AddSimulcastRecv declares, in the m-sections with the given mids that

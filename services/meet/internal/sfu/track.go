@@ -86,6 +86,7 @@ func (t *Track) forward(st *Stats) {
 		// broken bindings, which leave with their participant.
 		_, _ = t.local.Write(buf[:n])
 		st.PacketsOut.Add(uint64(subs))
+		st.BytesOut.Add(uint64(subs) * uint64(n))
 	}
 }
 

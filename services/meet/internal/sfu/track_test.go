@@ -67,3 +67,30 @@ func TestForEachNackAndRing(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
+
+func TestReportBlockLoss(t *testing.T) {
+	var st Stats
+	var l lossCounter
+	for _, tc := range []struct {
+		lost int32
+		want uint64
+	}{{3, 3}, {3, 3}, {10, 10}, {8, 10}, {-2, 10}, {5, 17}} {
+		b, err := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{
+			{SSRC: 9, FractionLost: 1}, {SSRC: 2, FractionLost: 7, TotalLost: uint32(tc.lost) & 0xffffff},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frac, cum, ok := ReportBlock(b, 2)
+		if !ok || frac != 7 || cum != tc.lost {
+			t.Fatalf("ReportBlock: %d %d %v, want 7 %d", frac, cum, ok, tc.lost)
+		}
+		l.report(cum, &st)
+		if got := st.PacketsLost.Load(); got != tc.want {
+			t.Fatalf("cumulative %d: lost %d, want %d", tc.lost, got, tc.want)
+		}
+	}
+	if _, _, ok := ReportBlock([]byte{0x80, 201, 0, 1, 0, 0, 0, 1}, 2); ok {
+		t.Fatal("a report without block for the ssrc")
+	}
+}
