@@ -230,13 +230,8 @@ func (a *API) readableUpTo(r *http.Request, roomID, userID string) (int64, error
 }
 
 func (a *API) state(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.requireJoined(r, id, dev.UserID); err != nil {
-		a.fail(w, r, err)
+	id, ok := a.joinedRoom(w, r, dev)
+	if !ok {
 		return
 	}
 	evs, err := a.store.State(r.Context(), id, nil)
@@ -251,6 +246,20 @@ func (a *API) state(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// joinedRoom reads the {roomId} path value and checks the caller is joined
+// to it, answering the error itself when not.
+func (a *API) joinedRoom(w http.ResponseWriter, r *http.Request, dev store.Device) (string, bool) {
+	id, err := roomID(r, "roomId")
+	if err == nil {
+		err = a.requireJoined(r, id, dev.UserID)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return "", false
+	}
+	return id, true
+}
+
 func (a *API) requireJoined(r *http.Request, roomID, userID string) error {
 	m, err := a.store.Membership(r.Context(), roomID, userID)
 	if err != nil {
@@ -263,13 +272,8 @@ func (a *API) requireJoined(r *http.Request, roomID, userID string) error {
 }
 
 func (a *API) stateGet(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.requireJoined(r, id, dev.UserID); err != nil {
-		a.fail(w, r, err)
+	id, ok := a.joinedRoom(w, r, dev)
+	if !ok {
 		return
 	}
 	evs, err := a.store.State(r.Context(), id, []store.StateKey{{Type: r.PathValue("type"), StateKey: r.PathValue("stateKey")}})
@@ -287,13 +291,8 @@ func (a *API) stateGet(w http.ResponseWriter, r *http.Request, dev store.Device)
 }
 
 func (a *API) members(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.requireJoined(r, id, dev.UserID); err != nil {
-		a.fail(w, r, err)
+	id, ok := a.joinedRoom(w, r, dev)
+	if !ok {
 		return
 	}
 	evs, err := a.store.State(r.Context(), id, nil)
@@ -318,13 +317,8 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, dev store.Device) 
 }
 
 func (a *API) joinedMembers(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.requireJoined(r, id, dev.UserID); err != nil {
-		a.fail(w, r, err)
+	id, ok := a.joinedRoom(w, r, dev)
+	if !ok {
 		return
 	}
 	evs, err := a.store.State(r.Context(), id, nil)
