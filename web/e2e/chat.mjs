@@ -13,12 +13,9 @@
 // invitation arrive live, joins, reads the message (decrypted), answers
 // "Bonjour Alice", and Alice receives it. Screenshots: list and conversation,
 // desktop and 360 px.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { harness } from "./harness.mjs";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
-const shotDir = process.env.SCREENSHOT_DIR ?? "";
 const requireE2EE = process.env.CHAT_REQUIRE_E2EE === "1";
 const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
 const STEP_TIMEOUT_MS = 30_000;
@@ -27,43 +24,10 @@ const PHONE = { width: 360, height: 740 };
 const ALICE = "alice.martin@interieur.gouv.fr";
 const BRUNO = "bruno.leroy@interieur.gouv.fr";
 
-let browser;
 let page;
-let finished = false;
-
-function log(...args) {
-    console.error("[e2e-chat]", ...args);
-}
-
-async function shot(name, p = page, opts = {}) {
-    if (!shotDir || !p) return;
-    try {
-        mkdirSync(shotDir, { recursive: true });
-        await p.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true, ...opts });
-    } catch (err) {
-        log(`screenshot ${name} failed: ${err.message}`);
-    }
-}
-
-async function fail(reason) {
-    if (finished) return;
-    finished = true;
-    await shot("failure");
-    console.log(`FAIL ${String(reason).replace(/\s+/g, " ").slice(0, 500)}`);
-    await browser?.close().catch(() => {});
-    process.exit(1);
-}
-
-const globalTimer = setTimeout(() => fail(`global timeout after ${GLOBAL_TIMEOUT_MS} ms`), GLOBAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-    log(name);
-    try {
-        return await fn();
-    } catch (err) {
-        throw new Error(`${name}: ${err?.message?.split("\n")[0] ?? err}`);
-    }
-}
+let browser;
+const { log, screenshot, fail, step, launch, run } = harness("e2e-chat", GLOBAL_TIMEOUT_MS, () => shot("failure"));
+const shot = (name, p = page, opts) => screenshot(p, name, opts);
 
 /** A browser context signed in as `email`, on the Messagerie (SSO to the homeserver done). */
 async function newAgentPage(email) {
@@ -98,19 +62,7 @@ async function send(p, text) {
 
 async function main() {
     if (!base) throw new Error("BUREAU_URL is not set");
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync"
-        ]
-    });
+    browser = await launch();
 
     const bruno = await step("bruno signs in to the Messagerie", () => newAgentPage(BRUNO));
     page = await step("alice signs in to the Messagerie", () => newAgentPage(ALICE));
@@ -198,11 +150,6 @@ async function main() {
         await page.locator(".bureau-chat__room-item", { hasText: roomName }).waitFor();
     });
 
-    finished = true;
-    clearTimeout(globalTimer);
-    await browser.close();
-    console.log("PASS");
-    process.exit(0);
 }
 
-main().catch((err) => fail(err?.message ?? err));
+run(main);

@@ -12,13 +12,11 @@
 // restores it. Then she creates a team space, adds Bruno (who signed in once,
 // found through /api/directory), uploads a file there, and Bruno — in a second
 // browser context — sees it and downloads it.
-import { chromium } from "playwright-core";
-import { mkdirSync, statSync } from "node:fs";
+import { harness } from "./harness.mjs";
+import { statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
-const shotDir = process.env.SCREENSHOT_DIR ?? "";
 const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
 const STEP_TIMEOUT_MS = 20_000;
 const DESKTOP = { width: 1280, height: 900 };
@@ -27,43 +25,10 @@ const ALICE = "alice.martin@interieur.gouv.fr";
 const BRUNO = "bruno.leroy@interieur.gouv.fr";
 const FILE_SIZE = 3 * 1024 * 1024;
 
-let browser;
 let page;
-let finished = false;
-
-function log(...args) {
-    console.error("[e2e-files]", ...args);
-}
-
-async function shot(name, p = page, opts = {}) {
-    if (!shotDir || !p) return;
-    try {
-        mkdirSync(shotDir, { recursive: true });
-        await p.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true, ...opts });
-    } catch (err) {
-        log(`screenshot ${name} failed: ${err.message}`);
-    }
-}
-
-async function fail(reason) {
-    if (finished) return;
-    finished = true;
-    await shot("failure");
-    console.log(`FAIL ${String(reason).replace(/\s+/g, " ").slice(0, 500)}`);
-    await browser?.close().catch(() => {});
-    process.exit(1);
-}
-
-const globalTimer = setTimeout(() => fail(`global timeout after ${GLOBAL_TIMEOUT_MS} ms`), GLOBAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-    log(name);
-    try {
-        return await fn();
-    } catch (err) {
-        throw new Error(`${name}: ${err?.message?.split("\n")[0] ?? err}`);
-    }
-}
+let browser;
+const { log, screenshot, fail, step, launch, run } = harness("e2e-files", GLOBAL_TIMEOUT_MS, () => shot("failure"));
+const shot = (name, p = page, opts) => screenshot(p, name, opts);
 
 async function newAgentPage(email, redirect) {
     const context = await browser.newContext({ viewport: DESKTOP, locale: "fr-FR", acceptDownloads: true });
@@ -112,19 +77,7 @@ async function downloadSize(p, name) {
 
 async function main() {
     if (!base) throw new Error("BUREAU_URL is not set");
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync"
-        ]
-    });
+    browser = await launch();
 
     // Bruno signs in once so that the directory knows him.
     const bruno = await step("bruno signs in once", () => newAgentPage(BRUNO, "/fichiers"));
@@ -257,11 +210,6 @@ async function main() {
     });
     await shot("10-bruno-team-space", bruno);
 
-    finished = true;
-    clearTimeout(globalTimer);
-    await browser.close();
-    console.log("PASS");
-    process.exit(0);
 }
 
-main().catch((err) => fail(err?.message ?? err));
+run(main);

@@ -5,76 +5,28 @@
 // Stdout protocol: "READY" once signed in with live notifications connected
 // (the caller then publishes a notification titled "Test en direct"),
 // "EVENT_OK" once it is shown, then "PASS" (exit 0) or "FAIL <reason>" (exit 1).
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { harness } from "./harness.mjs";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
 const email = process.env.BUREAU_AGENT_EMAIL ?? "alice.martin@interieur.gouv.fr";
 const agentName = process.env.BUREAU_AGENT_NAME ?? "Alice Martin";
 const ministryName = process.env.BUREAU_MINISTRY_NAME ?? "";
-const shotDir = process.env.SCREENSHOT_DIR ?? "";
 const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 120_000);
 const STEP_TIMEOUT_MS = 15_000;
 const EVENT_TIMEOUT_MS = 20_000;
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
 
-let browser;
 let page;
-let finished = false;
-
-function log(...args) {
-    console.error("[e2e]", ...args);
-}
-
-async function shot(name, opts = {}) {
-    if (!shotDir || !page) return;
-    try {
-        mkdirSync(shotDir, { recursive: true });
-        await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true, ...opts });
-    } catch (err) {
-        log(`screenshot ${name} failed: ${err.message}`);
-    }
-}
-
-async function fail(reason) {
-    if (finished) return;
-    finished = true;
-    await shot("failure");
-    console.log(`FAIL ${String(reason).replace(/\s+/g, " ").slice(0, 500)}`);
-    await browser?.close().catch(() => {});
-    process.exit(1);
-}
-
-const globalTimer = setTimeout(() => fail(`global timeout after ${GLOBAL_TIMEOUT_MS} ms`), GLOBAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-    log(name);
-    try {
-        return await fn();
-    } catch (err) {
-        throw new Error(`${name}: ${err?.message?.split("\n")[0] ?? err}`);
-    }
-}
+let browser;
+const { log, screenshot, fail, step, launch, run } = harness("e2e", GLOBAL_TIMEOUT_MS, () => shot("failure"));
+const shot = (name, opts) => screenshot(page, name, opts);
 
 async function main() {
     if (!base) throw new Error("BUREAU_URL is not set");
     const origin = new URL(base).origin;
 
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync"
-        ]
-    });
+    browser = await launch();
     const context = await browser.newContext({ viewport: DESKTOP, locale: "fr-FR" });
     page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -172,11 +124,6 @@ async function main() {
     });
     await shot("07-signed-out-after-logout");
 
-    finished = true;
-    clearTimeout(globalTimer);
-    await browser.close();
-    console.log("PASS");
-    process.exit(0);
 }
 
-main().catch((err) => fail(err?.message ?? err));
+run(main);

@@ -8,12 +8,9 @@
 // the screen share step, VISIO_MODERATION=0 to skip the host muting the other
 // participant (protocol round 2: `moderate`/`moderated`).
 // Stdout protocol: "PASS" (exit 0) or "FAIL <reason>" (exit 1). Diagnostics on stderr.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { harness, WEBRTC_ARGS } from "./harness.mjs";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
-const shotDir = process.env.SCREENSHOT_DIR ?? "";
 const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 150_000);
 const STEP_TIMEOUT_MS = 20_000;
 const MEDIA_TIMEOUT_MS = 30_000;
@@ -22,43 +19,12 @@ const PHONE = { width: 360, height: 740 };
 const ALICE = "alice.martin@interieur.gouv.fr";
 const BRUNO = "bruno.leroy@interieur.gouv.fr";
 
-let browser;
 const pages = {};
-let finished = false;
-
-function log(...args) {
-    console.error("[visio-e2e]", ...args);
-}
-
-async function shot(page, name, opts = {}) {
-    if (!shotDir || !page) return;
-    try {
-        mkdirSync(shotDir, { recursive: true });
-        await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true, ...opts });
-    } catch (err) {
-        log(`screenshot ${name} failed: ${err.message}`);
-    }
-}
-
-async function fail(reason) {
-    if (finished) return;
-    finished = true;
+let browser;
+const { log, screenshot, fail, step, launch, run } = harness("visio-e2e", GLOBAL_TIMEOUT_MS, async () => {
     for (const [who, p] of Object.entries(pages)) await shot(p, `visio-failure-${who}`);
-    console.log(`FAIL ${String(reason).replace(/\s+/g, " ").slice(0, 500)}`);
-    await browser?.close().catch(() => {});
-    process.exit(1);
-}
-
-const globalTimer = setTimeout(() => fail(`global timeout after ${GLOBAL_TIMEOUT_MS} ms`), GLOBAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-    log(name);
-    try {
-        return await fn();
-    } catch (err) {
-        throw new Error(`${name}: ${err?.message?.split("\n")[0] ?? err}`);
-    }
-}
+});
+const shot = screenshot;
 
 /** Polls fn until it returns a truthy value or the deadline passes (no fixed sleeps). */
 async function until(what, fn, timeout = MEDIA_TIMEOUT_MS) {
@@ -136,24 +102,7 @@ async function preJoinAndEnter(who, page, shotPrefix) {
 
 async function main() {
     if (!base) throw new Error("BUREAU_URL is not set");
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-        args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--auto-select-desktop-capture-source=Entire screen",
-            "--allow-loopback-in-peer-connection",
-            "--disable-features=WebRtcHideLocalIpsWithMdns"
-        ]
-    });
+    browser = await launch([...WEBRTC_ARGS, "--auto-select-desktop-capture-source=Entire screen"]);
 
     // Alice (desktop) creates the meeting.
     const a = await newAgent("alice", ALICE, DESKTOP, "/visio");
@@ -253,14 +202,4 @@ async function main() {
     });
 }
 
-main().then(
-    async () => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(globalTimer);
-        console.log("PASS");
-        await browser?.close().catch(() => {});
-        process.exit(0);
-    },
-    (err) => fail(err?.message ?? err)
-);
+run(main);
