@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -431,15 +430,7 @@ func (t *Track) requestLayerKeyframe(idx int) {
 	if l == nil {
 		return
 	}
-	st := &t.Publisher.sfu.Stats
-	now := time.Now().UnixNano()
-	last := l.lastPLI.Load()
-	if now-last < int64(keyframeInterval) || !l.lastPLI.CompareAndSwap(last, now) {
-		st.PLIsThrottle.Add(1)
-		return
-	}
-	st.PLIsSent.Add(1)
-	_ = t.Publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
+	t.Publisher.throttledPLI(&l.lastPLI, uint32(l.remote.SSRC()))
 }
 
 // IsVP8Keyframe reports whether an RTP payload starts a VP8 keyframe:

@@ -104,15 +104,22 @@ func (t *Track) RequestKeyframe() {
 		}
 		return
 	}
-	st := &t.Publisher.sfu.Stats
+	t.Publisher.throttledPLI(&t.lastPLI, uint32(t.remote.SSRC()))
+}
+
+// throttledPLI asks the publisher for a keyframe on ssrc unless one was
+// asked within keyframeInterval (last holds when): subscribers joining or
+// switching layers at once must not flood the publisher.
+func (p *Peer) throttledPLI(last *atomic.Int64, ssrc uint32) {
+	st := &p.sfu.Stats
 	now := time.Now().UnixNano()
-	last := t.lastPLI.Load()
-	if now-last < int64(keyframeInterval) || !t.lastPLI.CompareAndSwap(last, now) {
+	prev := last.Load()
+	if now-prev < int64(keyframeInterval) || !last.CompareAndSwap(prev, now) {
 		st.PLIsThrottle.Add(1)
 		return
 	}
 	st.PLIsSent.Add(1)
-	_ = t.Publisher.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+	_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // WantsKeyframe reports whether a compound RTCP packet holds a PLI or FIR.
