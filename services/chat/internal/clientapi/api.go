@@ -72,7 +72,6 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	route("POST /logout/all", "logout_all", a.authed(a.logoutAll))
 	route("GET /account/whoami", "whoami", a.authed(a.whoami))
 	route("GET /capabilities", "capabilities", a.authed(a.capabilities))
-	route("GET /pushrules/", "pushrules", a.authed(a.pushRules))
 	route("POST /user/{userId}/filter", "filter_put", a.authed(a.putFilter))
 	route("GET /user/{userId}/filter/{filterId}", "filter_get", a.authed(a.getFilter))
 	route("POST /createRoom", "create_room", a.authed(a.createRoom))
@@ -98,6 +97,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	route("GET /auth/{stage}/fallback/web", "uia_fallback", a.uiaFallback)
 	a.registerKeys(route)
 	a.registerAccount(route)
+	a.registerPush(route)
 }
 
 // CORS answers preflights and adds the headers the spec requires to every

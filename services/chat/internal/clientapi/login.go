@@ -176,12 +176,3 @@ func (a *API) capabilities(w http.ResponseWriter, _ *http.Request, _ store.Devic
 		"m.room_versions":   map[string]any{"default": string(a.rooms.DefaultVersion), "available": available},
 	}})
 }
-
-// pushRules answers an empty rule set until push rules are implemented:
-// Element needs the endpoint to start.
-func (a *API) pushRules(w http.ResponseWriter, _ *http.Request, _ store.Device) {
-	empty := []any{}
-	writeJSON(w, http.StatusOK, map[string]any{"global": map[string]any{
-		"override": empty, "content": empty, "room": empty, "sender": empty, "underride": empty,
-	}})
-}

@@ -339,6 +339,9 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err := a.syncEphemeral(ctx, dev, fresh, incremental, since, upTo, resp); err != nil {
 		return nil, false, err
 	}
+	if err := a.syncUnread(ctx, dev, upTo, since < 0, resp); err != nil {
+		return nil, false, err
+	}
 
 	// Invites: what the invitee may see of the room.
 	states, err = a.store.StateChanges(ctx, invited, 0)

@@ -35,16 +35,21 @@ func (s *Store) PutAccountData(ctx context.Context, userID, roomID, typ, content
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.putAccountData(ctx, tx, userID, roomID, typ, content); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) putAccountData(ctx context.Context, tx *sql.Tx, userID, roomID, typ, content string) error {
 	pos, err := s.nextPos(ctx, tx)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chat_account_data (user_id, room_id, type, content, stream_pos) VALUES (?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO chat_account_data (user_id, room_id, type, content, stream_pos) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, room_id, type) DO UPDATE SET content = excluded.content, stream_pos = excluded.stream_pos`),
-		userID, roomID, typ, content, pos); err != nil {
-		return err
-	}
-	return tx.Commit()
+		userID, roomID, typ, content, pos)
+	return err
 }
 
 // GetAccountData returns one account data event's content.

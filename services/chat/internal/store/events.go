@@ -283,15 +283,16 @@ func (s *Store) Timelines(ctx context.Context, roomIDs []string, after, upTo int
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
-	args := []any{}
-	for _, r := range roomIDs {
-		args = append(args, r)
-	}
-	args = append(args, after, upTo, limit+1)
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+eventCols+` FROM (
+	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM (
 		SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.room_id ORDER BY x.stream_pos DESC) AS rn
 		FROM chat_events x WHERE x.room_id IN (`+placeholders(len(roomIDs))+`) AND x.stream_pos > ? AND x.stream_pos <= ?
-	) e WHERE e.rn <= ? ORDER BY e.stream_pos`), args...)
+	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, append(anys(roomIDs), after, upTo, limit+1)...)
+}
+
+// eventsByRoom runs an event query on the read pool and groups the rows
+// by room.
+func (s *Store) eventsByRoom(ctx context.Context, query string, args ...any) (map[string][]Event, error) {
+	rows, err := s.db.Read.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -299,10 +300,19 @@ func (s *Store) Timelines(ctx context.Context, roomIDs []string, after, upTo int
 	if err != nil {
 		return nil, err
 	}
+	out := map[string][]Event{}
 	for _, ev := range evs {
 		out[ev.RoomID] = append(out[ev.RoomID], ev)
 	}
 	return out, nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, 0, len(ss)+4)
+	for _, s := range ss {
+		out = append(out, s)
+	}
+	return out
 }
 
 // StateChanges returns the current state events of the rooms that were set
@@ -312,24 +322,8 @@ func (s *Store) StateChanges(ctx context.Context, roomIDs []string, after int64)
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
-	args := []any{}
-	for _, r := range roomIDs {
-		args = append(args, r)
-	}
-	args = append(args, after)
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+eventCols+` FROM chat_room_state rs JOIN chat_events e ON e.event_id = rs.event_id
-		WHERE rs.room_id IN (`+placeholders(len(roomIDs))+`) AND rs.stream_pos > ? ORDER BY e.stream_pos`), args...)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := scanEvents(rows)
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range evs {
-		out[ev.RoomID] = append(out[ev.RoomID], ev)
-	}
-	return out, nil
+	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM chat_room_state rs JOIN chat_events e ON e.event_id = rs.event_id
+		WHERE rs.room_id IN (`+placeholders(len(roomIDs))+`) AND rs.stream_pos > ? ORDER BY e.stream_pos`, append(anys(roomIDs), after)...)
 }
 
 // Messages pages through a room: backwards, the events at or below from,

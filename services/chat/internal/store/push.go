@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// PushChanges returns a user's push rule changes document ("" when none)
+// and its version (0 when none).
+func (s *Store) PushChanges(ctx context.Context, userID string) (string, int64, error) {
+	var js string
+	var v int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT changes, version FROM chat_push_rules WHERE user_id = ?`), userID).Scan(&js, &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, nil
+	}
+	return js, v, err
+}
+
+// PutPushChanges replaces the document read at version (ErrConflict when
+// it changed since) and, in the same transaction, the m.push_rules account
+// data clients sync (rendered, the full rule set).
+func (s *Store) PutPushChanges(ctx context.Context, userID string, version int64, changes, rendered string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var res sql.Result
+	if version == 0 {
+		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO chat_push_rules (user_id, changes, version) VALUES (?, ?, 1) ON CONFLICT DO NOTHING`), userID, changes)
+	} else {
+		res, err = tx.ExecContext(ctx, s.q(`UPDATE chat_push_rules SET changes = ?, version = version + 1 WHERE user_id = ? AND version = ?`), changes, userID, version)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
+	if err := s.putAccountData(ctx, tx, userID, "", "m.push_rules", rendered); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Pusher is a registered pusher.
+type Pusher struct {
+	UserID, AppID, PushKey, Kind, AppDisplayName, DeviceDisplayName, ProfileTag, Lang string
+	Data                                                                              string // JSON object
+}
+
+// PutPusher adds or updates a pusher of userID. Unless appending, the same
+// app id and push key is removed from every other user (the spec's rule:
+// a device belongs to one account at a time).
+func (s *Store) PutPusher(ctx context.Context, p Pusher, appendIt bool, now int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if !appendIt {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM chat_pushers WHERE app_id = ? AND pushkey = ? AND user_id <> ?`), p.AppID, p.PushKey, p.UserID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chat_pushers (user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data, created_ts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, pushkey, user_id) DO UPDATE SET kind = excluded.kind, app_display_name = excluded.app_display_name,
+			device_display_name = excluded.device_display_name, profile_tag = excluded.profile_tag, lang = excluded.lang, data = excluded.data`),
+		p.UserID, p.AppID, p.PushKey, p.Kind, p.AppDisplayName, p.DeviceDisplayName, p.ProfileTag, p.Lang, p.Data, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// DeletePusher removes a pusher of userID (no error when absent).
+func (s *Store) DeletePusher(ctx context.Context, userID, appID, pushKey string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM chat_pushers WHERE user_id = ? AND app_id = ? AND pushkey = ?`), userID, appID, pushKey)
+	return err
+}
+
+// Pushers lists a user's pushers.
+func (s *Store) Pushers(ctx context.Context, userID string) ([]Pusher, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data
+		FROM chat_pushers WHERE user_id = ? ORDER BY created_ts, app_id, pushkey`), userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Pusher
+	for rows.Next() {
+		p := Pusher{UserID: userID}
+		if err := rows.Scan(&p.AppID, &p.PushKey, &p.Kind, &p.AppDisplayName, &p.DeviceDisplayName, &p.ProfileTag, &p.Lang, &p.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// UnreadCandidates returns, per room, the events userID has not read:
+// after both their latest read receipt (public or private) and their own
+// membership event, from other senders, up to upTo; the latest max of
+// each room. One query.
+func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []string, upTo int64, max int) (map[string][]Event, error) {
+	out := map[string][]Event{}
+	if len(roomIDs) == 0 {
+		return out, nil
+	}
+	args := append(append([]any{userID}, anys(roomIDs)...), userID, upTo, userID, max)
+	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM (
+		SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.room_id ORDER BY x.stream_pos DESC) AS rn
+		FROM chat_events x JOIN chat_memberships m ON m.room_id = x.room_id AND m.user_id = ?
+		WHERE x.room_id IN (`+placeholders(len(roomIDs))+`) AND x.sender <> ? AND x.stream_pos <= ? AND x.stream_pos > m.stream_pos
+		AND x.stream_pos > COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r JOIN chat_events re ON re.event_id = r.event_id
+			WHERE r.room_id = x.room_id AND r.user_id = ? AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
+	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, args...)
+}
+
+// JoinedCounts returns the number of joined members of each room.
+func (s *Store) JoinedCounts(ctx context.Context, roomIDs []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(roomIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT room_id, COUNT(*) FROM chat_memberships
+		WHERE room_id IN (`+placeholders(len(roomIDs))+`) AND membership = 'join' GROUP BY room_id`), anys(roomIDs)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
