@@ -83,6 +83,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	route("POST /rooms/{roomId}/ban", "ban", a.authed(a.ban))
 	route("POST /rooms/{roomId}/unban", "unban", a.authed(a.unban))
 	route("PUT /rooms/{roomId}/send/{type}/{txnId}", "send", a.authed(a.send))
+	route("PUT /rooms/{roomId}/redact/{eventId}/{txnId}", "redact", a.authed(a.redact))
 	route("GET /rooms/{roomId}/state", "state", a.authed(a.state))
 	route("GET /rooms/{roomId}/state/{type}", "state_get", a.authed(a.stateGet))
 	route("GET /rooms/{roomId}/state/{type}/{stateKey...}", "state_get", a.authed(a.stateGet))

@@ -38,10 +38,40 @@ func toClient(ev store.Event, deviceID string) clientEvent {
 	if ce.Content == nil {
 		ce.Content = json.RawMessage("{}")
 	}
+	if ce.Redacts == "" && ce.Type == "m.room.redaction" {
+		// Room version 11 moved redacts into the content; clients of
+		// older versions read it at the top level, so both are served.
+		var c struct {
+			Redacts string `json:"redacts"`
+		}
+		_ = json.Unmarshal(ce.Content, &c)
+		ce.Redacts = c.Redacts
+	}
 	if ev.TxnID != "" && deviceID != "" && ev.DeviceID == deviceID {
-		ce.Unsigned = map[string]any{"transaction_id": ev.TxnID}
+		ce.setUnsigned("transaction_id", ev.TxnID)
+	}
+	if ev.RedactedBecause != nil {
+		var because struct {
+			EventID string          `json:"event_id"`
+			PDU     json.RawMessage `json:"pdu"`
+		}
+		if json.Unmarshal(ev.RedactedBecause, &because) == nil {
+			var pdu struct {
+				Sender string `json:"sender"`
+			}
+			_ = json.Unmarshal(because.PDU, &pdu)
+			red := toClient(store.Event{EventID: because.EventID, RoomID: ev.RoomID, Type: "m.room.redaction", Sender: pdu.Sender, JSON: because.PDU}, "")
+			ce.setUnsigned("redacted_because", red)
+		}
 	}
 	return ce
+}
+
+func (ce *clientEvent) setUnsigned(key string, v any) {
+	if ce.Unsigned == nil {
+		ce.Unsigned = map[string]any{}
+	}
+	ce.Unsigned[key] = v
 }
 
 func (ce clientEvent) membership() string {

@@ -122,19 +122,11 @@ func (a *API) unban(w http.ResponseWriter, r *http.Request, dev store.Device) {
 }
 
 func (a *API) leave(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
+	id, reason, ok := a.roomAndReason(w, r)
+	if !ok {
 		return
 	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := readJSON(r, maxBody, &req); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.rooms.SetMembership(r.Context(), sender(dev), id, dev.UserID, "leave", req.Reason, "", nil); err != nil {
+	if _, err := a.rooms.SetMembership(r.Context(), sender(dev), id, dev.UserID, "leave", reason, "", nil); err != nil {
 		a.fail(w, r, notMemberIfUnknown(err))
 		return
 	}
@@ -177,6 +169,47 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	from := sender(dev)
 	from.TxnID = r.PathValue("txnId")
 	evID, err := a.rooms.Send(r.Context(), id, from, r.PathValue("type"), nil, content)
+	if err != nil {
+		a.fail(w, r, notMemberIfUnknown(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"event_id": evID})
+}
+
+// roomAndReason reads {roomId} and a body with an optional reason,
+// answering the error itself.
+func (a *API) roomAndReason(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		a.fail(w, r, err)
+		return "", "", false
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, maxBody, &req); err != nil {
+		a.fail(w, r, err)
+		return "", "", false
+	}
+	return id, req.Reason, true
+}
+
+func (a *API) redact(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	id, reason, ok := a.roomAndReason(w, r)
+	if !ok {
+		return
+	}
+	target := r.PathValue("eventId")
+	if !validEventID(target) {
+		a.fail(w, r, badParam("Invalid event id"))
+		return
+	}
+	from := sender(dev)
+	from.TxnID = r.PathValue("txnId")
+	evID, err := a.rooms.Redact(r.Context(), id, from, target, reason)
+	if errors.Is(err, rooms.ErrUnknownEvent) {
+		err = errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found")
+	}
 	if err != nil {
 		a.fail(w, r, notMemberIfUnknown(err))
 		return
@@ -286,6 +319,10 @@ func (a *API) stateGet(w http.ResponseWriter, r *http.Request, dev store.Device)
 		return
 	}
 	ce := toClient(evs[0], "")
+	if r.URL.Query().Get("format") == "event" {
+		writeJSON(w, http.StatusOK, ce)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(ce.Content)
 }

@@ -2,8 +2,9 @@ package clientapi
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
+
+	"github.com/matrix-org/gomatrixserverlib"
+	"github.com/matrix-org/gomatrixserverlib/spec"
 
 	"bureau/services/chat/internal/push"
 	"bureau/services/chat/internal/store"
@@ -73,80 +74,15 @@ func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, init
 
 // notificationPower reads the room's power levels on first use.
 func (a *API) notificationPower(ctx context.Context, roomID string) func(sender, key string) (int, int) {
-	var pl *powerLevels
+	var pl *gomatrixserverlib.PowerLevelContent
 	return func(sender, key string) (int, int) {
 		if pl == nil {
-			pl = &powerLevels{}
-			if evs, err := a.store.State(ctx, roomID, []store.StateKey{{Type: "m.room.power_levels"}}); err == nil && len(evs) == 1 {
-				*pl = parsePowerLevels(evs[0].JSON)
+			var err error
+			if pl, err = a.rooms.PowerLevels(ctx, roomID); err != nil {
+				pl = &gomatrixserverlib.PowerLevelContent{}
+				pl.Defaults()
 			}
 		}
-		need, ok := pl.Notifications[key]
-		if !ok {
-			need = 50
-		}
-		return pl.user(sender), need
-	}
-}
-
-// powerLevels is the part of m.room.power_levels the API reads. Levels
-// may be strings in old rooms: they are parsed leniently.
-type powerLevels struct {
-	Users         map[string]int
-	UsersDefault  int
-	Redact        int
-	Notifications map[string]int
-	Events        map[string]int
-	StateDefault  int
-}
-
-func (pl powerLevels) user(id string) int {
-	if l, ok := pl.Users[id]; ok {
-		return l
-	}
-	return pl.UsersDefault
-}
-
-func level(raw json.RawMessage, def int) int {
-	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return def
-		}
-		n = json.Number(s)
-	}
-	i, err := strconv.Atoi(n.String())
-	if err != nil {
-		return def
-	}
-	return i
-}
-
-func levels(m map[string]json.RawMessage) map[string]int {
-	out := map[string]int{}
-	for k, v := range m {
-		out[k] = level(v, 0)
-	}
-	return out
-}
-
-// parsePowerLevels reads a power levels PDU (with the spec's defaults).
-func parsePowerLevels(pdu []byte) powerLevels {
-	var ev struct {
-		Content struct {
-			Users         map[string]json.RawMessage `json:"users"`
-			UsersDefault  json.RawMessage            `json:"users_default"`
-			Redact        json.RawMessage            `json:"redact"`
-			Notifications map[string]json.RawMessage `json:"notifications"`
-			Events        map[string]json.RawMessage `json:"events"`
-			StateDefault  json.RawMessage            `json:"state_default"`
-		} `json:"content"`
-	}
-	_ = json.Unmarshal(pdu, &ev)
-	c := ev.Content
-	return powerLevels{
-		Users: levels(c.Users), UsersDefault: level(c.UsersDefault, 0), Redact: level(c.Redact, 50),
-		Notifications: levels(c.Notifications), Events: levels(c.Events), StateDefault: level(c.StateDefault, 50),
+		return int(pl.UserLevel(spec.SenderID(sender))), int(pl.NotificationLevel(key))
 	}
 }

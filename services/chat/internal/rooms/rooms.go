@@ -83,11 +83,19 @@ func userIDForSender(_ spec.RoomID, s spec.SenderID) (*spec.UserID, error) {
 // Send builds an event of the sender in roomID on the current state and
 // appends it. A reused transaction id returns the first event's id.
 func (s *Service) Send(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage) (string, error) {
+	return s.send(ctx, roomID, from, evType, stateKey, content, nil)
+}
+
+// prepareFunc adjusts an event before it is built (redactions name their
+// target) and its stored form before it is appended.
+type prepareFunc func(ver gomatrixserverlib.IRoomVersion, proto *gomatrixserverlib.ProtoEvent) (func(*store.NewEvent), error)
+
+func (s *Service) send(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage, prepare prepareFunc) (string, error) {
 	unlock := s.lockRoom(roomID)
 	defer unlock()
 	const attempts = 8
 	for range attempts {
-		id, err := s.trySend(ctx, roomID, from, evType, stateKey, content)
+		id, err := s.trySend(ctx, roomID, from, evType, stateKey, content, prepare)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -99,7 +107,7 @@ func (s *Service) Send(ctx context.Context, roomID string, from Sender, evType s
 	return "", fmt.Errorf("rooms: %s: too much contention", roomID)
 }
 
-func (s *Service) trySend(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage) (string, error) {
+func (s *Service) trySend(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage, prepare prepareFunc) (string, error) {
 	room, err := s.Store.Room(ctx, roomID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrUnknownRoom
@@ -114,6 +122,12 @@ func (s *Service) trySend(ctx context.Context, roomID string, from Sender, evTyp
 	proto := gomatrixserverlib.ProtoEvent{
 		SenderID: from.UserID, RoomID: roomID, Type: evType, StateKey: stateKey, Content: spec.RawJSON(content),
 		PrevEvents: []string{room.LastEventID}, Depth: room.Depth + 1, Version: ver,
+	}
+	var finish func(*store.NewEvent)
+	if prepare != nil {
+		if finish, err = prepare(ver, &proto); err != nil {
+			return "", err
+		}
 	}
 	needed, err := gomatrixserverlib.StateNeededForProtoEvent(&proto)
 	if err != nil {
@@ -140,6 +154,9 @@ func (s *Service) trySend(ctx context.Context, roomID string, from Sender, evTyp
 		return "", err
 	}
 	ev := s.newEvent(pdu, from, room.LastEventID)
+	if finish != nil {
+		finish(&ev)
+	}
 	if _, err := s.Store.Append(ctx, []store.NewEvent{ev}); err != nil {
 		return "", err
 	}

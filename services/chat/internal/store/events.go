@@ -18,6 +18,16 @@ type Event struct {
 	DeviceID string // sending device, "" when unknown
 	TxnID    string // its transaction id, ""  when none
 	JSON     []byte // the signed PDU
+	// RedactedBecause is the redaction of this event ({"event_id",
+	// "pdu"}), nil when not redacted.
+	RedactedBecause []byte
+}
+
+// Redaction is what an m.room.redaction does to its target when appended.
+type Redaction struct {
+	EventID      string
+	RedactedJSON []byte // the target PDU, redacted
+	Because      []byte // {"event_id", "pdu"} of the redaction
 }
 
 // NewEvent is an event to append to its room.
@@ -29,6 +39,8 @@ type NewEvent struct {
 	// append fails with ErrConflict when the room has moved on. Empty for
 	// m.room.create.
 	PrevEventID string
+	// Redaction is set on m.room.redaction events.
+	Redaction *Redaction
 }
 
 // Room is a room's bookkeeping row.
@@ -102,6 +114,12 @@ func (s *Store) Append(ctx context.Context, evs []NewEvent) (int64, error) {
 			pos, ev.EventID, ev.RoomID, ev.Type, ev.StateKey, ev.Sender, nullable(ev.DeviceID), nullable(ev.TxnID), string(ev.JSON)); err != nil {
 			return 0, fmt.Errorf("store: insert event: %w", err)
 		}
+		if r := ev.Redaction; r != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE chat_events SET json = ?, redacted_because = ? WHERE event_id = ? AND room_id = ?`),
+				string(r.RedactedJSON), string(r.Because), r.EventID, ev.RoomID); err != nil {
+				return 0, fmt.Errorf("store: redact: %w", err)
+			}
+		}
 		if ev.StateKey == nil {
 			continue
 		}
@@ -152,16 +170,16 @@ func (s *Store) MaxPos(ctx context.Context) (int64, error) {
 	return pos, err
 }
 
-const eventCols = `e.stream_pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.device_id, e.txn_id, e.json`
+const eventCols = `e.stream_pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.device_id, e.txn_id, e.json, e.redacted_because`
 
 func scanEvents(rows *sql.Rows, extra ...any) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
-		var sk, dev, txn sql.NullString
+		var sk, dev, txn, because sql.NullString
 		var js string
-		dest := append([]any{&ev.Pos, &ev.EventID, &ev.RoomID, &ev.Type, &sk, &ev.Sender, &dev, &txn, &js}, extra...)
+		dest := append([]any{&ev.Pos, &ev.EventID, &ev.RoomID, &ev.Type, &sk, &ev.Sender, &dev, &txn, &js, &because}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -169,6 +187,9 @@ func scanEvents(rows *sql.Rows, extra ...any) ([]Event, error) {
 			ev.StateKey = &sk.String
 		}
 		ev.DeviceID, ev.TxnID, ev.JSON = dev.String, txn.String, []byte(js)
+		if because.Valid {
+			ev.RedactedBecause = []byte(because.String)
+		}
 		out = append(out, ev)
 	}
 	return out, rows.Err()
