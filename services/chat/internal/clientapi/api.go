@@ -93,6 +93,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	route("GET /rooms/{roomId}/members", "members", a.authed(a.members))
 	route("GET /rooms/{roomId}/joined_members", "joined_members", a.authed(a.joinedMembers))
 	route("GET /rooms/{roomId}/event/{eventId}", "event", a.authed(a.event))
+	route("GET /rooms/{roomId}/context/{eventId}", "context", a.authed(a.eventContext))
 	route("GET /joined_rooms", "joined_rooms", a.authed(a.joinedRooms))
 	route("GET /sync", "sync", a.authed(a.sync))
 	route("GET /auth/{stage}/fallback/web", "uia_fallback", a.uiaFallback)

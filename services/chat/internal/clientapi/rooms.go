@@ -383,21 +383,7 @@ func (a *API) joinedMembers(w http.ResponseWriter, r *http.Request, dev store.De
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := roomID(r, "roomId")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	upTo, err := a.readableUpTo(r, id, dev.UserID)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ev, err := a.store.EventByID(r.Context(), r.PathValue("eventId"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (ev.RoomID != id || ev.Pos > upTo)) {
-		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found"))
-		return
-	}
+	ev, _, err := a.readableEvent(r, dev)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -1,0 +1,113 @@
+package clientapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"bureau/services/chat/internal/store"
+)
+
+// readableEvent reads {roomId} and {eventId} and returns the event when
+// the caller may read it (404 when it is not in the room or beyond what
+// they may read), with the caller's readable bound.
+func (a *API) readableEvent(r *http.Request, dev store.Device) (store.Event, int64, error) {
+	id, err := roomID(r, "roomId")
+	if err != nil {
+		return store.Event{}, 0, err
+	}
+	evID := r.PathValue("eventId")
+	if !validEventID(evID) {
+		return store.Event{}, 0, badParam("Invalid event id")
+	}
+	upTo, err := a.readableUpTo(r, id, dev.UserID)
+	if err != nil {
+		return store.Event{}, 0, err
+	}
+	ev, err := a.store.EventByID(r.Context(), evID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (ev.RoomID != id || ev.Pos > upTo)) {
+		return store.Event{}, 0, errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found")
+	}
+	return ev, upTo, err
+}
+
+// queryLimit reads ?limit= (default def, at most max).
+func queryLimit(r *http.Request, def, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, badParam("Invalid limit")
+	}
+	return min(n, max), nil
+}
+
+// eventContext answers /context: the events around one, with tokens that
+// continue with /messages in each direction.
+func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	limit, err := queryLimit(r, 10, 100)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if f := r.URL.Query().Get("filter"); f != "" {
+		// A RoomEventFilter: checked, but only limit applies for now.
+		var m map[string]json.RawMessage
+		if !json.Valid([]byte(f)) {
+			a.fail(w, r, errNotJSON)
+			return
+		}
+		if json.Unmarshal([]byte(f), &m) != nil {
+			a.fail(w, r, badJSON("filter must be an object"))
+			return
+		}
+	}
+	ev, upTo, err := a.readableEvent(r, dev)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	nBefore := limit / 2
+	before, err := a.store.Messages(r.Context(), ev.RoomID, ev.Pos-1, upTo, true, nBefore)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	after, err := a.store.Messages(r.Context(), ev.RoomID, ev.Pos, upTo, false, limit-nBefore)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	state, err := a.store.State(r.Context(), ev.RoomID, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	start, end := ev.Pos-1, ev.Pos
+	if len(before) > 0 {
+		start = before[len(before)-1].Pos - 1
+	}
+	if len(after) > 0 {
+		end = after[len(after)-1].Pos
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"event":         toClient(ev, dev.DeviceID),
+		"events_before": clientEvents(before, dev),
+		"events_after":  clientEvents(after, dev),
+		"state":         clientEvents(state, store.Device{}),
+		"start":         FormatToken(start),
+		"end":           FormatToken(end),
+	})
+}
+
+// clientEvents converts events for dev.
+func clientEvents(evs []store.Event, dev store.Device) []clientEvent {
+	out := make([]clientEvent, 0, len(evs))
+	for _, ev := range evs {
+		out = append(out, toClient(ev, dev.DeviceID))
+	}
+	return out
+}
