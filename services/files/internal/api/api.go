@@ -37,6 +37,9 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
 	route("GET /api/files/spaces/{space}/members", "members_list", a.listMembers)
 	route("POST /api/files/spaces/{space}/members", "members_add", a.addMember)
+	route("PATCH /api/files/spaces/{space}/members/{user}", "members_role", a.setRole)
+	route("DELETE /api/files/spaces/{space}/members/{user}", "members_remove", a.removeMember)
+	route("DELETE /api/files/spaces/{space}/invitations/{email}", "invitations_cancel", a.cancelInvitation)
 	route("GET /api/files/spaces/{space}/nodes", "nodes_list", a.listNodes)
 	route("POST /api/files/spaces/{space}/folders", "folders_create", a.createFolder)
 	route("GET /api/files/spaces/{space}/nodes/{node}", "node_get", a.getNode)
@@ -66,12 +69,17 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("DELETE /api/files/uploads/{id}", "tus_delete", a.tusDelete)
 }
 
-// authed requires the gateway's identity.
+// authed requires the gateway's identity, and records the agent's
+// arrival (their pending invitations become memberships).
 func (a *API) authed(h func(http.ResponseWriter, *http.Request, identity.User)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok := identity.FromContext(r.Context())
 		if !ok {
 			httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+			return
+		}
+		if err := a.svc.Arrive(r.Context(), u); err != nil {
+			a.fail(w, r, err)
 			return
 		}
 		h(w, r, u)
@@ -157,17 +165,55 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u identity.Use
 func (a *API) addMember(w http.ResponseWriter, r *http.Request, u identity.User) {
 	var in struct {
 		UserID string `json:"user_id"`
+		Email  string `json:"email"`
 		Role   string `json:"role"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	m, err := a.svc.AddMember(r.Context(), u, r.PathValue("space"), in.UserID, in.Role)
+	m, err := a.svc.AddMember(r.Context(), u, r.PathValue("space"), in.UserID, in.Email, in.Role)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, m)
+}
+
+func (a *API) setRole(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Role string `json:"role"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := a.svc.SetRole(r.Context(), u, r.PathValue("space"), r.PathValue("user"), in.Role)
+	a.reply(w, r, http.StatusOK, m, err)
+}
+
+// reply answers v as JSON with status, or err.
+func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, status, v)
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request, u identity.User) {
+	a.noContent(w, r, a.svc.RemoveMember(r.Context(), u, r.PathValue("space"), r.PathValue("user")))
+}
+
+func (a *API) cancelInvitation(w http.ResponseWriter, r *http.Request, u identity.User) {
+	a.noContent(w, r, a.svc.CancelInvitation(r.Context(), u, r.PathValue("space"), r.PathValue("email")))
+}
+
+// noContent answers 204, or err.
+func (a *API) noContent(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) listNodes(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -236,11 +282,7 @@ func (a *API) placeNode(w http.ResponseWriter, r *http.Request, u identity.User)
 }
 
 func (a *API) deleteNode(w http.ResponseWriter, r *http.Request, u identity.User) {
-	if err := a.svc.Delete(r.Context(), u, r.PathValue("space"), r.PathValue("node")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.Delete(r.Context(), u, r.PathValue("space"), r.PathValue("node")))
 }
 
 func (a *API) listTrash(w http.ResponseWriter, r *http.Request, u identity.User) {

@@ -78,6 +78,7 @@ type Service struct {
 	scanned   func() // wakes the scanner when a version awaits it
 	linkFails attempts
 	linkUsed  throttle
+	seen      sync.Map // agent id → email, once Arrive recorded them
 }
 
 // New returns the service. blobs must also implement blob.Multipart (both

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/identity"
-	"bureau/services/platform/notify"
 )
 
 // PersonalSpaceName is the name of every personal space.
@@ -104,47 +102,6 @@ func (s *Service) Space(ctx context.Context, u identity.User, space string) (sto
 		return sp, err
 	}
 	return sp, s.fillUsage(ctx, &sp)
-}
-
-// Members lists the members of a space u belongs to.
-func (s *Service) Members(ctx context.Context, u identity.User, space string) ([]store.Member, error) {
-	if _, err := s.access(ctx, u, space, store.RoleReader); err != nil {
-		return nil, err
-	}
-	return s.store.Members(ctx, space)
-}
-
-var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-
-// AddMember gives agent user a role in a team space. Managers add
-// managers, editors and readers; only owners add owners.
-func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, role string) (store.Member, error) {
-	sp, err := s.access(ctx, u, space, store.RoleManager)
-	if err != nil {
-		return store.Member{}, err
-	}
-	switch {
-	case sp.Kind == store.SpacePersonal:
-		return store.Member{}, fail(http.StatusBadRequest, "personal_space", "Un espace personnel ne se partage pas : créez un espace d'équipe.")
-	case !userIDPattern.MatchString(user):
-		return store.Member{}, fail(http.StatusBadRequest, "invalid_user", "Identifiant d'agent invalide.")
-	case store.RoleRank(role) == 0:
-		return store.Member{}, fail(http.StatusBadRequest, "invalid_role", "Rôle inconnu : owner, manager, editor ou reader.")
-	case store.RoleRank(role) > store.RoleRank(sp.Role):
-		return store.Member{}, fail(http.StatusForbidden, "role_too_high", "Vous ne pouvez pas donner un rôle supérieur au vôtre.")
-	}
-	m := store.Member{SpaceID: space, UserID: user, Role: role, AddedBy: u.ID, AddedAt: s.now()}
-	if err := s.store.AddMember(ctx, m); errors.Is(err, store.ErrConflict) {
-		return m, fail(http.StatusConflict, "already_member", "Cet agent est déjà membre de l'espace.")
-	} else if err != nil {
-		return m, err
-	}
-	s.publish(ctx, user, EventShared, notify.Notification{
-		Title: displayName(u) + " vous a ajouté à l'espace « " + sp.Name + " »",
-		Body:  "Rôle : " + roleLabel(role),
-		Link:  folderLink(space, ""),
-	})
-	return m, nil
 }
 
 func roleLabel(role string) string {

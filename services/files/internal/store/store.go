@@ -193,43 +193,6 @@ func (s *Store) SpacesOf(ctx context.Context, user string) ([]Space, error) {
 	return out, rows.Err()
 }
 
-// Member is an agent's role in a space.
-type Member struct {
-	SpaceID string    `json:"-"`
-	UserID  string    `json:"user_id"`
-	Role    string    `json:"role"`
-	AddedBy string    `json:"added_by"`
-	AddedAt time.Time `json:"added_at"`
-}
-
-// AddMember inserts m; ErrConflict if the agent is already a member.
-func (s *Store) AddMember(ctx context.Context, m Member) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO files_members (space_id, user_id, role, added_by, added_at) VALUES (?, ?, ?, ?, ?)`),
-		m.SpaceID, m.UserID, m.Role, m.AddedBy, ms(m.AddedAt))
-	return conflict(err)
-}
-
-// Members lists a space's members by rank, then id.
-func (s *Store) Members(ctx context.Context, space string) ([]Member, error) {
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT user_id, role, added_by, added_at FROM files_members WHERE space_id = ?
-		ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 WHEN 'editor' THEN 2 ELSE 3 END, user_id`), space)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Member{}
-	for rows.Next() {
-		m := Member{SpaceID: space}
-		var at int64
-		if err := rows.Scan(&m.UserID, &m.Role, &m.AddedBy, &at); err != nil {
-			return nil, err
-		}
-		m.AddedAt = fromMS(at)
-		out = append(out, m)
-	}
-	return out, rows.Err()
-}
-
 // Node is a folder or a file. The version fields describe a file's
 // current version.
 type Node struct {

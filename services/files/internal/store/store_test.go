@@ -199,3 +199,39 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestMembershipChangesAndInvitations(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "t1", Kind: store.SpaceTeam, Name: "Projet", CreatedBy: "alice", CreatedAt: t0}))
+		if err := st.SetRole(ctx, "t1", "alice", store.RoleEditor); !errors.Is(err, store.ErrLastOwner) {
+			t.Fatalf("demote last owner: %v", err)
+		}
+		if err := st.RemoveMember(ctx, "t1", "alice"); !errors.Is(err, store.ErrLastOwner) {
+			t.Fatalf("remove last owner: %v", err)
+		}
+		if err := st.SetRole(ctx, "t1", "nobody", store.RoleEditor); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("role of a non-member: %v", err)
+		}
+		must(t, st.Invite(ctx, store.Member{SpaceID: "t1", Email: "Emma@X.fr", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0}))
+		if err := st.Invite(ctx, store.Member{SpaceID: "t1", Email: "emma@x.fr", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second invitation: %v", err)
+		}
+		claimed, err := st.SeeAgent(ctx, "emma", "EMMA@x.fr", t0)
+		if err != nil || len(claimed) != 1 || claimed[0].SpaceID != "t1" || claimed[0].Role != store.RoleEditor {
+			t.Fatalf("claimed: %+v %v", claimed, err)
+		}
+		if again, err := st.SeeAgent(ctx, "emma", "emma@x.fr", t0); err != nil || len(again) != 0 {
+			t.Fatalf("claimed twice: %+v %v", again, err)
+		}
+		if id, err := st.AgentByEmail(ctx, "Emma@x.fr"); err != nil || id != "emma" {
+			t.Fatalf("agent by email: %q %v", id, err)
+		}
+		must(t, st.SetRole(ctx, "t1", "emma", store.RoleOwner))
+		must(t, st.RemoveMember(ctx, "t1", "alice"))
+		ms, err := st.Members(ctx, "t1")
+		if err != nil || len(ms) != 1 || ms[0].UserID != "emma" || ms[0].Email != "emma@x.fr" || ms[0].Status != store.StatusMember {
+			t.Fatalf("members: %+v %v", ms, err)
+		}
+	})
+}
