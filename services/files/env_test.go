@@ -49,7 +49,8 @@ type envOptions struct {
 	partSize int64
 	maxSize  int64
 	quota    int64
-	keep     int // versions kept
+	agentQ   int64 // per-agent quota
+	keep     int   // versions kept
 	bus      bus.Bus
 }
 
@@ -92,6 +93,7 @@ func startEnv(t *testing.T, o envOptions, pub ed25519.PublicKey, priv ed25519.Pr
 		c.UploadPartSize = o.partSize
 	}
 	c.DefaultQuota = o.quota
+	c.AgentQuota = o.agentQ
 	if o.keep != 0 {
 		c.KeepVersions = o.keep
 	}

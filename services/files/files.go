@@ -71,6 +71,10 @@ type Config struct {
 	// DefaultQuota is the quota of a space without its own, in bytes
 	// (0: unlimited).
 	DefaultQuota int64 `yaml:"default_quota" env:"DEFAULT_QUOTA"`
+	// AgentQuota bounds the bytes each agent has uploaded across all
+	// spaces — every version they uploaded, trash included, plus their
+	// uploads in progress (0: unlimited).
+	AgentQuota int64 `yaml:"agent_quota" env:"AGENT_QUOTA"`
 	// TrashRetention is how long deleted items stay restorable.
 	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
 }
@@ -156,6 +160,9 @@ func (c *Config) Check(v *pconfig.Checker) {
 	if c.DefaultQuota < 0 {
 		v.Fail("default_quota", "must be 0 (unlimited) or positive, got %d", c.DefaultQuota)
 	}
+	if c.AgentQuota < 0 {
+		v.Fail("agent_quota", "must be 0 (unlimited) or positive, got %d", c.AgentQuota)
+	}
 }
 
 // Options are what an embedding program shares with the service.
@@ -233,7 +240,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 		mux.Handle(pattern, base.Metrics.Instrument(name, a.authed(h)))
 	}
 	mux.Handle("GET /api/files/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
+	route("GET /api/files/me/quota", "my_quota", a.myQuota)
 	route("GET /api/files/spaces", "spaces_list", a.listSpaces)
 	route("POST /api/files/spaces", "spaces_create", a.createSpace)
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
@@ -127,6 +128,11 @@ func (a *API) listSpaces(w http.ResponseWriter, r *http.Request, u identity.User
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"spaces": spaces})
+}
+
+func (a *API) myQuota(w http.ResponseWriter, r *http.Request, u identity.User) {
+	q, err := a.svc.MyQuota(r.Context(), u)
+	a.reply(w, r, http.StatusOK, q, err)
 }
 
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request, u identity.User) {

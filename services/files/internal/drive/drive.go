@@ -57,6 +57,9 @@ type Config struct {
 	KeepVersions int
 	// Quota is the default quota of a space in bytes (0: unlimited).
 	Quota int64
+	// AgentQuota bounds the bytes each agent has uploaded, in all spaces
+	// (0: unlimited).
+	AgentQuota int64
 	// Bus carries the live notifications (files.added, files.shared,
 	// files.link_used); nil: none.
 	Bus bus.Bus

@@ -63,22 +63,50 @@ func (s *Service) quota(ctx context.Context, space string) (int64, error) {
 	return q, nil
 }
 
-// checkQuota refuses size more bytes in space if they would exceed its
-// quota, counting the uploads in progress (but except, when given).
-func (s *Service) checkQuota(ctx context.Context, space string, size int64, except ...string) error {
+// checkQuota refuses size more bytes from agent user ("" for a share
+// link) in space if they would exceed the space's quota or the agent's,
+// counting the uploads in progress (but except, when given).
+func (s *Service) checkQuota(ctx context.Context, space, user string, size int64, except ...string) error {
 	q, err := s.quota(ctx, space)
-	if err != nil || q == 0 {
-		return err
-	}
-	stored, reserved, err := s.store.Usage(ctx, space, strings.Join(except, ""))
 	if err != nil {
 		return err
 	}
-	if stored+reserved+max(size, 0) > q {
-		return fail(http.StatusInsufficientStorage, "quota_exceeded",
-			fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
+	ex := strings.Join(except, "")
+	if q > 0 {
+		stored, reserved, err := s.store.Usage(ctx, space, ex)
+		if err != nil {
+			return err
+		}
+		if stored+reserved+max(size, 0) > q {
+			return fail(http.StatusInsufficientStorage, "quota_exceeded",
+				fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
+		}
+	}
+	if s.cfg.AgentQuota == 0 || user == "" || strings.HasPrefix(user, "link:") {
+		return nil
+	}
+	stored, reserved, err := s.store.AgentUsage(ctx, user, ex)
+	if err != nil {
+		return err
+	}
+	if stored+reserved+max(size, 0) > s.cfg.AgentQuota {
+		return fail(http.StatusInsufficientStorage, "agent_quota_exceeded",
+			fmt.Sprintf("Votre quota personnel est atteint : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(s.cfg.AgentQuota)))
 	}
 	return nil
+}
+
+// AgentQuota is an agent's quota and usage, for the quota bar.
+type AgentQuota struct {
+	Quota    int64 `json:"quota"`    // bytes, 0: unlimited
+	Used     int64 `json:"used"`     // bytes of the versions they uploaded
+	Reserved int64 `json:"reserved"` // bytes announced by their uploads in progress
+}
+
+// MyQuota returns u's own quota and usage.
+func (s *Service) MyQuota(ctx context.Context, u identity.User) (AgentQuota, error) {
+	stored, reserved, err := s.store.AgentUsage(ctx, u.ID, "")
+	return AgentQuota{Quota: s.cfg.AgentQuota, Used: stored, Reserved: reserved}, err
 }
 
 // CreateSpace creates a team space owned by u.

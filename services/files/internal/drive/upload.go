@@ -62,7 +62,7 @@ func (s *Service) checkTarget(ctx context.Context, u identity.User, t Target, si
 	if n, err := s.store.LiveChild(ctx, t.Space, t.Parent, t.Name); err == nil && n.Kind == store.KindFolder {
 		return errNameTaken
 	}
-	return s.checkQuota(ctx, t.Space, size)
+	return s.checkQuota(ctx, t.Space, u.ID, size)
 }
 
 func contentType(ct string) string {
@@ -149,7 +149,7 @@ func (m *maxReader) Read(p []byte) (int, error) {
 func (s *Service) addVersion(ctx context.Context, u identity.User, t Target, version, key string, size int64, ct string) (store.Node, error) {
 	// The quota again, now that the size is certain (an upload's own
 	// reservation, already deleted, is not counted twice).
-	if err := s.checkQuota(ctx, t.Space, size, version); err != nil {
+	if err := s.checkQuota(ctx, t.Space, u.ID, size, version); err != nil {
 		if derr := s.blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			s.log.Warn("orphan blob", "key", key, "err", derr)
 		}
