@@ -202,7 +202,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	r.closers = append(r.closers, db.Close)
-	st, err := store.Open(ctx, db)
+	st, err := store.OpenLog(ctx, db, log)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}

@@ -33,6 +33,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	}
 	mux.Handle("GET /api/files/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
 	route("GET /api/files/me/quota", "my_quota", a.myQuota)
+	route("GET /api/files/search", "search", a.search)
 	route("GET /api/files/spaces", "spaces_list", a.listSpaces)
 	route("POST /api/files/spaces", "spaces_create", a.createSpace)
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
@@ -133,6 +134,17 @@ func (a *API) listSpaces(w http.ResponseWriter, r *http.Request, u identity.User
 func (a *API) myQuota(w http.ResponseWriter, r *http.Request, u identity.User) {
 	q, err := a.svc.MyQuota(r.Context(), u)
 	a.reply(w, r, http.StatusOK, q, err)
+}
+
+func (a *API) search(w http.ResponseWriter, r *http.Request, u identity.User) {
+	q := r.URL.Query()
+	limit, err := atoiOr(q.Get("limit"), 0)
+	if err != nil {
+		badRequest(w, "invalid_query", "Paramètre limit invalide.")
+		return
+	}
+	hits, err := a.svc.Search(r.Context(), u, q.Get("q"), limit)
+	a.reply(w, r, http.StatusOK, map[string]any{"items": hits}, err)
 }
 
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request, u identity.User) {

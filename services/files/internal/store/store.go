@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"bureau/services/files/internal/names"
@@ -66,15 +67,25 @@ const (
 
 // Store is the metadata database.
 type Store struct {
-	db *sqldb.DB
+	db      *sqldb.DB
+	trigram bool // the name search index exists
 }
 
 // Open migrates db and returns the store.
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	return OpenLog(ctx, db, slog.Default())
+}
+
+// OpenLog is Open, logging to log.
+func OpenLog(ctx context.Context, db *sqldb.DB, log *slog.Logger) (*Store, error) {
 	if err := db.Migrate(ctx, "files", migrations, "migrations"); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if err := s.searchIndex(ctx, log); err != nil {
+		return nil, fmt.Errorf("store: search index: %w", err)
+	}
+	return s, nil
 }
 
 // Ping checks the database, for readiness.

@@ -235,3 +235,67 @@ func TestMembershipChangesAndInvitations(t *testing.T) {
 		}
 	})
 }
+
+// Search by substring through each engine's index, kept up to date by
+// renames and deletions, limited to the agent's spaces.
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		for _, sp := range []string{"s1", "s2"} {
+			must(t, st.CreateSpace(ctx, store.Space{ID: sp, Kind: store.SpaceTeam, Name: "Espace " + sp, CreatedBy: "a", CreatedAt: t0}))
+		}
+		add := func(space, id, name, scan string) {
+			_, err := st.AddVersion(ctx, space, "", name, store.Version{ID: "v" + id, NodeID: id, Scan: scan, CreatedAt: t0, UploadedBy: "a"})
+			must(t, err)
+		}
+		add("s1", "n1", "Rapport Annuel.pdf", store.ScanClean)
+		add("s1", "n2", "rapport_100%.txt", store.ScanClean)
+		add("s1", "n3", "virus-rapport.exe", store.ScanPending)
+		add("s1", "n4", "Été.txt", store.ScanClean)
+		add("s2", "n5", "rapport de b.pdf", store.ScanClean)
+		must(t, st.AddMember(ctx, store.Member{SpaceID: "s2", UserID: "b", Role: store.RoleOwner, AddedBy: "a", AddedAt: t0}))
+		_, err := st.SetScan(ctx, "vn3", store.ScanInfected, "x", t0)
+		must(t, err)
+		must(t, st.RemoveMember(ctx, "s2", "a"))
+
+		search := func(user, q string) []string {
+			t.Helper()
+			hits, err := st.Search(ctx, user, q, 10, 0)
+			must(t, err)
+			var out []string
+			for _, h := range hits {
+				out = append(out, h.Name+"@"+h.SpaceName)
+			}
+			return out
+		}
+		if got := search("a", "RAPPORT"); len(got) != 2 || got[0] != "Rapport Annuel.pdf@Espace s1" || got[1] != "rapport_100%.txt@Espace s1" {
+			t.Fatalf("a searches rapport: %v", got)
+		}
+		if got := search("a", "%"); len(got) != 1 || got[0] != "rapport_100%.txt@Espace s1" {
+			t.Fatalf("LIKE wildcards are literal: %v", got)
+		}
+		if got := search("a", "t_1"); len(got) != 1 {
+			t.Fatalf("underscore is literal: %v", got)
+		}
+		if got := search("a", "ÉT"); len(got) != 1 || got[0] != "Été.txt@Espace s1" {
+			t.Fatalf("accents, short query: %v", got)
+		}
+		if got := search("b", "rapport"); len(got) != 1 || got[0] != "rapport de b.pdf@Espace s2" {
+			t.Fatalf("b's search: %v", got)
+		}
+		// Renamed, trashed, deleted: the index follows.
+		must(t, st.Place(ctx, "s1", "n1", "", "Bilan.pdf", t0))
+		must(t, st.Trash(ctx, "s1", "n2", "a", t0))
+		if got := search("a", "rapport"); len(got) != 0 {
+			t.Fatalf("after rename and trash: %v", got)
+		}
+		if got := search("a", "bilan"); len(got) != 1 {
+			t.Fatalf("new name: %v", got)
+		}
+		_, err = st.DeleteNodes(ctx, "s1", []string{"n1"})
+		must(t, err)
+		if got := search("a", "bilan"); len(got) != 0 {
+			t.Fatalf("after deletion: %v", got)
+		}
+	})
+}
