@@ -50,7 +50,8 @@ type envOptions struct {
 	maxSize  int64
 	quota    int64
 	agentQ   int64 // per-agent quota
-	keep     int   // versions kept
+	maxZip   int64
+	keep     int // versions kept
 	bus      bus.Bus
 }
 
@@ -94,6 +95,9 @@ func startEnv(t *testing.T, o envOptions, pub ed25519.PublicKey, priv ed25519.Pr
 	}
 	c.DefaultQuota = o.quota
 	c.AgentQuota = o.agentQ
+	if o.maxZip != 0 {
+		c.MaxZipSize = o.maxZip
+	}
 	if o.keep != 0 {
 		c.KeepVersions = o.keep
 	}

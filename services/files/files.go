@@ -57,6 +57,9 @@ type Config struct {
 	} `yaml:"redis" envPrefix:"REDIS_"`
 	// MaxUploadSize is the largest file, in bytes.
 	MaxUploadSize int64 `yaml:"max_upload_size" env:"MAX_UPLOAD_SIZE"`
+	// MaxZipSize bounds the bytes of a folder downloaded as a zip stream
+	// (0: unlimited).
+	MaxZipSize int64 `yaml:"max_zip_size" env:"MAX_ZIP_SIZE"`
 	// UploadPartSize is the S3 multipart part size of resumable uploads,
 	// and the memory each upload in progress buffers.
 	UploadPartSize int64 `yaml:"upload_part_size" env:"UPLOAD_PART_SIZE"`
@@ -102,6 +105,7 @@ func Default() *Config {
 	c := &Config{Common: service.DefaultCommon("127.0.0.1:8082")}
 	c.ClamAV.Timeout = 30 * time.Second
 	c.MaxUploadSize = 10 << 30
+	c.MaxZipSize = 10 << 30
 	c.UploadPartSize = 8 << 20
 	c.TrashRetention = 30 * 24 * time.Hour
 	c.KeepVersions = 10
@@ -159,6 +163,9 @@ func (c *Config) Check(v *pconfig.Checker) {
 	}
 	if c.DefaultQuota < 0 {
 		v.Fail("default_quota", "must be 0 (unlimited) or positive, got %d", c.DefaultQuota)
+	}
+	if c.MaxZipSize < 0 {
+		v.Fail("max_zip_size", "must be 0 (unlimited) or positive, got %d", c.MaxZipSize)
 	}
 	if c.AgentQuota < 0 {
 		v.Fail("agent_quota", "must be 0 (unlimited) or positive, got %d", c.AgentQuota)
@@ -240,7 +247,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

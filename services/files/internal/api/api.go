@@ -48,6 +48,8 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("PATCH /api/files/spaces/{space}/nodes/{node}", "node_place", a.placeNode)
 	route("DELETE /api/files/spaces/{space}/nodes/{node}", "node_delete", a.deleteNode)
 	route("GET /api/files/spaces/{space}/nodes/{node}/content", "download", a.download)
+	route("POST /api/files/spaces/{space}/nodes/{node}/copy", "node_copy", a.copyNode)
+	route("GET /api/files/spaces/{space}/nodes/{node}/zip", "download_zip", a.downloadZip)
 	route("PUT /api/files/spaces/{space}/content", "put", a.put)
 	route("GET /api/files/spaces/{space}/trash", "trash_list", a.listTrash)
 	route("POST /api/files/spaces/{space}/trash/{node}/restore", "trash_restore", a.restore)
@@ -287,16 +289,69 @@ func (a *API) placeNode(w http.ResponseWriter, r *http.Request, u identity.User)
 	var in struct {
 		Name   *string `json:"name"`
 		Parent *string `json:"parent"`
+		Space  string  `json:"space"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	n, err := a.svc.Place(r.Context(), u, r.PathValue("space"), r.PathValue("node"), in.Name, in.Parent)
+	space := r.PathValue("space")
+	var n any
+	var err error
+	if in.Space != "" && in.Space != space {
+		// Across spaces: the target folder is required ("" = its root).
+		parent := ""
+		if in.Parent != nil {
+			parent = *in.Parent
+		}
+		n, err = a.svc.MoveToSpace(r.Context(), u, space, r.PathValue("node"), in.Space, parent, in.Name)
+	} else {
+		n, err = a.svc.Place(r.Context(), u, space, r.PathValue("node"), in.Name, in.Parent)
+	}
+	a.reply(w, r, http.StatusOK, n, err)
+}
+
+func (a *API) copyNode(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Space  string  `json:"space"`
+		Parent string  `json:"parent"`
+		Name   *string `json:"name"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	n, err := a.svc.Copy(r.Context(), u, r.PathValue("space"), r.PathValue("node"), in.Space, in.Parent, in.Name)
+	a.reply(w, r, http.StatusCreated, n, err)
+}
+
+// downloadZip streams a folder as a zip archive. Refusals come before the
+// first byte; a failure once streaming has begun aborts the connection,
+// so that the client sees a truncated download, not a valid short zip.
+func (a *API) downloadZip(w http.ResponseWriter, r *http.Request, u identity.User) {
+	arc, err := a.svc.Zip(r.Context(), u, r.PathValue("space"), r.PathValue("node"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, n)
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", attachment(arc.Name+".zip"))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, no-store")
+	if err := a.svc.WriteZip(r.Context(), w, arc); err != nil {
+		if r.Context().Err() == nil {
+			a.log.Error("zip stream", "path", r.URL.Path, "err", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// attachment is a Content-Disposition for a download named name.
+func attachment(name string) string {
+	disp := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	if disp == "" || strings.ContainsAny(disp, "\r\n") {
+		return "attachment"
+	}
+	return disp
 }
 
 func (a *API) deleteNode(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -359,11 +414,7 @@ func ServeContent(w http.ResponseWriter, r *http.Request, c drive.Content) {
 	h := w.Header()
 	h.Set("ETag", `"`+c.Node.VersionID+`"`)
 	h.Set("Content-Type", c.Node.ContentType)
-	disp := mime.FormatMediaType("attachment", map[string]string{"filename": c.Node.Name})
-	if disp == "" || strings.ContainsAny(disp, "\r\n") {
-		disp = "attachment"
-	}
-	h.Set("Content-Disposition", disp)
+	h.Set("Content-Disposition", attachment(c.Node.Name))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-cache")

@@ -51,7 +51,10 @@ var (
 // Config tunes the service.
 type Config struct {
 	MaxUploadSize int64
-	PartSize      int64 // multipart part size, >= blob.MinPartSize
+	// MaxZipSize bounds the bytes of a folder downloaded as a zip (0:
+	// unlimited).
+	MaxZipSize int64
+	PartSize   int64 // multipart part size, >= blob.MinPartSize
 	// KeepVersions is how many versions of a file are kept, the current
 	// one included (0: all).
 	KeepVersions int
