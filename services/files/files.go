@@ -66,6 +66,10 @@ type Config struct {
 	// UploadExpiry: a resumable upload untouched this long is abandoned
 	// (multipart upload aborted, tail deleted).
 	UploadExpiry time.Duration `yaml:"upload_expiry" env:"UPLOAD_EXPIRY"`
+	// UploadLease: a PATCH holds a lease on its upload in the database,
+	// renewed while it runs, so that replicas never write to one upload at
+	// once; after a crash the upload can be resumed once it lapses.
+	UploadLease time.Duration `yaml:"upload_lease" env:"UPLOAD_LEASE"`
 	// JobsInterval is how often the trash purge and the upload cleanup run.
 	JobsInterval time.Duration `yaml:"jobs_interval" env:"JOBS_INTERVAL"`
 	// KeepVersions is how many versions of a file are kept, the current
@@ -110,6 +114,7 @@ func Default() *Config {
 	c.TrashRetention = 30 * 24 * time.Hour
 	c.KeepVersions = 10
 	c.UploadExpiry = 24 * time.Hour
+	c.UploadLease = 15 * time.Second
 	c.JobsInterval = time.Hour
 	return c
 }
@@ -157,6 +162,7 @@ func (c *Config) Check(v *pconfig.Checker) {
 	}
 	v.Positive("trash_retention", c.TrashRetention)
 	v.Positive("upload_expiry", c.UploadExpiry)
+	v.Positive("upload_lease", c.UploadLease)
 	v.Positive("jobs_interval", c.JobsInterval)
 	if c.KeepVersions < 0 {
 		v.Fail("keep_versions", "must be 0 (all) or positive, got %d", c.KeepVersions)
@@ -247,7 +253,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

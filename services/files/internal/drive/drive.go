@@ -55,6 +55,10 @@ type Config struct {
 	// unlimited).
 	MaxZipSize int64
 	PartSize   int64 // multipart part size, >= blob.MinPartSize
+	// UploadLease is how long a PATCH's lease on its upload lasts unless
+	// renewed (it is, every third of it, while the PATCH runs); after a
+	// crash, the upload can be resumed elsewhere once it lapses. 0: 15 s.
+	UploadLease time.Duration
 	// KeepVersions is how many versions of a file are kept, the current
 	// one included (0: all).
 	KeepVersions int
@@ -99,6 +103,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger, scanne
 	}
 	if scanned == nil {
 		scanned = func() {}
+	}
+	if cfg.UploadLease <= 0 {
+		cfg.UploadLease = 15 * time.Second
 	}
 	s := &Service{store: st, blobs: blobs, mp: mp, cfg: cfg, log: log, now: time.Now, scanned: scanned}
 	s.bufs.New = func() any { b := make([]byte, cfg.PartSize); return &b }

@@ -46,7 +46,7 @@ func (s *Service) PurgeTrash(ctx context.Context, cutoff time.Time) (int, error)
 func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, error) {
 	cleaned := 0
 	for {
-		ups, err := s.store.StaleUploads(ctx, cutoff, jobBatch)
+		ups, err := s.store.StaleUploads(ctx, cutoff, s.now(), jobBatch)
 		if err != nil || len(ups) == 0 {
 			return cleaned, err
 		}

@@ -297,13 +297,19 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 	}
 	defer unlock()
 	if offset != up.Offset() {
-		return Upload{}, fail(http.StatusConflict, "offset_mismatch",
-			fmt.Sprintf("Décalage %d attendu, %d reçu : reprenez depuis le décalage annoncé par HEAD.", up.Offset(), offset))
+		return Upload{}, errOffset(up.Offset(), offset)
 	}
 	if declared > up.Length-up.Offset() {
 		return Upload{}, fail(http.StatusRequestEntityTooLarge, "exceeds_upload_length", "Le morceau envoyé dépasse la taille annoncée du fichier.")
 	}
 	sctx := context.WithoutCancel(ctx)
+	// The lease keeps other replicas out (the lock above only this
+	// process's requests); taking it re-checks the offset in the database.
+	token := newID()
+	if err := s.lease(sctx, u, up, token); err != nil {
+		return Upload{}, err
+	}
+	defer s.keepLease(sctx, up.ID, token)()
 	bufp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bufp)
 	buf := *bufp
@@ -345,7 +351,7 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		n = 0
 		pending = append(pending, p)
 		if h == nil {
-			if err := s.store.Commit(sctx, up.ID, pending, 0, s.now()); err != nil {
+			if err := s.store.Commit(sctx, up.ID, token, pending, 0, s.now()); err != nil {
 				return Upload{}, err
 			}
 			parts, pending = append(parts, pending...), nil
@@ -376,7 +382,7 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 			return Upload{}, err
 		}
 	}
-	if err := s.store.Commit(sctx, up.ID, pending, int64(n), s.now()); err != nil {
+	if err := s.store.Commit(sctx, up.ID, token, pending, int64(n), s.now()); err != nil {
 		return Upload{}, err
 	}
 	if up.TailSize > 0 && partsSize != up.PartsSize {
@@ -386,6 +392,58 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		return Upload{}, readErr
 	}
 	return Upload{ID: up.ID, Offset: partsSize + int64(n), Length: up.Length}, nil
+}
+
+func errOffset(want, got int64) error {
+	return fail(http.StatusConflict, "offset_mismatch",
+		fmt.Sprintf("Décalage %d attendu, %d reçu : reprenez depuis le décalage annoncé par HEAD.", want, got))
+}
+
+var errBusy = fail(http.StatusConflict, "upload_busy", "Ce téléversement reçoit déjà des données par une autre connexion : réessayez après avoir relu le décalage (HEAD).")
+
+// lease takes the upload's lease for token at its current offset.
+func (s *Service) lease(ctx context.Context, u identity.User, up store.Upload, token string) error {
+	now := s.now()
+	err := s.store.Lease(ctx, up.ID, u.ID, up.Offset(), token, now, now.Add(s.cfg.UploadLease))
+	switch {
+	case errors.Is(err, store.ErrBusy):
+		return errBusy
+	case errors.Is(err, store.ErrOffset):
+		return fail(http.StatusConflict, "offset_mismatch", "Le décalage a changé entre-temps : reprenez depuis le décalage annoncé par HEAD.")
+	case errors.Is(err, store.ErrNotFound):
+		return errUploadNotFound
+	}
+	return err
+}
+
+// keepLease renews token's lease every third of its duration until the
+// returned function is called, which releases it.
+func (s *Service) keepLease(ctx context.Context, id, token string) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.UploadLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				// A lost lease shows at the next commit, which refuses.
+				if err := s.store.Renew(ctx, id, token, s.now().Add(s.cfg.UploadLease)); err != nil {
+					s.log.Warn("upload lease", "upload", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		if err := s.store.Release(ctx, id, token); err != nil {
+			s.log.Warn("upload lease release", "upload", id, "err", err)
+		}
+	}
 }
 
 func (s *Service) readTail(ctx context.Context, up store.Upload, dst []byte) error {
@@ -442,6 +500,12 @@ func (s *Service) Terminate(ctx context.Context, u identity.User, id string) err
 		return err
 	}
 	defer unlock()
+	// Not while a PATCH (maybe on another replica) is writing to it.
+	token := newID()
+	if err := s.lease(ctx, u, up, token); err != nil {
+		return err
+	}
+	defer s.store.Release(context.WithoutCancel(ctx), up.ID, token)
 	if err := s.mp.AbortMultipartUpload(ctx, up.BlobKey, up.MultipartID); err != nil {
 		return err
 	}

@@ -163,14 +163,14 @@ func TestUploads(t *testing.T) {
 		if _, err := st.Upload(ctx, "u1", "b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("someone else's upload: %v", err)
 		}
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, t0))
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, t0))
 		up, err := st.Upload(ctx, "u1", "a")
 		if err != nil || up.PartsSize != 80 || up.TailSize != 0 || up.Offset() != 80 {
 			t.Fatalf("upload: %+v %v", up, err)
 		}
 		// A part uploaded again replaces the old one, not adds to it.
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, t0))
 		parts, err := st.Parts(ctx, "u1")
 		if err != nil || len(parts) != 2 || parts[1].ETag != "e2b" {
 			t.Fatalf("parts: %+v %v", parts, err)
@@ -297,5 +297,40 @@ func TestSearch(t *testing.T) {
 		if got := search("a", "bilan"); len(got) != 0 {
 			t.Fatalf("after deletion: %v", got)
 		}
+	})
+}
+
+// The lease of a PATCH: one holder at a time, taken only at the expected
+// offset, lapsing, and commits refused once lost.
+func TestUploadLease(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "s", Kind: store.SpaceTeam, Name: "S", CreatedBy: "a", CreatedAt: t0}))
+		must(t, st.CreateUpload(ctx, store.Upload{ID: "u1", UserID: "a", SpaceID: "s", Name: "f", Length: 100, BlobKey: "k", MultipartID: "m", CreatedAt: t0}))
+		until := t0.Add(10 * time.Second)
+		if err := st.Lease(ctx, "u1", "a", 5, "A", t0, until); !errors.Is(err, store.ErrOffset) {
+			t.Fatalf("lease at a wrong offset: %v", err)
+		}
+		if err := st.Lease(ctx, "u1", "b", 0, "A", t0, until); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("lease of another's upload: %v", err)
+		}
+		must(t, st.Lease(ctx, "u1", "a", 0, "A", t0, until))
+		if err := st.Lease(ctx, "u1", "a", 0, "B", t0.Add(time.Second), until); !errors.Is(err, store.ErrBusy) {
+			t.Fatalf("second lease: %v", err)
+		}
+		must(t, st.Commit(ctx, "u1", "A", []blob.Part{{Number: 1, ETag: "e", Size: 40}}, 0, t0))
+		if err := st.Commit(ctx, "u1", "B", nil, 3, t0); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("commit without the lease: %v", err)
+		}
+		// A lapses; B takes it over at the committed offset; A is out.
+		must(t, st.Lease(ctx, "u1", "a", 40, "B", until.Add(time.Millisecond), until.Add(time.Minute)))
+		if err := st.Renew(ctx, "u1", "A", until.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("renewal of a lost lease: %v", err)
+		}
+		if err := st.Commit(ctx, "u1", "A", nil, 3, t0); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("commit of a lost lease: %v", err)
+		}
+		must(t, st.Release(ctx, "u1", "B"))
+		must(t, st.Lease(ctx, "u1", "a", 40, "C", until, until.Add(time.Second)))
 	})
 }
