@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,7 +23,17 @@ import (
 	"bureau/services/platform/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// childEnv makes the test binary run the service itself (files.Main, as
+// cmd/files does), for the tests that kill it.
+const childEnv = "BUREAU_FILES_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		files.Main()
+		return
+	}
+	testenv.Main(m)
+}
 
 // Agents of two ministries and an external.
 var (

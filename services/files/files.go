@@ -184,6 +184,16 @@ type Options struct {
 	Bus bus.Bus
 }
 
+// Main runs the service alone, configured from the file named by -config
+// (or BUREAU_FILES_CONFIG) and the environment, until SIGINT/SIGTERM.
+func Main() {
+	service.Main("files", EnvPrefix, Default(),
+		func(c *Config) service.Common { return c.Common },
+		func(ctx context.Context, c *Config, b *service.Base) (service.Runner, error) {
+			return New(ctx, c, b)
+		})
+}
+
 // New builds the service.
 func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, error) {
 	return NewWith(ctx, c, base, Options{})

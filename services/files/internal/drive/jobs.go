@@ -56,8 +56,8 @@ func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, erro
 				return cleaned, err
 			}
 			err = s.mp.AbortMultipartUpload(ctx, up.BlobKey, up.MultipartID)
-			if err == nil && up.TailSize > 0 {
-				err = s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+			if err == nil {
+				err = s.dropTails(ctx, up)
 			}
 			if err == nil {
 				err = s.store.DeleteUpload(ctx, up.ID)

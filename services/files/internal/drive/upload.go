@@ -330,6 +330,12 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		h = sum.hash()
 	}
 	partsSize := up.PartsSize
+	// The current tail goes stale once a part moves past it: recorded
+	// with the commit that does, deleted right after.
+	stale := int64(-1)
+	if up.TailSize > 0 {
+		stale = up.PartsSize
+	}
 	var pending []blob.Part // uploaded, not yet recorded (checksum mode)
 	body = io.LimitReader(body, up.Length-up.Offset())
 	var readErr error
@@ -351,10 +357,11 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		n = 0
 		pending = append(pending, p)
 		if h == nil {
-			if err := s.store.Commit(sctx, up.ID, token, pending, 0, s.now()); err != nil {
+			if err := s.store.Commit(sctx, up.ID, token, pending, 0, stale, s.now()); err != nil {
 				return Upload{}, err
 			}
 			parts, pending = append(parts, pending...), nil
+			s.dropStaleTail(sctx, up, &stale)
 		}
 	}
 	if readErr == io.EOF {
@@ -382,12 +389,13 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 			return Upload{}, err
 		}
 	}
-	if err := s.store.Commit(sctx, up.ID, token, pending, int64(n), s.now()); err != nil {
+	if partsSize == up.PartsSize {
+		stale = -1 // the tail was rewritten in place, with a longer content
+	}
+	if err := s.store.Commit(sctx, up.ID, token, pending, int64(n), stale, s.now()); err != nil {
 		return Upload{}, err
 	}
-	if up.TailSize > 0 && partsSize != up.PartsSize {
-		s.blobs.Delete(sctx, tailKey(up, up.PartsSize))
-	}
+	s.dropStaleTail(sctx, up, &stale)
 	if readErr != nil {
 		return Upload{}, readErr
 	}
@@ -446,6 +454,29 @@ func (s *Service) keepLease(ctx context.Context, id, token string) func() {
 	}
 }
 
+// dropStaleTail deletes the tail made stale by a commit, once.
+func (s *Service) dropStaleTail(ctx context.Context, up store.Upload, stale *int64) {
+	if *stale < 0 {
+		return
+	}
+	if err := s.blobs.Delete(ctx, tailKey(up, *stale)); err != nil {
+		s.log.Warn("stale upload tail", "upload", up.ID, "err", err) // deleted with the upload
+	}
+	*stale = -1
+}
+
+// dropTails deletes the tail objects of an upload that is over.
+func (s *Service) dropTails(ctx context.Context, up store.Upload) error {
+	for _, at := range []int64{up.StaleTail, up.PartsSize} {
+		if at >= 0 && (at != up.PartsSize || up.TailSize > 0) {
+			if err := s.blobs.Delete(ctx, tailKey(up, at)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Service) readTail(ctx context.Context, up store.Upload, dst []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, storageTimeout)
 	defer cancel()
@@ -482,8 +513,8 @@ func (s *Service) complete(ctx context.Context, u identity.User, up store.Upload
 	if err := s.store.DeleteUpload(ctx, up.ID); err != nil {
 		return Upload{}, err
 	}
-	if up.TailSize > 0 {
-		s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+	if err := s.dropTails(ctx, up); err != nil {
+		s.log.Warn("orphan upload tail", "upload", up.ID, "err", err)
 	}
 	t := Target{Space: up.SpaceID, Parent: up.ParentID, Name: up.Name}
 	n, err := s.addVersion(ctx, u, t, up.ID, up.BlobKey, up.Length, up.ContentType)
@@ -509,8 +540,8 @@ func (s *Service) Terminate(ctx context.Context, u identity.User, id string) err
 	if err := s.mp.AbortMultipartUpload(ctx, up.BlobKey, up.MultipartID); err != nil {
 		return err
 	}
-	if up.TailSize > 0 {
-		s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+	if err := s.dropTails(ctx, up); err != nil {
+		return err
 	}
 	return s.store.DeleteUpload(ctx, up.ID)
 }

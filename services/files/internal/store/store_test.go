@@ -163,14 +163,14 @@ func TestUploads(t *testing.T) {
 		if _, err := st.Upload(ctx, "u1", "b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("someone else's upload: %v", err)
 		}
-		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, t0))
-		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, -1, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, 40, t0))
 		up, err := st.Upload(ctx, "u1", "a")
 		if err != nil || up.PartsSize != 80 || up.TailSize != 0 || up.Offset() != 80 {
 			t.Fatalf("upload: %+v %v", up, err)
 		}
 		// A part uploaded again replaces the old one, not adds to it.
-		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, -1, t0))
 		parts, err := st.Parts(ctx, "u1")
 		if err != nil || len(parts) != 2 || parts[1].ETag != "e2b" {
 			t.Fatalf("parts: %+v %v", parts, err)
@@ -318,8 +318,8 @@ func TestUploadLease(t *testing.T) {
 		if err := st.Lease(ctx, "u1", "a", 0, "B", t0.Add(time.Second), until); !errors.Is(err, store.ErrBusy) {
 			t.Fatalf("second lease: %v", err)
 		}
-		must(t, st.Commit(ctx, "u1", "A", []blob.Part{{Number: 1, ETag: "e", Size: 40}}, 0, t0))
-		if err := st.Commit(ctx, "u1", "B", nil, 3, t0); !errors.Is(err, store.ErrLeaseLost) {
+		must(t, st.Commit(ctx, "u1", "A", []blob.Part{{Number: 1, ETag: "e", Size: 40}}, 0, -1, t0))
+		if err := st.Commit(ctx, "u1", "B", nil, 3, -1, t0); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("commit without the lease: %v", err)
 		}
 		// A lapses; B takes it over at the committed offset; A is out.
@@ -327,7 +327,7 @@ func TestUploadLease(t *testing.T) {
 		if err := st.Renew(ctx, "u1", "A", until.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("renewal of a lost lease: %v", err)
 		}
-		if err := st.Commit(ctx, "u1", "A", nil, 3, t0); !errors.Is(err, store.ErrLeaseLost) {
+		if err := st.Commit(ctx, "u1", "A", nil, 3, -1, t0); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("commit of a lost lease: %v", err)
 		}
 		must(t, st.Release(ctx, "u1", "B"))

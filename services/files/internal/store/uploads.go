@@ -24,8 +24,11 @@ type Upload struct {
 	MultipartID string
 	PartsSize   int64
 	TailSize    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// StaleTail is the parts size of a tail object left behind by a part
+	// commit (-1: none): deleted with the upload.
+	StaleTail int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Offset is the number of bytes received.
@@ -41,11 +44,16 @@ func (s *Store) CreateUpload(ctx context.Context, u Upload) error {
 
 // Upload returns upload id of user (ErrNotFound for anyone else's).
 func (s *Store) Upload(ctx context.Context, id, user string) (Upload, error) {
+	return scanUpload(s.db.QueryRowContext(ctx, s.q(`SELECT `+uploadCols+` FROM files_uploads WHERE id = ? AND user_id = ?`), id, user))
+}
+
+const uploadCols = `id, user_id, space_id, parent_id, name, content_type, length, blob_key, multipart_id, parts_size, tail_size, stale_tail, created_at, updated_at`
+
+func scanUpload(row interface{ Scan(...any) error }) (Upload, error) {
 	var u Upload
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, user_id, space_id, parent_id, name, content_type, length, blob_key, multipart_id, parts_size, tail_size, created_at, updated_at
-		FROM files_uploads WHERE id = ? AND user_id = ?`), id, user).Scan(
-		&u.ID, &u.UserID, &u.SpaceID, &u.ParentID, &u.Name, &u.ContentType, &u.Length, &u.BlobKey, &u.MultipartID, &u.PartsSize, &u.TailSize, &created, &updated)
+	err := row.Scan(&u.ID, &u.UserID, &u.SpaceID, &u.ParentID, &u.Name, &u.ContentType, &u.Length, &u.BlobKey, &u.MultipartID,
+		&u.PartsSize, &u.TailSize, &u.StaleTail, &created, &updated)
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	return u, notFound(err)
 }
@@ -120,8 +128,9 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 // Commit records progress on an upload in one transaction: new parts
 // (replacing any of the same number) and the size of the tail — only
 // while token holds the upload's lease (ErrLeaseLost otherwise; "" for
-// no lease check).
-func (s *Store) Commit(ctx context.Context, upload, token string, parts []blob.Part, tailSize int64, at time.Time) error {
+// no lease check). staleTail, if not -1, records a tail object the commit
+// makes stale (see Upload.StaleTail).
+func (s *Store) Commit(ctx context.Context, upload, token string, parts []blob.Part, tailSize, staleTail int64, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, p := range parts {
 			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO files_upload_parts (upload_id, number, etag, size) VALUES (?, ?, ?, ?)
@@ -131,9 +140,10 @@ func (s *Store) Commit(ctx context.Context, upload, token string, parts []blob.P
 			}
 		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE files_uploads SET tail_size = ?, updated_at = ?,
+			stale_tail = CASE WHEN CAST(? AS BIGINT) >= 0 THEN CAST(? AS BIGINT) ELSE stale_tail END,
 			parts_size = (SELECT COALESCE(SUM(size), 0) FROM files_upload_parts WHERE upload_id = ?)
 			WHERE id = ? AND (? = '' OR lease_owner = ?)`),
-			tailSize, ms(at), upload, upload, token, token)
+			tailSize, ms(at), staleTail, staleTail, upload, upload, token, token)
 		if err := affected(res, err); errors.Is(err, ErrNotFound) && token != "" {
 			return ErrLeaseLost
 		} else {
