@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,7 +23,17 @@ import (
 	"bureau/services/platform/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// childEnv makes the test binary run the service itself (files.Main, as
+// cmd/files does), for the tests that kill it.
+const childEnv = "BUREAU_FILES_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		files.Main()
+		return
+	}
+	testenv.Main(m)
+}
 
 // Agents of two ministries and an external.
 var (
@@ -49,6 +60,8 @@ type envOptions struct {
 	partSize int64
 	maxSize  int64
 	quota    int64
+	agentQ   int64 // per-agent quota
+	maxZip   int64
 	keep     int // versions kept
 	bus      bus.Bus
 }
@@ -92,6 +105,10 @@ func startEnv(t *testing.T, o envOptions, pub ed25519.PublicKey, priv ed25519.Pr
 		c.UploadPartSize = o.partSize
 	}
 	c.DefaultQuota = o.quota
+	c.AgentQuota = o.agentQ
+	if o.maxZip != 0 {
+		c.MaxZipSize = o.maxZip
+	}
 	if o.keep != 0 {
 		c.KeepVersions = o.keep
 	}

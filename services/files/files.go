@@ -57,12 +57,19 @@ type Config struct {
 	} `yaml:"redis" envPrefix:"REDIS_"`
 	// MaxUploadSize is the largest file, in bytes.
 	MaxUploadSize int64 `yaml:"max_upload_size" env:"MAX_UPLOAD_SIZE"`
+	// MaxZipSize bounds the bytes of a folder downloaded as a zip stream
+	// (0: unlimited).
+	MaxZipSize int64 `yaml:"max_zip_size" env:"MAX_ZIP_SIZE"`
 	// UploadPartSize is the S3 multipart part size of resumable uploads,
 	// and the memory each upload in progress buffers.
 	UploadPartSize int64 `yaml:"upload_part_size" env:"UPLOAD_PART_SIZE"`
 	// UploadExpiry: a resumable upload untouched this long is abandoned
 	// (multipart upload aborted, tail deleted).
 	UploadExpiry time.Duration `yaml:"upload_expiry" env:"UPLOAD_EXPIRY"`
+	// UploadLease: a PATCH holds a lease on its upload in the database,
+	// renewed while it runs, so that replicas never write to one upload at
+	// once; after a crash the upload can be resumed once it lapses.
+	UploadLease time.Duration `yaml:"upload_lease" env:"UPLOAD_LEASE"`
 	// JobsInterval is how often the trash purge and the upload cleanup run.
 	JobsInterval time.Duration `yaml:"jobs_interval" env:"JOBS_INTERVAL"`
 	// KeepVersions is how many versions of a file are kept, the current
@@ -71,6 +78,10 @@ type Config struct {
 	// DefaultQuota is the quota of a space without its own, in bytes
 	// (0: unlimited).
 	DefaultQuota int64 `yaml:"default_quota" env:"DEFAULT_QUOTA"`
+	// AgentQuota bounds the bytes each agent has uploaded across all
+	// spaces — every version they uploaded, trash included, plus their
+	// uploads in progress (0: unlimited).
+	AgentQuota int64 `yaml:"agent_quota" env:"AGENT_QUOTA"`
 	// TrashRetention is how long deleted items stay restorable.
 	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
 }
@@ -98,10 +109,12 @@ func Default() *Config {
 	c := &Config{Common: service.DefaultCommon("127.0.0.1:8082")}
 	c.ClamAV.Timeout = 30 * time.Second
 	c.MaxUploadSize = 10 << 30
+	c.MaxZipSize = 10 << 30
 	c.UploadPartSize = 8 << 20
 	c.TrashRetention = 30 * 24 * time.Hour
 	c.KeepVersions = 10
 	c.UploadExpiry = 24 * time.Hour
+	c.UploadLease = 15 * time.Second
 	c.JobsInterval = time.Hour
 	return c
 }
@@ -149,6 +162,7 @@ func (c *Config) Check(v *pconfig.Checker) {
 	}
 	v.Positive("trash_retention", c.TrashRetention)
 	v.Positive("upload_expiry", c.UploadExpiry)
+	v.Positive("upload_lease", c.UploadLease)
 	v.Positive("jobs_interval", c.JobsInterval)
 	if c.KeepVersions < 0 {
 		v.Fail("keep_versions", "must be 0 (all) or positive, got %d", c.KeepVersions)
@@ -156,12 +170,28 @@ func (c *Config) Check(v *pconfig.Checker) {
 	if c.DefaultQuota < 0 {
 		v.Fail("default_quota", "must be 0 (unlimited) or positive, got %d", c.DefaultQuota)
 	}
+	if c.MaxZipSize < 0 {
+		v.Fail("max_zip_size", "must be 0 (unlimited) or positive, got %d", c.MaxZipSize)
+	}
+	if c.AgentQuota < 0 {
+		v.Fail("agent_quota", "must be 0 (unlimited) or positive, got %d", c.AgentQuota)
+	}
 }
 
 // Options are what an embedding program shares with the service.
 type Options struct {
 	// Bus carries notifications to the gateway; nil: per Redis.URL.
 	Bus bus.Bus
+}
+
+// Main runs the service alone, configured from the file named by -config
+// (or BUREAU_FILES_CONFIG) and the environment, until SIGINT/SIGTERM.
+func Main() {
+	service.Main("files", EnvPrefix, Default(),
+		func(c *Config) service.Common { return c.Common },
+		func(ctx context.Context, c *Config, b *service.Base) (service.Runner, error) {
+			return New(ctx, c, b)
+		})
 }
 
 // New builds the service.
@@ -195,7 +225,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	r.closers = append(r.closers, db.Close)
-	st, err := store.Open(ctx, db)
+	st, err := store.OpenLog(ctx, db, log)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -233,7 +263,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, Quota: c.DefaultQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

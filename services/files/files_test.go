@@ -250,13 +250,27 @@ func TestEICARIsQuarantined(t *testing.T) {
 	}
 	e := newEnv(t, envOptions{bus: b})
 	sp := e.personal(&alice)
-	n := e.putFile(&alice, sp.ID, "", "eicar.com", []byte(testenv.EICAR))
+	var dir node
+	e.call(&alice, "POST", "/api/files/spaces/"+sp.ID+"/folders", map[string]string{"name": "Pièces"}, 201, &dir)
+	n := e.putFile(&alice, sp.ID, dir.ID, "eicar.com", []byte(testenv.EICAR))
 	if n.Scan != "pending" {
 		t.Fatalf("new file scan state %q", n.Scan)
 	}
 	if n = e.waitScan(&alice, sp.ID, n.ID); n.Scan != "infected" {
 		t.Fatalf("EICAR scanned %q", n.Scan)
 	}
+	// Quarantined everywhere: not in a zip (listed as left out), not
+	// found by search, not copied.
+	clean := e.putFile(&alice, sp.ID, dir.ID, "propre.txt", []byte("propre"))
+	e.waitScan(&alice, sp.ID, clean.ID)
+	files := e.unzip(&alice, sp.ID, dir.ID)
+	if len(files) != 3 || files["Pièces/propre.txt"] != "propre" || !strings.Contains(files["Pièces/LISEZ-MOI - fichiers non inclus.txt"], "Pièces/eicar.com — infecté") {
+		t.Fatalf("zip with a quarantined file: %v", files)
+	}
+	if hits := e.search(&alice, "eicar"); len(hits) != 0 {
+		t.Fatalf("search finds a quarantined file: %+v", hits)
+	}
+	expectCode(t, e, &alice, "POST", "/api/files/spaces/"+sp.ID+"/nodes/"+n.ID+"/copy", map[string]string{"name": "copie.com"}, 409, "file_infected")
 	for _, hdr := range []map[string]string{nil, {"Range": "bytes=0-10"}} {
 		resp := e.download(&alice, sp.ID, n.ID, hdr)
 		body, _ := io.ReadAll(resp.Body)

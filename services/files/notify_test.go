@@ -78,10 +78,7 @@ func note(t *testing.T, ev notify.Event) notify.Notification {
 // links' use, throttled.
 func TestLiveNotifications(t *testing.T) {
 	t.Parallel()
-	b := bus.NewMemory(bus.MemoryOptions{})
-	defer b.Close()
-	w := watch(t, b)
-	e := newEnv(t, envOptions{bus: b, clamav: "-"})
+	e, w := newBusEnv(t)
 
 	var sp space
 	e.call(&alice, "POST", "/api/files/spaces", map[string]string{"name": "Projet Marianne"}, 201, &sp)

@@ -32,17 +32,24 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 		mux.Handle(pattern, base.Metrics.Instrument(name, a.authed(h)))
 	}
 	mux.Handle("GET /api/files/whoami", base.Metrics.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
+	route("GET /api/files/me/quota", "my_quota", a.myQuota)
+	route("GET /api/files/search", "search", a.search)
 	route("GET /api/files/spaces", "spaces_list", a.listSpaces)
 	route("POST /api/files/spaces", "spaces_create", a.createSpace)
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
 	route("GET /api/files/spaces/{space}/members", "members_list", a.listMembers)
 	route("POST /api/files/spaces/{space}/members", "members_add", a.addMember)
+	route("PATCH /api/files/spaces/{space}/members/{user}", "members_role", a.setRole)
+	route("DELETE /api/files/spaces/{space}/members/{user}", "members_remove", a.removeMember)
+	route("DELETE /api/files/spaces/{space}/invitations/{email}", "invitations_cancel", a.cancelInvitation)
 	route("GET /api/files/spaces/{space}/nodes", "nodes_list", a.listNodes)
 	route("POST /api/files/spaces/{space}/folders", "folders_create", a.createFolder)
 	route("GET /api/files/spaces/{space}/nodes/{node}", "node_get", a.getNode)
 	route("PATCH /api/files/spaces/{space}/nodes/{node}", "node_place", a.placeNode)
 	route("DELETE /api/files/spaces/{space}/nodes/{node}", "node_delete", a.deleteNode)
 	route("GET /api/files/spaces/{space}/nodes/{node}/content", "download", a.download)
+	route("POST /api/files/spaces/{space}/nodes/{node}/copy", "node_copy", a.copyNode)
+	route("GET /api/files/spaces/{space}/nodes/{node}/zip", "download_zip", a.downloadZip)
 	route("PUT /api/files/spaces/{space}/content", "put", a.put)
 	route("GET /api/files/spaces/{space}/trash", "trash_list", a.listTrash)
 	route("POST /api/files/spaces/{space}/trash/{node}/restore", "trash_restore", a.restore)
@@ -66,12 +73,17 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("DELETE /api/files/uploads/{id}", "tus_delete", a.tusDelete)
 }
 
-// authed requires the gateway's identity.
+// authed requires the gateway's identity, and records the agent's
+// arrival (their pending invitations become memberships).
 func (a *API) authed(h func(http.ResponseWriter, *http.Request, identity.User)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok := identity.FromContext(r.Context())
 		if !ok {
 			httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
+			return
+		}
+		if err := a.svc.Arrive(r.Context(), u); err != nil {
+			a.fail(w, r, err)
 			return
 		}
 		h(w, r, u)
@@ -121,6 +133,22 @@ func (a *API) listSpaces(w http.ResponseWriter, r *http.Request, u identity.User
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"spaces": spaces})
 }
 
+func (a *API) myQuota(w http.ResponseWriter, r *http.Request, u identity.User) {
+	q, err := a.svc.MyQuota(r.Context(), u)
+	a.reply(w, r, http.StatusOK, q, err)
+}
+
+func (a *API) search(w http.ResponseWriter, r *http.Request, u identity.User) {
+	q := r.URL.Query()
+	limit, err := atoiOr(q.Get("limit"), 0)
+	if err != nil {
+		badRequest(w, "invalid_query", "Paramètre limit invalide.")
+		return
+	}
+	hits, err := a.svc.Search(r.Context(), u, q.Get("q"), limit)
+	a.reply(w, r, http.StatusOK, map[string]any{"items": hits}, err)
+}
+
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request, u identity.User) {
 	var in struct {
 		Name string `json:"name"`
@@ -157,17 +185,55 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u identity.Use
 func (a *API) addMember(w http.ResponseWriter, r *http.Request, u identity.User) {
 	var in struct {
 		UserID string `json:"user_id"`
+		Email  string `json:"email"`
 		Role   string `json:"role"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	m, err := a.svc.AddMember(r.Context(), u, r.PathValue("space"), in.UserID, in.Role)
+	m, err := a.svc.AddMember(r.Context(), u, r.PathValue("space"), in.UserID, in.Email, in.Role)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, m)
+}
+
+func (a *API) setRole(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Role string `json:"role"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	m, err := a.svc.SetRole(r.Context(), u, r.PathValue("space"), r.PathValue("user"), in.Role)
+	a.reply(w, r, http.StatusOK, m, err)
+}
+
+// reply answers v as JSON with status, or err.
+func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, status, v)
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request, u identity.User) {
+	a.noContent(w, r, a.svc.RemoveMember(r.Context(), u, r.PathValue("space"), r.PathValue("user")))
+}
+
+func (a *API) cancelInvitation(w http.ResponseWriter, r *http.Request, u identity.User) {
+	a.noContent(w, r, a.svc.CancelInvitation(r.Context(), u, r.PathValue("space"), r.PathValue("email")))
+}
+
+// noContent answers 204, or err.
+func (a *API) noContent(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) listNodes(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -223,24 +289,73 @@ func (a *API) placeNode(w http.ResponseWriter, r *http.Request, u identity.User)
 	var in struct {
 		Name   *string `json:"name"`
 		Parent *string `json:"parent"`
+		Space  string  `json:"space"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
-	n, err := a.svc.Place(r.Context(), u, r.PathValue("space"), r.PathValue("node"), in.Name, in.Parent)
+	space := r.PathValue("space")
+	var n any
+	var err error
+	if in.Space != "" && in.Space != space {
+		// Across spaces: the target folder is required ("" = its root).
+		parent := ""
+		if in.Parent != nil {
+			parent = *in.Parent
+		}
+		n, err = a.svc.MoveToSpace(r.Context(), u, space, r.PathValue("node"), in.Space, parent, in.Name)
+	} else {
+		n, err = a.svc.Place(r.Context(), u, space, r.PathValue("node"), in.Name, in.Parent)
+	}
+	a.reply(w, r, http.StatusOK, n, err)
+}
+
+func (a *API) copyNode(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Space  string  `json:"space"`
+		Parent string  `json:"parent"`
+		Name   *string `json:"name"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	n, err := a.svc.Copy(r.Context(), u, r.PathValue("space"), r.PathValue("node"), in.Space, in.Parent, in.Name)
+	a.reply(w, r, http.StatusCreated, n, err)
+}
+
+// downloadZip streams a folder as a zip archive. Refusals come before the
+// first byte; a failure once streaming has begun aborts the connection,
+// so that the client sees a truncated download, not a valid short zip.
+func (a *API) downloadZip(w http.ResponseWriter, r *http.Request, u identity.User) {
+	arc, err := a.svc.Zip(r.Context(), u, r.PathValue("space"), r.PathValue("node"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, n)
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", attachment(arc.Name+".zip"))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, no-store")
+	if err := a.svc.WriteZip(r.Context(), w, arc); err != nil {
+		if r.Context().Err() == nil {
+			a.log.Error("zip stream", "path", r.URL.Path, "err", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// attachment is a Content-Disposition for a download named name.
+func attachment(name string) string {
+	disp := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	if disp == "" || strings.ContainsAny(disp, "\r\n") {
+		return "attachment"
+	}
+	return disp
 }
 
 func (a *API) deleteNode(w http.ResponseWriter, r *http.Request, u identity.User) {
-	if err := a.svc.Delete(r.Context(), u, r.PathValue("space"), r.PathValue("node")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, a.svc.Delete(r.Context(), u, r.PathValue("space"), r.PathValue("node")))
 }
 
 func (a *API) listTrash(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -299,11 +414,7 @@ func ServeContent(w http.ResponseWriter, r *http.Request, c drive.Content) {
 	h := w.Header()
 	h.Set("ETag", `"`+c.Node.VersionID+`"`)
 	h.Set("Content-Type", c.Node.ContentType)
-	disp := mime.FormatMediaType("attachment", map[string]string{"filename": c.Node.Name})
-	if disp == "" || strings.ContainsAny(disp, "\r\n") {
-		disp = "attachment"
-	}
-	h.Set("Content-Disposition", disp)
+	h.Set("Content-Disposition", attachment(c.Node.Name))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-cache")

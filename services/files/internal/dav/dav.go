@@ -59,6 +59,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Identifiez-vous avec votre adresse et un mot de passe d'application.")
 		return
 	}
+	if err := h.svc.Arrive(r.Context(), u); err != nil {
+		api.Fail(h.log, w, r, err)
+		return
+	}
 	fsys, err := h.newFS(r.Context(), u, r)
 	if err != nil {
 		api.Fail(h.log, w, r, err)

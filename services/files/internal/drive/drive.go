@@ -51,12 +51,22 @@ var (
 // Config tunes the service.
 type Config struct {
 	MaxUploadSize int64
-	PartSize      int64 // multipart part size, >= blob.MinPartSize
+	// MaxZipSize bounds the bytes of a folder downloaded as a zip (0:
+	// unlimited).
+	MaxZipSize int64
+	PartSize   int64 // multipart part size, >= blob.MinPartSize
+	// UploadLease is how long a PATCH's lease on its upload lasts unless
+	// renewed (it is, every third of it, while the PATCH runs); after a
+	// crash, the upload can be resumed elsewhere once it lapses. 0: 15 s.
+	UploadLease time.Duration
 	// KeepVersions is how many versions of a file are kept, the current
 	// one included (0: all).
 	KeepVersions int
 	// Quota is the default quota of a space in bytes (0: unlimited).
 	Quota int64
+	// AgentQuota bounds the bytes each agent has uploaded, in all spaces
+	// (0: unlimited).
+	AgentQuota int64
 	// Bus carries the live notifications (files.added, files.shared,
 	// files.link_used); nil: none.
 	Bus bus.Bus
@@ -78,6 +88,7 @@ type Service struct {
 	scanned   func() // wakes the scanner when a version awaits it
 	linkFails attempts
 	linkUsed  throttle
+	seen      sync.Map // agent id → email, once Arrive recorded them
 }
 
 // New returns the service. blobs must also implement blob.Multipart (both
@@ -92,6 +103,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger, scanne
 	}
 	if scanned == nil {
 		scanned = func() {}
+	}
+	if cfg.UploadLease <= 0 {
+		cfg.UploadLease = 15 * time.Second
 	}
 	s := &Service{store: st, blobs: blobs, mp: mp, cfg: cfg, log: log, now: time.Now, scanned: scanned}
 	s.bufs.New = func() any { b := make([]byte, cfg.PartSize); return &b }

@@ -46,7 +46,7 @@ func (s *Service) PurgeTrash(ctx context.Context, cutoff time.Time) (int, error)
 func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, error) {
 	cleaned := 0
 	for {
-		ups, err := s.store.StaleUploads(ctx, cutoff, jobBatch)
+		ups, err := s.store.StaleUploads(ctx, cutoff, s.now(), jobBatch)
 		if err != nil || len(ups) == 0 {
 			return cleaned, err
 		}
@@ -56,8 +56,8 @@ func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, erro
 				return cleaned, err
 			}
 			err = s.mp.AbortMultipartUpload(ctx, up.BlobKey, up.MultipartID)
-			if err == nil && up.TailSize > 0 {
-				err = s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+			if err == nil {
+				err = s.dropTails(ctx, up)
 			}
 			if err == nil {
 				err = s.store.DeleteUpload(ctx, up.ID)

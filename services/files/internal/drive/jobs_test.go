@@ -9,7 +9,6 @@ import (
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/blob"
-	"bureau/services/platform/identity"
 )
 
 // One pass of each job: items trashed long enough ago are deleted with
@@ -18,12 +17,7 @@ import (
 func TestJobsOnePass(t *testing.T) {
 	s := newTestService(t)
 	ctx := context.Background()
-	u := identity.User{ID: "ualice", Ministry: "interieur"}
-	spaces, err := s.Spaces(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp := spaces[0].ID
+	u, sp := personal(t, s)
 	now := time.Now()
 	s.now = func() time.Time { return now }
 

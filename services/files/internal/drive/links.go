@@ -284,7 +284,7 @@ func (s *Service) LinkCheckPut(ctx context.Context, la LinkAccess, name string, 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return s.checkQuota(ctx, la.Link.SpaceID, size)
+	return s.checkQuota(ctx, la.Link.SpaceID, "", size)
 }
 
 // LinkPut deposits a file through an upload link.

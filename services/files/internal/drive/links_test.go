@@ -37,23 +37,30 @@ func newTestService(t *testing.T) *Service {
 	return s
 }
 
+// personal returns a test agent and their personal space's id.
+func personal(t *testing.T, s *Service) (identity.User, string) {
+	t.Helper()
+	u := identity.User{ID: "ualice", Ministry: "interieur"}
+	spaces, err := s.Spaces(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, spaces[0].ID
+}
+
 // An expired link is refused (410), on the clock of the service.
 func TestLinkExpiry(t *testing.T) {
 	s := newTestService(t)
 	ctx := context.Background()
-	u := identity.User{ID: "ualice", Ministry: "interieur"}
-	spaces, err := s.Spaces(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.CreateFolder(ctx, u, spaces[0].ID, "", "Partage")
+	u, sp := personal(t, s)
+	f, err := s.CreateFolder(ctx, u, sp, "", "Partage")
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	s.now = func() time.Time { return now }
 	exp := now.Add(time.Hour)
-	_, token, err := s.CreateLink(ctx, u, spaces[0].ID, NewLink{Node: f.ID, Kind: store.LinkRead, ExpiresAt: &exp})
+	_, token, err := s.CreateLink(ctx, u, sp, NewLink{Node: f.ID, Kind: store.LinkRead, ExpiresAt: &exp})
 	if err != nil {
 		t.Fatal(err)
 	}

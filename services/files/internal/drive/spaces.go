@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/identity"
-	"bureau/services/platform/notify"
 )
 
 // PersonalSpaceName is the name of every personal space.
@@ -65,22 +63,50 @@ func (s *Service) quota(ctx context.Context, space string) (int64, error) {
 	return q, nil
 }
 
-// checkQuota refuses size more bytes in space if they would exceed its
-// quota, counting the uploads in progress (but except, when given).
-func (s *Service) checkQuota(ctx context.Context, space string, size int64, except ...string) error {
+// checkQuota refuses size more bytes from agent user ("" for a share
+// link) in space if they would exceed the space's quota or the agent's,
+// counting the uploads in progress (but except, when given).
+func (s *Service) checkQuota(ctx context.Context, space, user string, size int64, except ...string) error {
 	q, err := s.quota(ctx, space)
-	if err != nil || q == 0 {
-		return err
-	}
-	stored, reserved, err := s.store.Usage(ctx, space, strings.Join(except, ""))
 	if err != nil {
 		return err
 	}
-	if stored+reserved+max(size, 0) > q {
-		return fail(http.StatusInsufficientStorage, "quota_exceeded",
-			fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
+	ex := strings.Join(except, "")
+	if q > 0 {
+		stored, reserved, err := s.store.Usage(ctx, space, ex)
+		if err != nil {
+			return err
+		}
+		if stored+reserved+max(size, 0) > q {
+			return fail(http.StatusInsufficientStorage, "quota_exceeded",
+				fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
+		}
+	}
+	if s.cfg.AgentQuota == 0 || user == "" || strings.HasPrefix(user, "link:") {
+		return nil
+	}
+	stored, reserved, err := s.store.AgentUsage(ctx, user, ex)
+	if err != nil {
+		return err
+	}
+	if stored+reserved+max(size, 0) > s.cfg.AgentQuota {
+		return fail(http.StatusInsufficientStorage, "agent_quota_exceeded",
+			fmt.Sprintf("Votre quota personnel est atteint : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(s.cfg.AgentQuota)))
 	}
 	return nil
+}
+
+// AgentQuota is an agent's quota and usage, for the quota bar.
+type AgentQuota struct {
+	Quota    int64 `json:"quota"`    // bytes, 0: unlimited
+	Used     int64 `json:"used"`     // bytes of the versions they uploaded
+	Reserved int64 `json:"reserved"` // bytes announced by their uploads in progress
+}
+
+// MyQuota returns u's own quota and usage.
+func (s *Service) MyQuota(ctx context.Context, u identity.User) (AgentQuota, error) {
+	stored, reserved, err := s.store.AgentUsage(ctx, u.ID, "")
+	return AgentQuota{Quota: s.cfg.AgentQuota, Used: stored, Reserved: reserved}, err
 }
 
 // CreateSpace creates a team space owned by u.
@@ -104,47 +130,6 @@ func (s *Service) Space(ctx context.Context, u identity.User, space string) (sto
 		return sp, err
 	}
 	return sp, s.fillUsage(ctx, &sp)
-}
-
-// Members lists the members of a space u belongs to.
-func (s *Service) Members(ctx context.Context, u identity.User, space string) ([]store.Member, error) {
-	if _, err := s.access(ctx, u, space, store.RoleReader); err != nil {
-		return nil, err
-	}
-	return s.store.Members(ctx, space)
-}
-
-var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-
-// AddMember gives agent user a role in a team space. Managers add
-// managers, editors and readers; only owners add owners.
-func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, role string) (store.Member, error) {
-	sp, err := s.access(ctx, u, space, store.RoleManager)
-	if err != nil {
-		return store.Member{}, err
-	}
-	switch {
-	case sp.Kind == store.SpacePersonal:
-		return store.Member{}, fail(http.StatusBadRequest, "personal_space", "Un espace personnel ne se partage pas : créez un espace d'équipe.")
-	case !userIDPattern.MatchString(user):
-		return store.Member{}, fail(http.StatusBadRequest, "invalid_user", "Identifiant d'agent invalide.")
-	case store.RoleRank(role) == 0:
-		return store.Member{}, fail(http.StatusBadRequest, "invalid_role", "Rôle inconnu : owner, manager, editor ou reader.")
-	case store.RoleRank(role) > store.RoleRank(sp.Role):
-		return store.Member{}, fail(http.StatusForbidden, "role_too_high", "Vous ne pouvez pas donner un rôle supérieur au vôtre.")
-	}
-	m := store.Member{SpaceID: space, UserID: user, Role: role, AddedBy: u.ID, AddedAt: s.now()}
-	if err := s.store.AddMember(ctx, m); errors.Is(err, store.ErrConflict) {
-		return m, fail(http.StatusConflict, "already_member", "Cet agent est déjà membre de l'espace.")
-	} else if err != nil {
-		return m, err
-	}
-	s.publish(ctx, user, EventShared, notify.Notification{
-		Title: displayName(u) + " vous a ajouté à l'espace « " + sp.Name + " »",
-		Body:  "Rôle : " + roleLabel(role),
-		Link:  folderLink(space, ""),
-	})
-	return m, nil
 }
 
 func roleLabel(role string) string {

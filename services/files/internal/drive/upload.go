@@ -62,7 +62,7 @@ func (s *Service) checkTarget(ctx context.Context, u identity.User, t Target, si
 	if n, err := s.store.LiveChild(ctx, t.Space, t.Parent, t.Name); err == nil && n.Kind == store.KindFolder {
 		return errNameTaken
 	}
-	return s.checkQuota(ctx, t.Space, size)
+	return s.checkQuota(ctx, t.Space, u.ID, size)
 }
 
 func contentType(ct string) string {
@@ -149,7 +149,7 @@ func (m *maxReader) Read(p []byte) (int, error) {
 func (s *Service) addVersion(ctx context.Context, u identity.User, t Target, version, key string, size int64, ct string) (store.Node, error) {
 	// The quota again, now that the size is certain (an upload's own
 	// reservation, already deleted, is not counted twice).
-	if err := s.checkQuota(ctx, t.Space, size, version); err != nil {
+	if err := s.checkQuota(ctx, t.Space, u.ID, size, version); err != nil {
 		if derr := s.blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			s.log.Warn("orphan blob", "key", key, "err", derr)
 		}
@@ -297,13 +297,19 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 	}
 	defer unlock()
 	if offset != up.Offset() {
-		return Upload{}, fail(http.StatusConflict, "offset_mismatch",
-			fmt.Sprintf("Décalage %d attendu, %d reçu : reprenez depuis le décalage annoncé par HEAD.", up.Offset(), offset))
+		return Upload{}, errOffset(up.Offset(), offset)
 	}
 	if declared > up.Length-up.Offset() {
 		return Upload{}, fail(http.StatusRequestEntityTooLarge, "exceeds_upload_length", "Le morceau envoyé dépasse la taille annoncée du fichier.")
 	}
 	sctx := context.WithoutCancel(ctx)
+	// The lease keeps other replicas out (the lock above only this
+	// process's requests); taking it re-checks the offset in the database.
+	token := newID()
+	if err := s.lease(sctx, u, up, token); err != nil {
+		return Upload{}, err
+	}
+	defer s.keepLease(sctx, up.ID, token)()
 	bufp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bufp)
 	buf := *bufp
@@ -324,6 +330,12 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		h = sum.hash()
 	}
 	partsSize := up.PartsSize
+	// The current tail goes stale once a part moves past it: recorded
+	// with the commit that does, deleted right after.
+	stale := int64(-1)
+	if up.TailSize > 0 {
+		stale = up.PartsSize
+	}
 	var pending []blob.Part // uploaded, not yet recorded (checksum mode)
 	body = io.LimitReader(body, up.Length-up.Offset())
 	var readErr error
@@ -345,10 +357,11 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 		n = 0
 		pending = append(pending, p)
 		if h == nil {
-			if err := s.store.Commit(sctx, up.ID, pending, 0, s.now()); err != nil {
+			if err := s.store.Commit(sctx, up.ID, token, pending, 0, stale, s.now()); err != nil {
 				return Upload{}, err
 			}
 			parts, pending = append(parts, pending...), nil
+			s.dropStaleTail(sctx, up, &stale)
 		}
 	}
 	if readErr == io.EOF {
@@ -376,16 +389,92 @@ func (s *Service) Append(ctx context.Context, u identity.User, id string, offset
 			return Upload{}, err
 		}
 	}
-	if err := s.store.Commit(sctx, up.ID, pending, int64(n), s.now()); err != nil {
+	if partsSize == up.PartsSize {
+		stale = -1 // the tail was rewritten in place, with a longer content
+	}
+	if err := s.store.Commit(sctx, up.ID, token, pending, int64(n), stale, s.now()); err != nil {
 		return Upload{}, err
 	}
-	if up.TailSize > 0 && partsSize != up.PartsSize {
-		s.blobs.Delete(sctx, tailKey(up, up.PartsSize))
-	}
+	s.dropStaleTail(sctx, up, &stale)
 	if readErr != nil {
 		return Upload{}, readErr
 	}
 	return Upload{ID: up.ID, Offset: partsSize + int64(n), Length: up.Length}, nil
+}
+
+func errOffset(want, got int64) error {
+	return fail(http.StatusConflict, "offset_mismatch",
+		fmt.Sprintf("Décalage %d attendu, %d reçu : reprenez depuis le décalage annoncé par HEAD.", want, got))
+}
+
+var errBusy = fail(http.StatusConflict, "upload_busy", "Ce téléversement reçoit déjà des données par une autre connexion : réessayez après avoir relu le décalage (HEAD).")
+
+// lease takes the upload's lease for token at its current offset.
+func (s *Service) lease(ctx context.Context, u identity.User, up store.Upload, token string) error {
+	now := s.now()
+	err := s.store.Lease(ctx, up.ID, u.ID, up.Offset(), token, now, now.Add(s.cfg.UploadLease))
+	switch {
+	case errors.Is(err, store.ErrBusy):
+		return errBusy
+	case errors.Is(err, store.ErrOffset):
+		return fail(http.StatusConflict, "offset_mismatch", "Le décalage a changé entre-temps : reprenez depuis le décalage annoncé par HEAD.")
+	case errors.Is(err, store.ErrNotFound):
+		return errUploadNotFound
+	}
+	return err
+}
+
+// keepLease renews token's lease every third of its duration until the
+// returned function is called, which releases it.
+func (s *Service) keepLease(ctx context.Context, id, token string) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.UploadLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				// A lost lease shows at the next commit, which refuses.
+				if err := s.store.Renew(ctx, id, token, s.now().Add(s.cfg.UploadLease)); err != nil {
+					s.log.Warn("upload lease", "upload", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		if err := s.store.Release(ctx, id, token); err != nil {
+			s.log.Warn("upload lease release", "upload", id, "err", err)
+		}
+	}
+}
+
+// dropStaleTail deletes the tail made stale by a commit, once.
+func (s *Service) dropStaleTail(ctx context.Context, up store.Upload, stale *int64) {
+	if *stale < 0 {
+		return
+	}
+	if err := s.blobs.Delete(ctx, tailKey(up, *stale)); err != nil {
+		s.log.Warn("stale upload tail", "upload", up.ID, "err", err) // deleted with the upload
+	}
+	*stale = -1
+}
+
+// dropTails deletes the tail objects of an upload that is over.
+func (s *Service) dropTails(ctx context.Context, up store.Upload) error {
+	for _, at := range []int64{up.StaleTail, up.PartsSize} {
+		if at >= 0 && (at != up.PartsSize || up.TailSize > 0) {
+			if err := s.blobs.Delete(ctx, tailKey(up, at)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Service) readTail(ctx context.Context, up store.Upload, dst []byte) error {
@@ -424,8 +513,8 @@ func (s *Service) complete(ctx context.Context, u identity.User, up store.Upload
 	if err := s.store.DeleteUpload(ctx, up.ID); err != nil {
 		return Upload{}, err
 	}
-	if up.TailSize > 0 {
-		s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+	if err := s.dropTails(ctx, up); err != nil {
+		s.log.Warn("orphan upload tail", "upload", up.ID, "err", err)
 	}
 	t := Target{Space: up.SpaceID, Parent: up.ParentID, Name: up.Name}
 	n, err := s.addVersion(ctx, u, t, up.ID, up.BlobKey, up.Length, up.ContentType)
@@ -442,11 +531,17 @@ func (s *Service) Terminate(ctx context.Context, u identity.User, id string) err
 		return err
 	}
 	defer unlock()
+	// Not while a PATCH (maybe on another replica) is writing to it.
+	token := newID()
+	if err := s.lease(ctx, u, up, token); err != nil {
+		return err
+	}
+	defer s.store.Release(context.WithoutCancel(ctx), up.ID, token)
 	if err := s.mp.AbortMultipartUpload(ctx, up.BlobKey, up.MultipartID); err != nil {
 		return err
 	}
-	if up.TailSize > 0 {
-		s.blobs.Delete(ctx, tailKey(up, up.PartsSize))
+	if err := s.dropTails(ctx, up); err != nil {
+		return err
 	}
 	return s.store.DeleteUpload(ctx, up.ID)
 }

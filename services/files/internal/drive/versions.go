@@ -79,7 +79,7 @@ func (s *Service) RestoreVersion(ctx context.Context, u identity.User, space, id
 	if v.Scan == store.ScanInfected {
 		return n, fail(http.StatusConflict, "file_infected", "Cette version contient un virus : elle ne peut pas être restaurée.")
 	}
-	if err := s.checkQuota(ctx, space, v.Size); err != nil {
+	if err := s.checkQuota(ctx, space, u.ID, v.Size); err != nil {
 		return n, err
 	}
 	v.ID, v.UploadedBy, v.CreatedAt = newID(), u.ID, s.now()

@@ -94,22 +94,21 @@ func (s *Store) DeleteNodes(ctx context.Context, space string, ids []string) ([]
 	return keys, err
 }
 
-// StaleUploads returns up to limit uploads not touched since t.
-func (s *Store) StaleUploads(ctx context.Context, t time.Time, limit int) ([]Upload, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, user_id, space_id, parent_id, name, content_type, length, blob_key, multipart_id, parts_size, tail_size, created_at, updated_at
-		FROM files_uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?`), ms(t), limit)
+// StaleUploads returns up to limit uploads not touched since t and not
+// leased at now.
+func (s *Store) StaleUploads(ctx context.Context, t, now time.Time, limit int) ([]Upload, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+uploadCols+`
+		FROM files_uploads WHERE updated_at < ? AND lease_until < ? ORDER BY updated_at LIMIT ?`), ms(t), ms(now), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Upload
 	for rows.Next() {
-		var u Upload
-		var created, updated int64
-		if err := rows.Scan(&u.ID, &u.UserID, &u.SpaceID, &u.ParentID, &u.Name, &u.ContentType, &u.Length, &u.BlobKey, &u.MultipartID, &u.PartsSize, &u.TailSize, &created, &updated); err != nil {
+		u, err := scanUpload(rows)
+		if err != nil {
 			return nil, err
 		}
-		u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 		out = append(out, u)
 	}
 	return out, rows.Err()

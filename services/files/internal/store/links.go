@@ -142,6 +142,19 @@ func (s *Store) Usage(ctx context.Context, space, except string) (stored, reserv
 	return
 }
 
+// AgentUsage returns the bytes of the versions user uploaded, in every
+// space (old versions and trash included, until pruned or purged), and
+// the bytes announced by user's uploads in progress (but except).
+func (s *Store) AgentUsage(ctx context.Context, user, except string) (stored, reserved int64, err error) {
+	err = s.db.Read.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(size), 0) FROM files_versions WHERE uploaded_by = ?`), user).Scan(&stored)
+	if err != nil {
+		return
+	}
+	err = s.db.Read.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(length), 0) FROM files_uploads WHERE user_id = ? AND id <> ?`),
+		user, except).Scan(&reserved)
+	return
+}
+
 // Quota returns a space's own quota (0: none set, the default applies).
 func (s *Store) Quota(ctx context.Context, space string) (int64, error) {
 	var q sql.NullInt64

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"bureau/services/files/internal/names"
@@ -66,15 +67,25 @@ const (
 
 // Store is the metadata database.
 type Store struct {
-	db *sqldb.DB
+	db      *sqldb.DB
+	trigram bool // the name search index exists
 }
 
 // Open migrates db and returns the store.
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	return OpenLog(ctx, db, slog.Default())
+}
+
+// OpenLog is Open, logging to log.
+func OpenLog(ctx context.Context, db *sqldb.DB, log *slog.Logger) (*Store, error) {
 	if err := db.Migrate(ctx, "files", migrations, "migrations"); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if err := s.searchIndex(ctx, log); err != nil {
+		return nil, fmt.Errorf("store: search index: %w", err)
+	}
+	return s, nil
 }
 
 // Ping checks the database, for readiness.
@@ -189,43 +200,6 @@ func (s *Store) SpacesOf(ctx context.Context, user string) ([]Space, error) {
 		}
 		sp.Role = role
 		out = append(out, sp)
-	}
-	return out, rows.Err()
-}
-
-// Member is an agent's role in a space.
-type Member struct {
-	SpaceID string    `json:"-"`
-	UserID  string    `json:"user_id"`
-	Role    string    `json:"role"`
-	AddedBy string    `json:"added_by"`
-	AddedAt time.Time `json:"added_at"`
-}
-
-// AddMember inserts m; ErrConflict if the agent is already a member.
-func (s *Store) AddMember(ctx context.Context, m Member) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO files_members (space_id, user_id, role, added_by, added_at) VALUES (?, ?, ?, ?, ?)`),
-		m.SpaceID, m.UserID, m.Role, m.AddedBy, ms(m.AddedAt))
-	return conflict(err)
-}
-
-// Members lists a space's members by rank, then id.
-func (s *Store) Members(ctx context.Context, space string) ([]Member, error) {
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT user_id, role, added_by, added_at FROM files_members WHERE space_id = ?
-		ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 WHEN 'editor' THEN 2 ELSE 3 END, user_id`), space)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Member{}
-	for rows.Next() {
-		m := Member{SpaceID: space}
-		var at int64
-		if err := rows.Scan(&m.UserID, &m.Role, &m.AddedBy, &at); err != nil {
-			return nil, err
-		}
-		m.AddedAt = fromMS(at)
-		out = append(out, m)
 	}
 	return out, rows.Err()
 }

@@ -163,14 +163,14 @@ func TestUploads(t *testing.T) {
 		if _, err := st.Upload(ctx, "u1", "b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("someone else's upload: %v", err)
 		}
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, t0))
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 1, ETag: "e1", Size: 40}}, 7, -1, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2", Size: 40}}, 0, 40, t0))
 		up, err := st.Upload(ctx, "u1", "a")
 		if err != nil || up.PartsSize != 80 || up.TailSize != 0 || up.Offset() != 80 {
 			t.Fatalf("upload: %+v %v", up, err)
 		}
 		// A part uploaded again replaces the old one, not adds to it.
-		must(t, st.Commit(ctx, "u1", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, t0))
+		must(t, st.Commit(ctx, "u1", "", []blob.Part{{Number: 2, ETag: "e2b", Size: 40}}, 5, -1, t0))
 		parts, err := st.Parts(ctx, "u1")
 		if err != nil || len(parts) != 2 || parts[1].ETag != "e2b" {
 			t.Fatalf("parts: %+v %v", parts, err)
@@ -198,4 +198,139 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestMembershipChangesAndInvitations(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "t1", Kind: store.SpaceTeam, Name: "Projet", CreatedBy: "alice", CreatedAt: t0}))
+		if err := st.SetRole(ctx, "t1", "alice", store.RoleEditor); !errors.Is(err, store.ErrLastOwner) {
+			t.Fatalf("demote last owner: %v", err)
+		}
+		if err := st.RemoveMember(ctx, "t1", "alice"); !errors.Is(err, store.ErrLastOwner) {
+			t.Fatalf("remove last owner: %v", err)
+		}
+		if err := st.SetRole(ctx, "t1", "nobody", store.RoleEditor); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("role of a non-member: %v", err)
+		}
+		must(t, st.Invite(ctx, store.Member{SpaceID: "t1", Email: "Emma@X.fr", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0}))
+		if err := st.Invite(ctx, store.Member{SpaceID: "t1", Email: "emma@x.fr", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second invitation: %v", err)
+		}
+		claimed, err := st.SeeAgent(ctx, "emma", "EMMA@x.fr", t0)
+		if err != nil || len(claimed) != 1 || claimed[0].SpaceID != "t1" || claimed[0].Role != store.RoleEditor {
+			t.Fatalf("claimed: %+v %v", claimed, err)
+		}
+		if again, err := st.SeeAgent(ctx, "emma", "emma@x.fr", t0); err != nil || len(again) != 0 {
+			t.Fatalf("claimed twice: %+v %v", again, err)
+		}
+		if id, err := st.AgentByEmail(ctx, "Emma@x.fr"); err != nil || id != "emma" {
+			t.Fatalf("agent by email: %q %v", id, err)
+		}
+		must(t, st.SetRole(ctx, "t1", "emma", store.RoleOwner))
+		must(t, st.RemoveMember(ctx, "t1", "alice"))
+		ms, err := st.Members(ctx, "t1")
+		if err != nil || len(ms) != 1 || ms[0].UserID != "emma" || ms[0].Email != "emma@x.fr" || ms[0].Status != store.StatusMember {
+			t.Fatalf("members: %+v %v", ms, err)
+		}
+	})
+}
+
+// Search by substring through each engine's index, kept up to date by
+// renames and deletions, limited to the agent's spaces.
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		for _, sp := range []string{"s1", "s2"} {
+			must(t, st.CreateSpace(ctx, store.Space{ID: sp, Kind: store.SpaceTeam, Name: "Espace " + sp, CreatedBy: "a", CreatedAt: t0}))
+		}
+		add := func(space, id, name, scan string) {
+			_, err := st.AddVersion(ctx, space, "", name, store.Version{ID: "v" + id, NodeID: id, Scan: scan, CreatedAt: t0, UploadedBy: "a"})
+			must(t, err)
+		}
+		add("s1", "n1", "Rapport Annuel.pdf", store.ScanClean)
+		add("s1", "n2", "rapport_100%.txt", store.ScanClean)
+		add("s1", "n3", "virus-rapport.exe", store.ScanPending)
+		add("s1", "n4", "Été.txt", store.ScanClean)
+		add("s2", "n5", "rapport de b.pdf", store.ScanClean)
+		must(t, st.AddMember(ctx, store.Member{SpaceID: "s2", UserID: "b", Role: store.RoleOwner, AddedBy: "a", AddedAt: t0}))
+		_, err := st.SetScan(ctx, "vn3", store.ScanInfected, "x", t0)
+		must(t, err)
+		must(t, st.RemoveMember(ctx, "s2", "a"))
+
+		search := func(user, q string) []string {
+			t.Helper()
+			hits, err := st.Search(ctx, user, q, 10, 0)
+			must(t, err)
+			var out []string
+			for _, h := range hits {
+				out = append(out, h.Name+"@"+h.SpaceName)
+			}
+			return out
+		}
+		if got := search("a", "RAPPORT"); len(got) != 2 || got[0] != "Rapport Annuel.pdf@Espace s1" || got[1] != "rapport_100%.txt@Espace s1" {
+			t.Fatalf("a searches rapport: %v", got)
+		}
+		if got := search("a", "%"); len(got) != 1 || got[0] != "rapport_100%.txt@Espace s1" {
+			t.Fatalf("LIKE wildcards are literal: %v", got)
+		}
+		if got := search("a", "t_1"); len(got) != 1 {
+			t.Fatalf("underscore is literal: %v", got)
+		}
+		if got := search("a", "ÉT"); len(got) != 1 || got[0] != "Été.txt@Espace s1" {
+			t.Fatalf("accents, short query: %v", got)
+		}
+		if got := search("b", "rapport"); len(got) != 1 || got[0] != "rapport de b.pdf@Espace s2" {
+			t.Fatalf("b's search: %v", got)
+		}
+		// Renamed, trashed, deleted: the index follows.
+		must(t, st.Place(ctx, "s1", "n1", "", "Bilan.pdf", t0))
+		must(t, st.Trash(ctx, "s1", "n2", "a", t0))
+		if got := search("a", "rapport"); len(got) != 0 {
+			t.Fatalf("after rename and trash: %v", got)
+		}
+		if got := search("a", "bilan"); len(got) != 1 {
+			t.Fatalf("new name: %v", got)
+		}
+		_, err = st.DeleteNodes(ctx, "s1", []string{"n1"})
+		must(t, err)
+		if got := search("a", "bilan"); len(got) != 0 {
+			t.Fatalf("after deletion: %v", got)
+		}
+	})
+}
+
+// The lease of a PATCH: one holder at a time, taken only at the expected
+// offset, lapsing, and commits refused once lost.
+func TestUploadLease(t *testing.T) {
+	t.Parallel()
+	bothEngines(t, func(t *testing.T, ctx context.Context, st *store.Store) {
+		must(t, st.CreateSpace(ctx, store.Space{ID: "s", Kind: store.SpaceTeam, Name: "S", CreatedBy: "a", CreatedAt: t0}))
+		must(t, st.CreateUpload(ctx, store.Upload{ID: "u1", UserID: "a", SpaceID: "s", Name: "f", Length: 100, BlobKey: "k", MultipartID: "m", CreatedAt: t0}))
+		until := t0.Add(10 * time.Second)
+		if err := st.Lease(ctx, "u1", "a", 5, "A", t0, until); !errors.Is(err, store.ErrOffset) {
+			t.Fatalf("lease at a wrong offset: %v", err)
+		}
+		if err := st.Lease(ctx, "u1", "b", 0, "A", t0, until); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("lease of another's upload: %v", err)
+		}
+		must(t, st.Lease(ctx, "u1", "a", 0, "A", t0, until))
+		if err := st.Lease(ctx, "u1", "a", 0, "B", t0.Add(time.Second), until); !errors.Is(err, store.ErrBusy) {
+			t.Fatalf("second lease: %v", err)
+		}
+		must(t, st.Commit(ctx, "u1", "A", []blob.Part{{Number: 1, ETag: "e", Size: 40}}, 0, -1, t0))
+		if err := st.Commit(ctx, "u1", "B", nil, 3, -1, t0); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("commit without the lease: %v", err)
+		}
+		// A lapses; B takes it over at the committed offset; A is out.
+		must(t, st.Lease(ctx, "u1", "a", 40, "B", until.Add(time.Millisecond), until.Add(time.Minute)))
+		if err := st.Renew(ctx, "u1", "A", until.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("renewal of a lost lease: %v", err)
+		}
+		if err := st.Commit(ctx, "u1", "A", nil, 3, -1, t0); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("commit of a lost lease: %v", err)
+		}
+		must(t, st.Release(ctx, "u1", "B"))
+		must(t, st.Lease(ctx, "u1", "a", 40, "C", until, until.Add(time.Second)))
+	})
 }
