@@ -106,7 +106,8 @@ MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER=off MI
   "$MINIO" server "$TMP/minio-data" --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$CONSOLE_PORT" --quiet \
   >"$TMP/minio.log" 2>&1 &
 pids+=($!)
-wait_http "http://127.0.0.1:$MINIO_PORT/minio/health/live" minio "${pids[-1]}"
+MINIO_PID=${pids[-1]}
+wait_http "http://127.0.0.1:$MINIO_PORT/minio/health/live" minio "$MINIO_PID"
 MINIO_ARGS=(-minio "127.0.0.1:$MINIO_PORT" -access-key "$MINIO_USER" -secret-key "$MINIO_PASS")
 bin/files-bench "${MINIO_ARGS[@]}" -make-bucket bureau-files
 
@@ -121,7 +122,8 @@ BUREAU_FILES_LISTEN=127.0.0.1:$FILES_PORT BUREAU_FILES_PUBLIC_URL=$GW \
   BUREAU_FILES_STORAGE_S3_BUCKET=bureau-files BUREAU_FILES_UPLOAD_PART_SIZE=$PART_SIZE \
   bin/files >"$TMP/files.log" 2>&1 &
 pids+=($!)
-wait_http "http://127.0.0.1:$FILES_PORT/healthz" files "${pids[-1]}"
+FILES_PID=${pids[-1]}
+wait_http "http://127.0.0.1:$FILES_PORT/healthz" files "$FILES_PID"
 
 # --- gateway -------------------------------------------------------------------
 mkdir -p "$TMP/web"
@@ -146,6 +148,9 @@ rate_limit: {user_rps: 1000000, user_burst: 1000000, ip_rps: 1000000, ip_burst: 
 EOF
 bin/gateway -config "$TMP/gateway.yaml" >"$TMP/gateway.log" 2>&1 &
 pids+=($!)
-wait_http "$GW/healthz" gateway "${pids[-1]}"
+GW_PID=${pids[-1]}
+wait_http "$GW/healthz" gateway "$GW_PID"
 
-bin/files-bench -url "$GW" "${MINIO_ARGS[@]}" -bucket bench-raw -size "$BENCH_SIZE" -part-size "$PART_SIZE" -rounds "$ROUNDS" -files "$BENCH_FILES" -ops "$BENCH_OPS"
+echo "bench-files: pids gateway=$GW_PID files=$FILES_PID minio=$MINIO_PID; logs in $TMP"
+bin/files-bench -url "$GW" "${MINIO_ARGS[@]}" -files-url "http://127.0.0.1:$FILES_PORT" -identity-key "$PRIV" \
+  -pids "gateway=$GW_PID,files=$FILES_PID,minio=$MINIO_PID" -bucket bench-raw -size "$BENCH_SIZE" -part-size "$PART_SIZE" -rounds "$ROUNDS" -files "$BENCH_FILES" -ops "$BENCH_OPS"

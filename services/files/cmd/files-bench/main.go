@@ -35,6 +35,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"bureau/services/files/internal/tus"
+	"bureau/services/platform/identity"
 )
 
 var (
@@ -49,6 +50,9 @@ var (
 	rounds   = flag.Int("rounds", 1, "transfer rounds (MinIO then Bureau, alternated)")
 	nFiles   = flag.Int("files", 10000, "files in the big folder (0: skip)")
 	nOps     = flag.Int("ops", 2000, "metadata operations of each kind (0: skip)")
+	filesURL = flag.String("files-url", "", "files service URL, to also measure it directly (with -identity-key)")
+	idKey    = flag.String("identity-key", "", "gateway identity private key (base64 seed), to sign the direct requests")
+	pids     = flag.String("pids", "", "processes whose CPU time per GB to print: name=pid,… (from /proc)")
 	mkBucket = flag.String("make-bucket", "", "only create this bucket on -minio and exit (for the files service, which does not create its own)")
 )
 
@@ -58,6 +62,7 @@ var client *http.Client
 
 func main() {
 	flag.Parse()
+	parsePids()
 	if *mkBucket != "" {
 		makeBucket(newMinio(), *mkBucket)
 		return
@@ -75,21 +80,37 @@ func main() {
 	makeBucket(mc, *bucket)
 	fmt.Printf("bench-files: gateway %s → files → MinIO %s; file of %d MiB; minio-go part size %d MiB, one stream\n",
 		*gw, *endpoint, *size>>20, *partSize>>20)
-	fmt.Printf("\n%-8s %-34s %12s %14s\n", "round", "", "upload MB/s", "download MB/s")
-	var raws, bures [][2]float64
+	gateway := target{name: "Bureau (gateway → files → MinIO)", base: *gw}
+	direct := directTarget()
+	fmt.Printf("\n%-8s %-36s %12s %14s\n", "round", "", "upload MB/s", "download MB/s")
+	var raws, bures, dirs [][2]float64
+	row := func(r, label string, up, down float64) { fmt.Printf("%-8s %-36s %12.0f %14.0f\n", r, label, up, down) }
+	ratio := func(r string, b, m [2]float64) {
+		fmt.Printf("%-8s %-36s %11.0f%% %13.0f%%\n", r, "ratio Bureau / MinIO", 100*b[0]/m[0], 100*b[1]/m[1])
+	}
 	for r := 1; r <= *rounds; r++ {
-		ru, rd := rawTransfer(mc, r)
-		bu, bd := bureauTransfer(space, r)
-		raws, bures = append(raws, [2]float64{ru, rd}), append(bures, [2]float64{bu, bd})
-		fmt.Printf("%-8d %-34s %12.0f %14.0f\n", r, "MinIO (minio-go, direct)", ru, rd)
-		fmt.Printf("%-8d %-34s %12.0f %14.0f\n", r, "Bureau (gateway → files → MinIO)", bu, bd)
-		fmt.Printf("%-8d %-34s %11.0f%% %13.0f%%\n", r, "ratio Bureau / MinIO", 100*bu/ru, 100*bd/rd)
+		// Alternated so that drift of the shared machine spreads over both.
+		raw := rawTransfer(mc, r)
+		bur := bureauTransfer(gateway, space, r)
+		raws, bures = append(raws, raw), append(bures, bur)
+		rs := strconv.Itoa(r)
+		row(rs, "MinIO (minio-go, direct)", raw[0], raw[1])
+		row(rs, gateway.name, bur[0], bur[1])
+		if direct != nil {
+			d := bureauTransfer(*direct, space, r)
+			dirs = append(dirs, d)
+			row(rs, direct.name, d[0], d[1])
+		}
+		ratio(rs, bur, raw)
 	}
 	if *rounds > 1 {
-		ru, rd, bu, bd := median(raws, 0), median(raws, 1), median(bures, 0), median(bures, 1)
-		fmt.Printf("%-8s %-34s %12.0f %14.0f\n", "median", "MinIO (minio-go, direct)", ru, rd)
-		fmt.Printf("%-8s %-34s %12.0f %14.0f\n", "median", "Bureau (gateway → files → MinIO)", bu, bd)
-		fmt.Printf("%-8s %-34s %11.0f%% %13.0f%%\n", "median", "ratio Bureau / MinIO", 100*bu/ru, 100*bd/rd)
+		raw, bur := [2]float64{median(raws, 0), median(raws, 1)}, [2]float64{median(bures, 0), median(bures, 1)}
+		row("median", "MinIO (minio-go, direct)", raw[0], raw[1])
+		row("median", gateway.name, bur[0], bur[1])
+		if direct != nil {
+			row("median", direct.name, median(dirs, 0), median(dirs, 1))
+		}
+		ratio("median", bur, raw)
 	}
 	if *nFiles > 0 {
 		bigFolder(space)
@@ -211,17 +232,110 @@ func median(xs [][2]float64, i int) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
+// procs are the server processes watched (-pids), in order.
+var procs []struct {
+	name string
+	pid  int
+}
+
+func parsePids() {
+	if *pids == "" {
+		return
+	}
+	for _, kv := range strings.Split(*pids, ",") {
+		name, v, ok := strings.Cut(kv, "=")
+		pid, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			fail("-pids: %q is not name=pid", kv)
+		}
+		procs = append(procs, struct {
+			name string
+			pid  int
+		}{name, pid})
+	}
+}
+
+// cpuTimes is each watched process's user+system CPU time so far.
+func cpuTimes() []time.Duration {
+	out := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces) : utime is 14th, stime 15th.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[i] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	}
+	return out
+}
+
+// cpuPerGB formats the CPU seconds per GB each process spent since before.
+func cpuPerGB(before []time.Duration) string {
+	if len(procs) == 0 {
+		return ""
+	}
+	after := cpuTimes()
+	parts := make([]string, len(procs))
+	for i, p := range procs {
+		parts[i] = fmt.Sprintf("%s %.2f", p.name, (after[i]-before[i]).Seconds()/(float64(*size)/1e9))
+	}
+	return "CPU s/GB: " + strings.Join(parts, ", ")
+}
+
+// target is where the Bureau transfer goes: the gateway (session cookie)
+// or, for comparison, the files service itself (identity token signed here,
+// as the gateway would).
+type target struct {
+	name, base string
+	sign       func(http.Header)
+}
+
+func directTarget() *target {
+	if *filesURL == "" || *idKey == "" {
+		return nil
+	}
+	key, err := identity.DecodePrivateKey(*idKey)
+	if err != nil {
+		fail("identity key: %v", err)
+	}
+	// The agent as /api/me shows it, as the identity the gateway signs.
+	var me struct {
+		identity.User
+		Ministry *struct{ ID string } `json:"ministry"`
+	}
+	call("GET", "/api/me", nil, 200, &me)
+	u := me.User
+	if me.Ministry != nil {
+		u.Ministry = me.Ministry.ID
+	}
+	signer := identity.NewSigner(key, 10*time.Minute)
+	return &target{name: "files service direct (no gateway)", base: *filesURL, sign: func(h http.Header) {
+		tok, _, err := signer.Sign(u, "files")
+		if err != nil {
+			fail("sign: %v", err)
+		}
+		h.Set(identity.Header, tok)
+	}}
+}
+
 // rawTransfer: minio-go PutObject (one stream, parts of -part-size) and
-// GetObject of the same bytes.
-func rawTransfer(mc *minio.Client, round int) (up, down float64) {
+// GetObject of the same bytes; MB/s up and down.
+func rawTransfer(mc *minio.Client, round int) [2]float64 {
+	var up, down float64
 	ctx := context.Background()
 	key := fmt.Sprintf("raw/bench-%d.bin", round)
 	src := newDataReader(*size)
+	cpu := cpuTimes()
 	start := time.Now()
 	if _, err := mc.PutObject(ctx, *bucket, key, src, *size, minio.PutObjectOptions{PartSize: *partSize, NumThreads: 1}); err != nil {
 		fail("minio put: %v", err)
 	}
 	up = mbps(*size, time.Since(start))
+	upCPU := cpuPerGB(cpu)
+	cpu = cpuTimes()
 	start = time.Now()
 	obj, err := mc.GetObject(ctx, *bucket, key, minio.GetObjectOptions{})
 	if err != nil {
@@ -234,33 +348,44 @@ func rawTransfer(mc *minio.Client, round int) (up, down float64) {
 		fail("minio get: %d bytes, %v, checksum match %v", n, err, sum.Sum32() == src.sum.Sum32())
 	}
 	down = mbps(*size, time.Since(start))
+	if upCPU != "" {
+		fmt.Printf("         MinIO direct  upload %s; download %s\n", upCPU, cpuPerGB(cpu))
+	}
 	_ = mc.RemoveObject(ctx, *bucket, key, minio.RemoveObjectOptions{})
-	return up, down
+	return [2]float64{up, down}
 }
 
 // bureauTransfer: tus creation and one PATCH with the whole file through
 // the gateway (what a client on a good link does), then a plain GET.
-func bureauTransfer(space string, round int) (up, down float64) {
+func bureauTransfer(t target, space string, round int) [2]float64 {
+	var up, down float64
+	send := func(req *http.Request) (*http.Response, error) {
+		if t.sign != nil {
+			t.sign(req.Header)
+		}
+		return client.Do(req)
+	}
 	name := fmt.Sprintf("bench-%d-%d.bin", time.Now().UnixNano(), round)
 	src := newDataReader(*size)
+	cpu := cpuTimes()
 	start := time.Now()
-	req, _ := http.NewRequest("POST", *gw+"/api/files/uploads", nil)
+	req, _ := http.NewRequest("POST", t.base+"/api/files/uploads", nil)
 	req.Header.Set(tus.HeaderResumable, tus.Version)
 	req.Header.Set(tus.HeaderLength, strconv.FormatInt(*size, 10))
 	req.Header.Set(tus.HeaderMetadata, tus.FormatMetadata(map[string]string{"space": space, "filename": name}))
-	resp, err := client.Do(req)
+	resp, err := send(req)
 	if err != nil {
 		fail("tus create: %v", err)
 	}
 	if err := check(resp, 201, nil); err != nil {
 		fail("tus create: %v", err)
 	}
-	req, _ = http.NewRequest("PATCH", *gw+resp.Header.Get("Location"), src)
+	req, _ = http.NewRequest("PATCH", t.base+resp.Header.Get("Location"), src)
 	req.ContentLength = *size
 	req.Header.Set(tus.HeaderResumable, tus.Version)
 	req.Header.Set("Content-Type", tus.ContentType)
 	req.Header.Set(tus.HeaderOffset, "0")
-	resp, err = client.Do(req)
+	resp, err = send(req)
 	if err != nil {
 		fail("tus patch: %v", err)
 	}
@@ -269,9 +394,12 @@ func bureauTransfer(space string, round int) (up, down float64) {
 	}
 	id := resp.Header.Get("Bureau-File-Id")
 	up = mbps(*size, time.Since(start))
+	upCPU := cpuPerGB(cpu)
+	cpu = cpuTimes()
 
 	start = time.Now()
-	resp, err = do("GET", "/api/files/spaces/"+space+"/nodes/"+id+"/content", nil)
+	req, _ = http.NewRequest("GET", t.base+"/api/files/spaces/"+space+"/nodes/"+id+"/content", nil)
+	resp, err = send(req)
 	if err != nil {
 		fail("download: %v", err)
 	}
@@ -282,8 +410,11 @@ func bureauTransfer(space string, round int) (up, down float64) {
 		fail("download: HTTP %d, %d bytes, %v, checksum match %v", resp.StatusCode, n, err, sum.Sum32() == src.sum.Sum32())
 	}
 	down = mbps(*size, time.Since(start))
+	if upCPU != "" {
+		fmt.Printf("         %s  upload %s; download %s\n", t.name, upCPU, cpuPerGB(cpu))
+	}
 	call("DELETE", "/api/files/spaces/"+space+"/nodes/"+id, nil, 204, nil)
-	return up, down
+	return [2]float64{up, down}
 }
 
 type node struct {
