@@ -1,24 +1,24 @@
 // End-to-end check of the Fichiers view against a running Bureau (gateway + files).
 //
 // Env: BUREAU_URL (required), SCREENSHOT_DIR (optional), CHROMIUM (default
-// /usr/bin/chromium), E2E_TIMEOUT_MS (default 180000).
+// /usr/bin/chromium), E2E_TIMEOUT_MS (default 120000).
 // Stdout protocol: "PASS" (exit 0) or "FAIL <reason>" (exit 1, with failure.png
 // in SCREENSHOT_DIR). Diagnostics go to stderr.
 //
-// Alice signs in, opens her personal space, uploads a generated 3 MB file
-// through the file input (upload throttled so that the progress bar is seen
-// moving, paused and resumed), sees 100 % and the file in the list, downloads
-// it and compares the size; creates a folder, puts it in the trash and
-// restores it. Then she creates a team space, adds Bruno (who signed in once,
-// found through /api/directory), uploads a file there, and Bruno — in a second
-// browser context — sees it and downloads it.
+// Alice creates a team space and adds Bruno through the share dialog
+// (directory search, role). Bruno opens the space in his own browser
+// context. Alice uploads a generated 3 MB file (upload throttled so that the
+// progress bar is seen mid-way, paused and resumed); Bruno sees it appear
+// live — no reload — and downloads it: same bytes. Alice creates a read-only
+// share link on it; a third, anonymous context opens the link and downloads
+// the same bytes. Alice puts the file in the trash and restores it.
 import { harness } from "./harness.mjs";
-import { statSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
-const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
-const STEP_TIMEOUT_MS = 20_000;
+const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 120_000);
+const STEP_TIMEOUT_MS = 15_000;
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
 const ALICE = "alice.martin@interieur.gouv.fr";
@@ -27,189 +27,178 @@ const FILE_SIZE = 3 * 1024 * 1024;
 
 let page;
 let browser;
-const { log, screenshot, fail, step, launch, run } = harness("e2e-files", GLOBAL_TIMEOUT_MS, () => shot("failure"));
+const { log, screenshot, step, launch, run } = harness("e2e-files", GLOBAL_TIMEOUT_MS, () => shot("failure"));
 const shot = (name, p = page, opts) => screenshot(p, name, opts);
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
-async function newAgentPage(email, redirect) {
-    const context = await browser.newContext({ viewport: DESKTOP, locale: "fr-FR", acceptDownloads: true });
+async function newPage(label, viewport = DESKTOP) {
+    const context = await browser.newContext({ viewport, locale: "fr-FR", acceptDownloads: true });
     const p = await context.newPage();
     p.setDefaultTimeout(STEP_TIMEOUT_MS);
-    p.on("pageerror", (err) => log(`${email} page error:`, err.message));
+    p.on("pageerror", (err) => log(`${label} page error:`, err.message));
     p.on("console", (msg) => {
-        if (msg.type() === "error") log(`${email} console error:`, msg.text());
+        if (msg.type() === "error") log(`${label} console error:`, msg.text());
     });
+    return p;
+}
+
+async function newAgentPage(email, redirect) {
+    const p = await newPage(email);
     const origin = new URL(base).origin;
     await p.goto(`${base}/auth/login?login_hint=${encodeURIComponent(email)}&redirect=${encodeURIComponent(redirect)}`, { waitUntil: "load" });
     await p.waitForURL((u) => u.origin === origin && !u.pathname.startsWith("/auth/"), { timeout: STEP_TIMEOUT_MS });
     return p;
 }
 
-/** Uploads a generated file through the visible page's file input. */
-async function upload(p, name, size) {
-    await p.locator("[data-testid=upload-input]").setInputFiles({ name, mimeType: "application/octet-stream", buffer: randomBytes(size) });
-}
-
 async function waitUploaded(p, name) {
+    await p.locator(`.bureau-upload[data-upload-name="${name}"][data-upload-status="done"]`).waitFor({ timeout: 30_000 });
     const row = p.locator(`.bureau-upload[data-upload-name="${name}"]`);
-    await row.locator('[data-upload-status="done"], :scope[data-upload-status="done"]').or(p.locator(`.bureau-upload[data-upload-name="${name}"][data-upload-status="done"]`)).first().waitFor({ timeout: 60_000 });
     const pct = (await row.locator("[data-testid=upload-percent]").innerText()).replace(/\s/g, "");
     if (pct !== "100%") throw new Error(`progress shows ${pct} once done`);
     const value = await row.locator("progress").getAttribute("value");
     if (value !== "100") throw new Error(`progress bar value ${value} once done`);
-    await p.locator(`tr[data-node-name="${name}"]`).waitFor({ state: "visible" });
 }
 
-/** Clicks the row's download link (once the scan allows it) and returns the saved size. */
-async function downloadSize(p, name) {
-    const link = p.locator(`tr[data-node-name="${name}"] a[data-action=download]`);
-    const deadline = Date.now() + 60_000;
-    while (!(await link.count())) {
-        // A pending scan: the scan notification refreshes the folder; reload as a fallback.
-        if (Date.now() > deadline) throw new Error(`no download link for ${name} (scan not cleared)`);
-        await p.waitForTimeout(2000);
-        if (!(await link.count())) await p.reload({ waitUntil: "load" });
-    }
+/** Clicks a download link and returns the saved bytes. */
+async function downloadBytes(p, link, name) {
+    await link.waitFor({ timeout: 30_000 }); // shown once the scan allows it
     const [download] = await Promise.all([p.waitForEvent("download"), link.click()]);
-    const path = await download.path();
     if (download.suggestedFilename() !== name) throw new Error(`downloaded as ${download.suggestedFilename()}`);
-    return statSync(path).size;
+    return readFileSync(await download.path());
 }
 
 async function main() {
     if (!base) throw new Error("BUREAU_URL is not set");
     browser = await launch();
 
-    // Bruno signs in once so that the directory knows him.
-    const bruno = await step("bruno signs in once", () => newAgentPage(BRUNO, "/fichiers"));
-
+    // Bruno signs in first so that the directory knows him.
+    const bruno = await step("bruno signs in", () => newAgentPage(BRUNO, "/fichiers"));
     page = await step("alice signs in to /fichiers", () => newAgentPage(ALICE, "/fichiers"));
     await step("spaces list shows her personal space first", async () => {
         await page.getByRole("heading", { level: 1, name: "Fichiers" }).waitFor();
         const first = page.locator(".bureau-files__space").first();
         if ((await first.getAttribute("data-space-kind")) !== "personal") throw new Error("personal space is not first");
     });
-    await shot("01-spaces-desktop");
 
-    await step("open the personal space", async () => {
-        await page.locator('.bureau-files__space[data-space-kind="personal"] a').first().click();
-        await page.waitForURL(/\/fichiers\/[a-z2-7]{26}$/);
-        // Empty on a fresh instance; a table when run again against the same data.
-        await page.getByTestId("empty-state").filter({ hasText: "Ce dossier est vide" }).or(page.locator(".bureau-files__table")).first().waitFor();
-    });
-    await shot("02-empty-folder-desktop");
-
-    const name = `rapport-${Date.now()}.bin`;
-    await step("upload 3 MB with progress, pause and resume", async () => {
-        // Throttle uploads so that progress, pause and resume can be seen.
-        const cdp = await page.context().newCDPSession(page);
-        await cdp.send("Network.enable");
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
-        await upload(page, name, FILE_SIZE);
-        const row = page.locator(`.bureau-upload[data-upload-name="${name}"]`);
-        await row.waitFor({ state: "visible" });
-        let paused = false;
-        try {
-            await page.waitForFunction(
-                (n) => {
-                    const el = document.querySelector(`.bureau-upload[data-upload-name="${n}"] progress`);
-                    return el && Number(el.getAttribute("value")) > 0 && Number(el.getAttribute("value")) < 60;
-                },
-                name,
-                { timeout: 5000, polling: 50 }
-            );
-            await shot("03-upload-in-progress-desktop", page, { fullPage: false });
-            await row.getByTitle(`Mettre en pause ${name}`).click();
-            await page.locator(`.bureau-upload[data-upload-name="${name}"][data-upload-status="paused"]`).waitFor();
-            paused = true;
-            await page.setViewportSize(PHONE);
-            await shot("04-upload-paused-phone", page, { fullPage: false });
-            await page.setViewportSize(DESKTOP);
-            await row.getByTitle(`Reprendre ${name}`).click();
-        } catch (err) {
-            log(`progress not caught mid-way (${err.message.split("\n")[0]}); going on`);
-        }
-        log(paused ? "paused and resumed" : "no pause");
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-        await waitUploaded(page, name);
-    });
-    await shot("05-uploaded-desktop");
-
-    await step("download and compare the size", async () => {
-        const size = await downloadSize(page, name);
-        if (size !== FILE_SIZE) throw new Error(`downloaded ${size} bytes, want ${FILE_SIZE}`);
-    });
-
-    const folder = `Comptes rendus ${Date.now()}`;
-    await step("create a folder, trash it, restore it", async () => {
-        await page.getByRole("button", { name: "Nouveau dossier" }).click();
-        const dialog = page.locator("#bureau-files-new-folder");
-        await dialog.getByLabel("Nom du dossier").fill(folder);
-        await dialog.getByRole("button", { name: "Créer" }).click();
-        await page.locator(`tr[data-node-name="${folder}"]`).waitFor();
-        await page.getByTitle(`Supprimer ${folder}`).click();
-        const confirm = page.locator("#bureau-files-delete");
-        await confirm.getByRole("button", { name: "Mettre à la corbeille" }).click();
-        await page.locator(`tr[data-node-name="${folder}"]`).waitFor({ state: "detached" });
-        await page.getByRole("link", { name: "Corbeille" }).click();
-        await page.waitForURL(/\/corbeille$/);
-        await page.locator(`.bureau-files__trash li[data-node-name="${folder}"]`).waitFor();
-    });
-    await shot("06-trash-desktop");
-    await page.setViewportSize(PHONE);
-    await shot("07-trash-phone");
-    await page.setViewportSize(DESKTOP);
-    await step("restore from the trash", async () => {
-        await page.locator(`.bureau-files__trash li[data-node-name="${folder}"]`).getByRole("button", { name: "Restaurer" }).click();
-        await page.getByText(`« ${folder} » a été restauré.`).waitFor();
-        await page.getByRole("link", { name: "Retour aux fichiers" }).click();
-        await page.locator(`tr[data-node-name="${folder}"]`).waitFor();
-    });
-    await shot("08-folder-desktop");
-    await page.setViewportSize(PHONE);
-    await shot("09-folder-phone");
-    await page.setViewportSize(DESKTOP);
-
-    // Sharing: a team space with Bruno.
     const spaceName = `Équipe projet ${Date.now()}`;
-    const space = await step("create a team space", async () => {
-        await page.goto(base + "/fichiers", { waitUntil: "load" });
+    const space = await step("alice creates a team space", async () => {
         await page.getByRole("button", { name: "Nouvel espace d'équipe" }).click();
         const dialog = page.locator("#bureau-files-new-space");
         await dialog.getByLabel("Nom de l'espace").fill(spaceName);
         await dialog.getByRole("button", { name: "Créer" }).click();
         await page.waitForURL(/\/fichiers\/[a-z2-7]{26}$/);
         await page.getByRole("heading", { level: 1, name: spaceName }).waitFor();
+        await page.getByTestId("empty-state").waitFor();
+        await page.getByTestId("quota").waitFor();
         return new URL(page.url()).pathname.split("/")[2];
     });
-    await step("add bruno as a member", async () => {
-        const status = await page.evaluate(async ({ space, email }) => {
-            const dir = await (await fetch("/api/directory?q=bruno", { credentials: "same-origin" })).json();
-            const b = (dir.results ?? []).find((r) => r.email === email);
-            if (!b) return "bruno not in the directory";
-            const res = await fetch(`/api/files/spaces/${space}/members`, {
-                method: "POST",
-                credentials: "same-origin",
-                headers: { "Content-Type": "application/json" },
-                body: JSON.stringify({ user_id: b.id, role: "editor" })
-            });
-            return res.status === 201 ? "ok" : `HTTP ${res.status} ${await res.text()}`;
-        }, { space, email: BRUNO });
-        if (status !== "ok") throw new Error(status);
-    });
-    const shared = `partage-${Date.now()}.bin`;
-    await step("alice uploads into the team space", async () => {
-        await upload(page, shared, 1024 * 1024 + 17);
-        await waitUploaded(page, shared);
-    });
-    await step("bruno sees the space and the file, and downloads it", async () => {
-        await bruno.goto(base + "/fichiers", { waitUntil: "load" });
-        await bruno.getByRole("link", { name: spaceName }).click();
-        await bruno.locator(`tr[data-node-name="${shared}"]`).waitFor();
-        const size = await downloadSize(bruno, shared);
-        if (size !== 1024 * 1024 + 17) throw new Error(`bruno downloaded ${size} bytes`);
-    });
-    await shot("10-bruno-team-space", bruno);
 
+    await step("alice adds bruno as contributor through the share dialog", async () => {
+        await page.getByRole("button", { name: "Partager", exact: true }).click();
+        const dialog = page.locator("#bureau-files-share");
+        await dialog.getByTestId("members-panel").locator("li").first().waitFor(); // herself, owner
+        await dialog.getByLabel("Rechercher un agent").fill("bruno");
+        await dialog.locator(`[data-testid=directory-results] button[data-email="${BRUNO}"]`).click();
+        await dialog.getByLabel("Rôle").selectOption("editor");
+        await dialog.getByRole("button", { name: "Ajouter", exact: true }).click();
+        await dialog.getByText("a été ajouté comme contributeur").waitFor();
+        await dialog.getByTestId("members-panel").locator("li", { hasText: "Bruno" }).filter({ hasText: "contributeur" }).waitFor();
+    });
+    await page.setViewportSize(PHONE);
+    await shot("01-share-members-phone", page, { fullPage: false });
+    await page.setViewportSize(DESKTOP);
+    await page.locator("#bureau-files-share").getByRole("button", { name: "Fermer" }).click();
+
+    await step("bruno opens the space (no reload after this)", async () => {
+        await bruno.goto(`${base}/fichiers/${space}`, { waitUntil: "load" });
+        await bruno.getByRole("heading", { level: 1, name: spaceName }).waitFor();
+        await bruno.getByTestId("empty-state").waitFor();
+        // Gone if the page reloads or navigates away.
+        await bruno.evaluate(() => (window.__stillHere = true));
+    });
+
+    const name = `rapport-${Date.now()}.bin`;
+    const content = randomBytes(FILE_SIZE);
+    await step("alice uploads 3 MB with progress, pause and resume", async () => {
+        // Throttle uploads so that progress, pause and resume can be seen.
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send("Network.enable");
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+        await page.locator("[data-testid=upload-input]").setInputFiles({ name, mimeType: "application/octet-stream", buffer: content });
+        const row = page.locator(`.bureau-upload[data-upload-name="${name}"]`);
+        await row.waitFor({ state: "visible" });
+        await page.waitForFunction(
+            (n) => {
+                const v = Number(document.querySelector(`.bureau-upload[data-upload-name="${n}"] progress`)?.getAttribute("value"));
+                return v > 0 && v < 100;
+            },
+            name,
+            { timeout: 10_000, polling: 50 }
+        );
+        await shot("02-upload-in-progress", page, { fullPage: false });
+        let paused = false;
+        try {
+            await row.getByTitle(`Mettre en pause ${name}`).click({ timeout: 2000 });
+            await page.locator(`.bureau-upload[data-upload-name="${name}"][data-upload-status="paused"]`).waitFor({ timeout: 2000 });
+            paused = true;
+            await row.getByTitle(`Reprendre ${name}`).click();
+        } catch (err) {
+            log(`could not pause mid-way (${err.message.split("\n")[0]}); going on`);
+        }
+        log(paused ? "paused and resumed" : "no pause");
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+        await waitUploaded(page, name);
+        await page.locator(`tr[data-node-name="${name}"]`).waitFor();
+    });
+
+    await step("bruno sees the file appear live and downloads the same bytes", async () => {
+        await bruno.locator(`tr[data-node-name="${name}"]`).waitFor({ timeout: 15_000 });
+        if (!(await bruno.evaluate(() => window.__stillHere === true))) throw new Error("bruno's page reloaded");
+        const got = await downloadBytes(bruno, bruno.locator(`tr[data-node-name="${name}"] a[data-action=download]`), name);
+        if (sha256(got) !== sha256(content)) throw new Error(`bruno downloaded ${got.length} different bytes`);
+    });
+    await shot("03-bruno-live", bruno);
+
+    const url = await step("alice creates a read-only share link", async () => {
+        await page.getByTitle(`Partager ${name}`).click();
+        const dialog = page.locator("#bureau-files-share");
+        await dialog.getByText("Nouveau lien pour").waitFor();
+        await dialog.getByLabel("Date d'expiration (facultative)").fill(new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10));
+        await dialog.getByRole("button", { name: "Créer le lien" }).click();
+        const input = dialog.locator("#bureau-share-url");
+        await input.waitFor();
+        const url = await input.inputValue();
+        if (!url.startsWith(`${base}/fichiers/lien/`)) throw new Error(`link ${url}`);
+        await dialog.locator("[data-link-kind=read]").first().waitFor();
+        await shot("04-share-link", page, { fullPage: false });
+        await dialog.getByRole("button", { name: "Fermer" }).click();
+        return url;
+    });
+
+    await step("an anonymous visitor opens the link and downloads the file", async () => {
+        const anon = await newPage("anonymous", PHONE);
+        await anon.goto(url, { waitUntil: "load" });
+        await anon.getByRole("heading", { level: 1, name: "Fichiers partagés" }).waitFor();
+        const got = await downloadBytes(anon, anon.locator(`li[data-node-name="${name}"] a[data-action=download]`), name);
+        if (sha256(got) !== sha256(content)) throw new Error(`anonymous download: ${got.length} different bytes`);
+        await shot("05-anonymous-link-phone", anon);
+        await anon.context().close();
+    });
+
+    await step("alice puts the file in the trash and restores it", async () => {
+        await page.getByTitle(`Supprimer ${name}`).click();
+        await page.locator("#bureau-files-delete").getByRole("button", { name: "Mettre à la corbeille" }).click();
+        await page.locator(`tr[data-node-name="${name}"]`).waitFor({ state: "detached" });
+        await page.getByRole("link", { name: "Corbeille" }).click();
+        await page.waitForURL(/\/corbeille$/);
+        const item = page.locator(`.bureau-files__trash li[data-node-name="${name}"]`);
+        await item.getByRole("button", { name: "Restaurer" }).click();
+        await page.getByText(`« ${name} » a été restauré.`).waitFor();
+        await page.getByRole("link", { name: "Retour aux fichiers" }).click();
+        await page.locator(`tr[data-node-name="${name}"]`).waitFor();
+    });
+    await page.setViewportSize(PHONE);
+    await shot("06-folder-phone");
 }
 
 run(main);

@@ -12,6 +12,8 @@ import { AppFooter } from "./components/AppFooter";
 import { SignedInHome, SignedOutHome } from "./pages/Home";
 import { ServicePage } from "./pages/ServicePage";
 import { FilesPage } from "./pages/files/FilesPage";
+import { SharedLinkPage } from "./pages/files/SharedLinkPage";
+import { linkToken } from "./files/api";
 import { VisioPage } from "./pages/visio/VisioPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
 
@@ -82,6 +84,9 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
 
     const service = services.find((s) => pathname === s.path || pathname.startsWith(s.path + "/"));
     if (pathname !== "/" && !service) return <NotFound />;
+    // A share link opens for anyone, signed in or not: the token is the capability.
+    const token = linkToken(pathname);
+    if (token) return <SharedLinkPage token={token} />;
 
     switch (session.status) {
         case "loading":
@@ -109,7 +114,7 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
     }
     const signedIn = session.status === "signed-in";
     if (service?.path === "/fichiers" && session.status === "signed-in") {
-        return <FilesPage pathname={pathname} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
+        return <FilesPage pathname={pathname} meId={session.me.id} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
     }
     if (service?.path === "/visio" && session.status === "signed-in") {
         return <VisioPage path={pathname.slice("/visio".length)} />;

@@ -5,12 +5,15 @@ import {
     filesApi,
     FilesError,
     formatSize,
+    endOfDay,
     isDownloadable,
+    linkToken,
     locationPath,
     nameProblem,
     parseLocation,
     quotaPercent,
     scanLabel,
+    shareUrl,
     sortSpaces,
     type Location
 } from "./api";
@@ -106,14 +109,14 @@ describe("display helpers", () => {
         expect(isDownloadable({ kind: "file", scan: "skipped" })).toBe(true);
         for (const scan of ["pending", "infected", "unscannable"] as const) expect(isDownloadable({ kind: "file", scan })).toBe(false);
         expect(isDownloadable({ kind: "folder" })).toBe(false);
-        expect(scanLabel("infected")?.label).toBe("Infecté — bloqué");
+        expect(scanLabel("infected")?.label).toBe("Infecté — en quarantaine");
         expect(scanLabel("clean")).toBeNull();
     });
     it("tolerates absent quotas", () => {
         expect(quotaPercent({})).toBeNull();
-        expect(quotaPercent({ usage: 5, quota: 0 })).toBeNull();
-        expect(quotaPercent({ usage: 25, quota: 100 })).toBe(25);
-        expect(quotaPercent({ usage: 250, quota: 100 })).toBe(100);
+        expect(quotaPercent({ used: 5, quota: 0 })).toBeNull();
+        expect(quotaPercent({ used: 25, quota: 100 })).toBe(25);
+        expect(quotaPercent({ used: 250, quota: 100 })).toBe(100);
     });
     it("puts the personal space first", () => {
         const s = sortSpaces([
@@ -131,5 +134,26 @@ describe("display helpers", () => {
         const f = { name: "a b.txt", size: 3, lastModified: 42 };
         expect(uploadFingerprint(f, S, "")).not.toBe(uploadFingerprint(f, S, F));
         expect(uploadFingerprint(f, S, "")).toBe(`bureau-tus/${S}/-/3/42/a%20b.txt`);
+    });
+});
+
+describe("share links", () => {
+    const T = "A".repeat(20) + "b_-" + "9".repeat(20);
+    it("finds the token of a share page, and only a well-formed one", () => {
+        expect(linkToken(`/fichiers/lien/${T}`)).toBe(T);
+        expect(linkToken(shareUrl("", T))).toBe(T);
+        expect(linkToken(`/fichiers/lien/${T}/`)).toBe(T);
+        for (const bad of ["/fichiers/lien/", `/fichiers/lien/${T}x`, `/fichiers/lien/${T.slice(1)}`, `/fichiers/lien/${T.slice(1)}.`, `/fichiers/${T}`]) {
+            expect(linkToken(bad)).toBeNull();
+        }
+        // A share page is not a space: the Fichiers router leaves it alone.
+        expect(parseLocation(`/fichiers/lien/${T}`)).toBeNull();
+    });
+    it("makes an expiry date the end of that day, local time", () => {
+        const iso = endOfDay("2031-03-09")!;
+        const d = new Date(iso);
+        expect([d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()]).toEqual([2031, 2, 9, 23, 59]);
+        expect(endOfDay("09/03/2031")).toBeUndefined();
+        expect(endOfDay("")).toBeUndefined();
     });
 });

@@ -11,8 +11,9 @@ export type Space = {
     name: string;
     role?: Role;
     created_at?: string;
-    /** Not served yet (no quotas in the first increment): shown when present. */
-    usage?: number;
+    /** Bytes used (every version, trash included, plus uploads in progress). */
+    used?: number;
+    /** Bytes allowed, 0 = unlimited. */
     quota?: number;
 };
 
@@ -34,7 +35,39 @@ export type FileNode = {
 export type NodePage = { items: FileNode[]; total: number; offset: number; limit: number };
 export type SortKey = "name" | "size" | "modified";
 export type SortOrder = "asc" | "desc";
-export type Member = { user_id: string; role: Role; added_by?: string; added_at?: string };
+export type Member = {
+    user_id: string;
+    role: Role;
+    added_by?: string;
+    added_at?: string;
+    /** Not served yet (members come by id): shown when present. */
+    display_name?: string;
+    email?: string;
+};
+export type Version = {
+    id: string;
+    node_id: string;
+    size: number;
+    content_type: string;
+    uploaded_by: string;
+    created_at: string;
+    scan: ScanState;
+};
+export type LinkKind = "read" | "upload";
+export type ShareLink = {
+    id: string;
+    space_id: string;
+    node_id: string;
+    kind: LinkKind;
+    has_password: boolean;
+    expires_at?: string;
+    created_by: string;
+    created_at: string;
+    revoked_at?: string;
+};
+/** What a share link shows of an item: no space nor agent ids. */
+export type PublicNode = { id: string; kind: "folder" | "file"; name: string; size: number; modified_at: string; content_type?: string; scan?: ScanState };
+export type LinkInfo = { kind: LinkKind; expires_at?: string | null; node: PublicNode };
 export type DirectoryEntry = { id: string; email: string; display_name: string; ministry?: { name: string } | null };
 
 export class FilesError extends Error {
@@ -84,15 +117,32 @@ export const apiPaths = {
     content: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/content`,
     trash: (space: string) => `/api/files/spaces/${enc(space)}/trash`,
     restore: (space: string, node: string) => `/api/files/spaces/${enc(space)}/trash/${enc(node)}/restore`,
-    uploads: "/api/files/uploads"
+    versions: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/versions`,
+    versionContent: (space: string, node: string, version: string) =>
+        `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/versions/${enc(version)}/content`,
+    versionRestore: (space: string, node: string, version: string) =>
+        `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/versions/${enc(version)}/restore`,
+    links: (space: string) => `/api/files/spaces/${enc(space)}/links`,
+    link: (space: string, link: string) => `/api/files/spaces/${enc(space)}/links/${enc(link)}`,
+    uploads: "/api/files/uploads",
+    // Public routes of a share link: the token is the capability.
+    linkInfo: (token: string) => `/api/files/links/${enc(token)}`,
+    linkNodes: (token: string, parent = "") => `/api/files/links/${enc(token)}/nodes?parent=${enc(parent)}&limit=1000`,
+    linkContent: (token: string, node = "") => `/api/files/links/${enc(token)}/content${node ? `?node=${enc(node)}` : ""}`,
+    linkDeposit: (token: string, name: string) => `/api/files/links/${enc(token)}/content?name=${enc(name)}`
 };
 
-async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/** Header carrying a share link's password. */
+export const LINK_PASSWORD_HEADER = "Bureau-Link-Password";
+
+async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal, extra?: Record<string, string>): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json", ...extra };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(url, {
         method,
         credentials: "same-origin",
         cache: "no-store",
-        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal
     });
@@ -113,7 +163,8 @@ export const filesApi = {
     spaces: (signal?: AbortSignal) => call<{ spaces: Space[] }>("GET", apiPaths.spaces(), undefined, signal).then((r) => r.spaces ?? []),
     space: (space: string, signal?: AbortSignal) => call<Space>("GET", apiPaths.space(space), undefined, signal),
     createSpace: (name: string) => call<Space>("POST", apiPaths.spaces(), { name }),
-    members: (space: string) => call<{ members: Member[] }>("GET", apiPaths.members(space)).then((r) => r.members ?? []),
+    members: (space: string, signal?: AbortSignal) =>
+        call<{ members: Member[] }>("GET", apiPaths.members(space), undefined, signal).then((r) => r.members ?? []),
     addMember: (space: string, userId: string, role: Role) => call<Member>("POST", apiPaths.members(space), { user_id: userId, role }),
     list: (space: string, q: Parameters<typeof apiPaths.nodes>[1], signal?: AbortSignal) =>
         call<NodePage>("GET", apiPaths.nodes(space, q), undefined, signal),
@@ -125,9 +176,40 @@ export const filesApi = {
     trash: (space: string, signal?: AbortSignal) =>
         call<{ items: FileNode[] }>("GET", apiPaths.trash(space), undefined, signal).then((r) => r.items ?? []),
     restore: (space: string, node: string) => call<FileNode>("POST", apiPaths.restore(space, node)),
-    directory: (q: string) =>
-        call<{ results: DirectoryEntry[] }>("GET", `/api/directory?q=${enc(q)}&limit=10`).then((r) => r.results ?? [])
+    directory: (q: string, signal?: AbortSignal) =>
+        call<{ results: DirectoryEntry[] }>("GET", `/api/directory?q=${enc(q)}&limit=10`, undefined, signal).then((r) => r.results ?? []),
+    versions: (space: string, node: string, signal?: AbortSignal) =>
+        call<{ versions: Version[] }>("GET", apiPaths.versions(space, node), undefined, signal).then((r) => r.versions ?? []),
+    restoreVersion: (space: string, node: string, version: string) => call<FileNode>("POST", apiPaths.versionRestore(space, node, version)),
+    links: (space: string, signal?: AbortSignal) =>
+        call<{ links: ShareLink[] }>("GET", apiPaths.links(space), undefined, signal).then((r) => r.links ?? []),
+    createLink: (space: string, l: { node: string; kind: LinkKind; password?: string; expires_at?: string }) =>
+        call<{ link: ShareLink; token: string; path: string }>("POST", apiPaths.links(space), l),
+    revokeLink: (space: string, link: string) => call<null>("DELETE", apiPaths.link(space, link)),
+    linkInfo: (token: string, password: string, signal?: AbortSignal) =>
+        call<LinkInfo>("GET", apiPaths.linkInfo(token), undefined, signal, password ? { [LINK_PASSWORD_HEADER]: password } : undefined),
+    linkList: (token: string, parent: string, password: string, signal?: AbortSignal) =>
+        call<{ items: PublicNode[]; total: number }>("GET", apiPaths.linkNodes(token, parent), undefined, signal, password ? { [LINK_PASSWORD_HEADER]: password } : undefined)
 };
+
+/** The page a share link opens, in this web app (no sign-in needed). */
+export const LINK_PREFIX = "/fichiers/lien/";
+export function shareUrl(origin: string, token: string): string {
+    return origin + LINK_PREFIX + token;
+}
+/** The token of a share page's path, or null. */
+export function linkToken(pathname: string): string | null {
+    if (!pathname.startsWith(LINK_PREFIX)) return null;
+    const t = pathname.slice(LINK_PREFIX.length).replace(/\/+$/, "");
+    return /^[A-Za-z0-9_-]{43}$/.test(t) ? t : null;
+}
+
+/** A date input's value (YYYY-MM-DD) as the end of that day, local time, in ISO. */
+export function endOfDay(date: string): string | undefined {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+    if (!m) return undefined;
+    return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59).toISOString();
+}
 
 // ---- Locations in the URL ----------------------------------------------
 
@@ -200,7 +282,7 @@ export function scanLabel(scan: ScanState | undefined): { label: string; severit
         case "pending":
             return { label: "En cours d'analyse", severity: "info" };
         case "infected":
-            return { label: "Infecté — bloqué", severity: "error" };
+            return { label: "Infecté — en quarantaine", severity: "error" };
         case "unscannable":
             return { label: "Non analysé", severity: "warning" };
         default:
@@ -216,10 +298,10 @@ export function canManage(role: Role | undefined): boolean {
     return role === "owner" || role === "manager";
 }
 
-/** Quota usage in percent (0–100), or null when the space carries no quota. */
-export function quotaPercent(space: Pick<Space, "usage" | "quota">): number | null {
-    if (typeof space.usage !== "number" || typeof space.quota !== "number" || space.quota <= 0) return null;
-    return Math.min(100, Math.max(0, Math.round((space.usage / space.quota) * 100)));
+/** Quota usage in percent (0–100), or null when the space has no limit. */
+export function quotaPercent(space: Pick<Space, "used" | "quota">): number | null {
+    if (typeof space.used !== "number" || typeof space.quota !== "number" || space.quota <= 0) return null;
+    return Math.min(100, Math.max(0, Math.round((space.used / space.quota) * 100)));
 }
 
 /** Spaces, personal first, otherwise in the service's order (it already does it; a safety net). */

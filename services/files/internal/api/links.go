@@ -96,7 +96,9 @@ func (a *API) link(w http.ResponseWriter, r *http.Request) (drive.LinkAccess, bo
 	}
 	la, err := a.svc.OpenLink(r.Context(), r.PathValue("token"), pw, clientIP(r))
 	if err != nil {
-		if de, ok := err.(*drive.Error); ok && de.Code == "password_required" {
+		// Basic lets a browser opening the link prompt for the password;
+		// not for the web app's own requests (fetch), which ask in the page.
+		if de, ok := err.(*drive.Error); ok && de.Code == "password_required" && r.Header.Get("Sec-Fetch-Mode") != "cors" && r.Header.Get("Sec-Fetch-Mode") != "same-origin" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Lien Bureau", charset="UTF-8"`)
 		}
 		a.fail(w, r, err)

@@ -19,19 +19,22 @@ import {
 } from "../../files/api";
 import { uploads } from "../../files/uploads";
 import { NotFound } from "../InfoPage";
-import { DeleteDialog, MoveDialog, NewFolderDialog, RenameDialog, deleteModal, folderModal, moveModal, renameModal } from "../../components/files/Dialogs";
-import { FolderTable, type NodeAction } from "../../components/files/FolderTable";
-import { QuotaBar } from "../../components/files/QuotaBar";
-import { LoadError, SpaceList } from "../../components/files/SpaceList";
-import { Empty, Loading, TrashView } from "../../components/files/TrashView";
-import { DropZone, UploadButton, UploadList } from "../../components/files/UploadPanel";
-import "../../components/files/files.css";
+import { DeleteDialog, MoveDialog, NewFolderDialog, RenameDialog, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
+import { FolderTable, type NodeAction } from "./FolderTable";
+import { QuotaBar } from "./QuotaBar";
+import { LoadError, SpaceList } from "./SpaceList";
+import { ShareDialog, shareModal, type ShareTarget } from "./ShareDialog";
+import { Empty, Loading, TrashView } from "./TrashView";
+import { DropZone, UploadButton, UploadList } from "./UploadPanel";
+import { useLoad } from "./useLoad";
+import { VersionsDialog, versionsModal } from "./VersionsDialog";
+import "./files.css";
 
 const PAGE = 200;
 
-type Props = { pathname: string; canCreateSpaces: boolean; latest?: Notification };
+type Props = { pathname: string; meId: string; canCreateSpaces: boolean; latest?: Notification };
 
-export function FilesPage({ pathname, canCreateSpaces, latest }: Props) {
+export function FilesPage({ pathname, meId, canCreateSpaces, latest }: Props) {
     const loc = parseLocation(pathname);
     const [reloadKey, setReloadKey] = useState(0);
     const reload = useCallback(() => setReloadKey((k) => k + 1), []);
@@ -50,23 +53,12 @@ export function FilesPage({ pathname, canCreateSpaces, latest }: Props) {
 
     if (!loc) return <NotFound />;
     if (loc.view === "spaces") return <SpacesView canCreate={canCreateSpaces} reloadKey={reloadKey} />;
-    return <SpaceView key={loc.space} space={loc.space} folder={loc.view === "folder" ? loc.folder : null} reloadKey={reloadKey} reload={reload} />;
+    return <SpaceView key={loc.space} space={loc.space} meId={meId} folder={loc.view === "folder" ? loc.folder : null} reloadKey={reloadKey} reload={reload} />;
 }
 
 function SpacesView({ canCreate, reloadKey }: { canCreate: boolean; reloadKey: number }) {
-    const [spaces, setSpaces] = useState<Space[] | null>(null);
-    const [error, setError] = useState("");
-    const [tick, setTick] = useState(0);
-    useEffect(() => {
-        const ctl = new AbortController();
-        setError("");
-        filesApi
-            .spaces(ctl.signal)
-            .then((s) => setSpaces(sortSpaces(s)))
-            .catch((err) => !ctl.signal.aborted && setError(errorMessage(err)));
-        return () => ctl.abort();
-    }, [reloadKey, tick]);
-    if (error) return <LoadError message={error} retry={() => setTick((t) => t + 1)} />;
+    const { data: spaces, error, reload } = useLoad((signal) => filesApi.spaces(signal).then(sortSpaces), [reloadKey]);
+    if (error) return <LoadError message={error} retry={reload} />;
     if (!spaces) return <Loading />;
     return <SpaceList spaces={spaces} canCreate={canCreate} />;
 }
@@ -74,12 +66,14 @@ function SpacesView({ canCreate, reloadKey }: { canCreate: boolean; reloadKey: n
 type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };
 
 /** A space: its header, then a folder (folder = id, "" = root) or the trash (folder = null). */
-function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder: string | null; reloadKey: number; reload: () => void }) {
+function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; meId: string; folder: string | null; reloadKey: number; reload: () => void }) {
     const [info, setInfo] = useState<Space | null>(null);
     const [chain, setChain] = useState<FileNode[]>([]);
     const [listing, setListing] = useState<Listing>({ status: "loading" });
     const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({ key: "name", order: "asc" });
     const [target, setTarget] = useState<FileNode | null>(null);
+    const [share, setShare] = useState<ShareTarget>({ node: null, tab: "members", key: 0 });
+    const [versionsKey, setVersionsKey] = useState(0);
     const [error, setError] = useState("");
     const cache = useRef(new Map<string, FileNode>());
 
@@ -139,9 +133,15 @@ function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder
         }
     };
 
+    const openShare = (node: FileNode | null, tab: ShareTarget["tab"]) => {
+        setShare((s) => ({ node, tab, key: s.key + 1 }));
+        shareModal.open();
+    };
     const onAction = (action: NodeAction, node: FileNode) => {
+        if (action === "share") return openShare(node, "links");
         setTarget(node);
-        ({ rename: renameModal, move: moveModal, delete: deleteModal })[action].open();
+        if (action === "versions") setVersionsKey((k) => k + 1);
+        ({ rename: renameModal, move: moveModal, delete: deleteModal, versions: versionsModal })[action].open();
     };
     const onSort = (key: SortKey) =>
         setSort((s) => ({ key, order: s.key === key && s.order === "asc" ? "desc" : key === "modified" && s.key !== key ? "desc" : "asc" }));
@@ -150,6 +150,7 @@ function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder
     if (!info) return <Loading />;
 
     const editable = canEdit(info.role);
+    const names = new Map<string, string>([...cache.current.values(), ...(listing.status === "ok" ? listing.items : [])].map((n) => [n.id, n.name]));
     const trash = folder === null;
     const current = trash ? "Corbeille" : chain.length ? chain[chain.length - 1].name : info.name;
     const segments = [
@@ -168,6 +169,11 @@ function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder
                     {!trash && editable && (
                         <Button iconId="fr-icon-folder-2-line" priority="secondary" nativeButtonProps={folderModal.buttonProps}>
                             Nouveau dossier
+                        </Button>
+                    )}
+                    {!trash && (
+                        <Button iconId="fr-icon-team-line" priority="secondary" onClick={() => openShare(chain.length ? chain[chain.length - 1] : null, "members")}>
+                            Partager
                         </Button>
                     )}
                     {trash ? (
@@ -206,6 +212,12 @@ function SpaceView({ space, folder, reloadKey, reload }: { space: string; folder
                             </>
                         ))}
                 </DropZone>
+            )}
+            {!trash && (
+                <>
+                    <ShareDialog space={info} meId={meId} target={share} names={names} />
+                    <VersionsDialog node={target} openKey={versionsKey} editable={editable} onRestored={reload} />
+                </>
             )}
             {!trash && editable && (
                 <>

@@ -1,27 +1,18 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { errorMessage, filesApi, formatDate, formatSize, type FileNode } from "../../files/api";
 import { LoadError } from "./SpaceList";
+import { useLoad } from "./useLoad";
 
 /** A space's trash, newest first, with "Restaurer" for editors. */
 export function TrashView({ space, editable, reloadKey }: { space: string; editable: boolean; reloadKey: number }) {
-    const [items, setItems] = useState<FileNode[] | null>(null);
-    const [error, setError] = useState("");
     const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
-    const [tick, setTick] = useState(0);
-    const reload = useCallback(() => setTick((t) => t + 1), []);
-
-    useEffect(() => {
-        const ctl = new AbortController();
-        setError("");
-        filesApi
-            .trash(space, ctl.signal)
-            .then((list) => setItems([...list].sort((a, b) => (b.trashed_at ?? "").localeCompare(a.trashed_at ?? ""))))
-            .catch((err) => !ctl.signal.aborted && setError(errorMessage(err)));
-        return () => ctl.abort();
-    }, [space, tick, reloadKey]);
+    const { data: items, error, reload } = useLoad(
+        (signal) => filesApi.trash(space, signal).then((list) => [...list].sort((a, b) => (b.trashed_at ?? "").localeCompare(a.trashed_at ?? ""))),
+        [space, reloadKey]
+    );
 
     const restore = async (n: FileNode) => {
         setNotice(null);

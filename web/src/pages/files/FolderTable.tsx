@@ -13,7 +13,7 @@ import {
 import { Link } from "../../router";
 import { ScanBadge } from "./ScanBadge";
 
-export type NodeAction = "rename" | "move" | "delete";
+export type NodeAction = "rename" | "move" | "delete" | "versions" | "share";
 
 type Props = {
     items: FileNode[];
@@ -126,8 +126,24 @@ function Row({ node: n, editable, onAction }: { node: FileNode; editable: boolea
                                 title={n.scan === "pending" ? "Téléchargement possible après l'analyse antivirus" : "Téléchargement bloqué"}
                             />
                         ))}
+                    {!folder && (
+                        <Button
+                            iconId="fr-icon-time-line"
+                            priority="tertiary no outline"
+                            size="small"
+                            title={`Versions de ${n.name}`}
+                            onClick={() => onAction("versions", n)}
+                        />
+                    )}
                     {editable && (
                         <>
+                            <Button
+                                iconId="fr-icon-share-line"
+                                priority="tertiary no outline"
+                                size="small"
+                                title={`Partager ${n.name}`}
+                                onClick={() => onAction("share", n)}
+                            />
                             <Button
                                 iconId="fr-icon-edit-line"
                                 priority="tertiary no outline"

@@ -1,7 +1,7 @@
 import { Badge } from "@codegouvfr/react-dsfr/Badge";
 import { scanLabel, type ScanState } from "../../files/api";
 
-/** "En cours d'analyse", "Infecté — bloqué", "Non analysé"; nothing for clean files. */
+/** "En cours d'analyse", "Infecté — en quarantaine", "Non analysé"; nothing for clean files. */
 export function ScanBadge({ scan }: { scan: ScanState | undefined }) {
     const s = scanLabel(scan);
     if (!s) return null;
