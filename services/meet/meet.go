@@ -46,8 +46,10 @@ type Service struct {
 
 	publicHost string
 	upgrader   websocket.Upgrader
-	proxies    sync.Map // owner node URL → *httputil.ReverseProxy
-	now        func() time.Time
+	proxies    sync.Map     // owner node URL → *httputil.ReverseProxy
+	skew       atomic.Int64 // added to the clock (tests of expiry)
+	closeOnce  sync.Once
+	closeErr   error
 
 	mu     sync.Mutex
 	confs  map[string]*conference
@@ -62,7 +64,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, base: base, confs: map[string]*conference{}, now: time.Now}
+	s := &Service{cfg: c, base: base, confs: map[string]*conference{}}
 	defer func() {
 		if err != nil {
 			s.closeResources()
@@ -187,21 +189,26 @@ func (s *Service) SFU() *sfu.SFU { return s.sfu }
 // Its rooms are given up first, so that their participants, told to
 // reconnect (1012), are placed on another node.
 func (s *Service) Close() error {
-	if s.place != nil {
-		_ = s.place.Close()
-	}
-	s.mu.Lock()
-	s.closed = true
-	confs := make([]*conference, 0, len(s.confs))
-	for _, c := range s.confs {
-		confs = append(confs, c)
-	}
-	s.mu.Unlock()
-	for _, c := range confs {
-		c.closeAll()
-	}
-	return s.closeResources()
+	s.closeOnce.Do(func() {
+		if s.place != nil {
+			_ = s.place.Close()
+		}
+		s.mu.Lock()
+		s.closed = true
+		confs := make([]*conference, 0, len(s.confs))
+		for _, c := range s.confs {
+			confs = append(confs, c)
+		}
+		s.mu.Unlock()
+		for _, c := range confs {
+			c.closeAll()
+		}
+		s.closeErr = s.closeResources()
+	})
+	return s.closeErr
 }
+
+func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
 
 func (s *Service) closeResources() error {
 	var errs []error
