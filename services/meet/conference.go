@@ -2,8 +2,10 @@ package meet
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
 	"bureau/services/meet/internal/rooms"
@@ -16,7 +18,8 @@ import (
 // held while calling into the SFU or a socket.
 type conference struct {
 	svc  *Service
-	room *rooms.Room
+	id   string
+	room atomic.Pointer[rooms.Room] // replaced when a join reads newer settings
 
 	mu      sync.Mutex
 	members map[string]*session // by participant id
@@ -92,8 +95,12 @@ func (c *conference) speakerLoop() {
 func (c *conference) stopLoops() { c.stopOnce.Do(func() { close(c.stop) }) }
 
 func newConference(s *Service, r *rooms.Room) *conference {
-	return &conference{svc: s, room: r, members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}, banned: map[string]bool{}, stop: make(chan struct{})}
+	c := &conference{svc: s, id: r.ID, locked: r.Locked, members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}, banned: map[string]bool{}, stop: make(chan struct{})}
+	c.room.Store(r)
+	return c
 }
+
+func (c *conference) setRoom(r *rooms.Room) { c.room.Store(r) }
 
 func (c *conference) count() int {
 	c.mu.Lock()
@@ -112,7 +119,8 @@ func (c *conference) info() *signal.Room {
 	c.mu.Lock()
 	locked := c.locked
 	c.mu.Unlock()
-	return &signal.Room{ID: c.room.ID, Title: c.room.Title, Kind: string(c.room.Kind), Locked: locked}
+	r := c.room.Load()
+	return &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
 }
 
 // enter places s: admitted directly or queued in the lobby. It reports
@@ -127,8 +135,8 @@ func (c *conference) enter(s *session) bool {
 		return true
 	}
 	role := s.getRole()
-	// A locked room still lets in those who run it.
-	if c.room.Admission(s.user) == rooms.Direct && (!locked || rooms.CanModerate(role) || role == rooms.RolePresenter) {
+	// A locked room still lets in those who run it. Guests always wait.
+	if !s.guest && c.room.Load().Admission(s.user) == rooms.Direct && (!locked || rooms.CanModerate(role) || role == rooms.RolePresenter) {
 		return c.admit(s)
 	}
 	// State and message before a host can see, and admit, the entry: the
@@ -371,7 +379,7 @@ func (c *conference) decide(host *session, id string, admit bool) {
 		host.sendError(signal.CodeNotFound, "nobody with that id in the lobby")
 		return
 	}
-	c.svc.base.Log.Info("lobby decision", "room", c.room.ID, "participant", id, "user", s.user.ID, "admit", admit, "by", host.user.ID)
+	c.svc.base.Log.Info("lobby decision", "room", c.id, "participant", id, "user", s.user.ID, "admit", admit, "by", host.user.ID)
 	for _, h := range hosts {
 		h.send(&signal.Message{Type: signal.TypeLobbyLeft, ID: id})
 	}
@@ -424,7 +432,7 @@ func (c *conference) promote(by *session, id string, up bool) {
 		return
 	}
 	t.setRole(to)
-	c.svc.base.Log.Info("role", "room", c.room.ID, "participant", id, "role", to, "by", by.user.ID)
+	c.svc.base.Log.Info("role", "room", c.id, "participant", id, "role", to, "by", by.user.ID)
 	c.broadcast(&signal.Message{Type: signal.TypeRole, ID: id, Role: to})
 	t.mu.Lock()
 	hand := t.hand
@@ -451,7 +459,7 @@ func (c *conference) moderate(by *session, id, action string) {
 	if t == nil {
 		return
 	}
-	c.svc.base.Log.Info("moderation", "room", c.room.ID, "participant", id, "user", t.user.ID, "action", action, "by", by.user.ID)
+	c.svc.base.Log.Info("moderation", "room", c.id, "participant", id, "user", t.user.ID, "action", action, "by", by.user.ID)
 	yes := true
 	switch action {
 	case signal.ActionMute, signal.ActionStopVideo:
@@ -481,6 +489,12 @@ func (c *conference) lock(by *session, locked bool) {
 	c.mu.Lock()
 	c.locked = locked
 	c.mu.Unlock()
+	// Kept across restarts and moves to another node.
+	ctx, cancel := bg()
+	defer cancel()
+	if err := c.svc.store.SetLocked(ctx, c.id, locked); err != nil {
+		c.svc.base.Log.Error("lock not stored", "room", c.id, "err", err)
+	}
 	c.broadcast(&signal.Message{Type: signal.TypeLock, Locked: &locked, ID: by.id})
 }
 
@@ -490,7 +504,13 @@ func (c *conference) end(by *session) {
 		by.sendError(signal.CodeForbidden, "only a host or a moderator ends the meeting")
 		return
 	}
-	c.svc.base.Log.Info("meeting ended", "room", c.room.ID, "by", by.user.ID)
+	c.svc.base.Log.Info("meeting ended", "room", c.id, "by", by.user.ID)
+	c.endAll(by.id)
+}
+
+// endAll sends ended (by: a participant id, or empty when the host
+// cancelled the meeting) and closes every socket, lobby included.
+func (c *conference) endAll(by string) {
 	c.mu.Lock()
 	all := c.membersLocked()
 	for _, s := range c.lobby {
@@ -498,7 +518,7 @@ func (c *conference) end(by *session) {
 	}
 	c.mu.Unlock()
 	for _, s := range all {
-		s.send(&signal.Message{Type: signal.TypeEnded, By: by.id})
+		s.send(&signal.Message{Type: signal.TypeEnded, By: by})
 		s.closeNormal()
 	}
 	for _, s := range all {
@@ -523,7 +543,9 @@ func (c *conference) question(from *session, text string) {
 	}
 }
 
-// closeAll ends every session (service shutdown).
+// closeAll ends every session at the node's shutdown with 1012 (service
+// restart): clients reconnect and rejoin, on another node when there is
+// one.
 func (c *conference) closeAll() {
 	c.stopLoops()
 	c.mu.Lock()
@@ -533,7 +555,7 @@ func (c *conference) closeAll() {
 	}
 	c.mu.Unlock()
 	for _, s := range all {
-		s.closeNormal()
+		s.closeWith(websocket.CloseServiceRestart, "restart")
 	}
 }
 
@@ -542,3 +564,24 @@ func trackInfo(t *sfu.Track) signal.Track {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// dropLink turns away the guests of a revoked link still in the lobby.
+func (c *conference) dropLink(link string) {
+	c.mu.Lock()
+	var gone []*session
+	for id, s := range c.lobby {
+		if s.guest && s.link == link {
+			gone = append(gone, s)
+			delete(c.lobby, id)
+		}
+	}
+	hosts := c.hostsLocked()
+	c.mu.Unlock()
+	for _, s := range gone {
+		for _, h := range hosts {
+			h.send(&signal.Message{Type: signal.TypeLobbyLeft, ID: s.id})
+		}
+		s.send(&signal.Message{Type: signal.TypeDenied, Room: c.info()})
+		s.closeNormal()
+	}
+}

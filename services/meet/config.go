@@ -2,6 +2,7 @@ package meet
 
 import (
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,30 @@ type Config struct {
 	ICE            ICE   `yaml:"ice" envPrefix:"ICE_"`
 	TURN           TURN  `yaml:"turn" envPrefix:"TURN_"`
 	Rooms          Rooms `yaml:"rooms" envPrefix:"ROOMS_"`
+	Database       struct {
+		// URL: sqlite:///path/meet.db or postgres://…; empty: in memory,
+		// meetings lost at exit (development only).
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"database" envPrefix:"DATABASE_"`
+	Redis struct {
+		// URL of the Redis shared by the meet nodes (room placement);
+		// empty: a single node, placement in memory.
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"redis" envPrefix:"REDIS_"`
+	Placement Placement `yaml:"placement" envPrefix:"PLACEMENT_"`
+}
+
+// Placement is how meet nodes sharing a Redis find each other.
+type Placement struct {
+	// NodeID names this node (default: host name + random suffix).
+	NodeID string `yaml:"node_id" env:"NODE_ID"`
+	// AdvertiseURL is where the other nodes reach this node's HTTP port
+	// (signalling is proxied there), e.g. http://10.0.3.7:8083. Required
+	// with redis.url.
+	AdvertiseURL string `yaml:"advertise_url" env:"ADVERTISE_URL"`
+	// Heartbeat is how often the node refreshes its record and its rooms;
+	// both expire after 3 heartbeats, then its rooms are placed anew.
+	Heartbeat time.Duration `yaml:"heartbeat" env:"HEARTBEAT"`
 }
 
 // ICE is how media reaches the node.
@@ -67,9 +92,10 @@ type Rooms struct {
 // Default returns the defaults.
 func Default() *Config {
 	return &Config{
-		Common: service.DefaultCommon("127.0.0.1:8083"),
-		TURN:   TURN{CredentialTTL: 12 * time.Hour, RelayBind: "0.0.0.0"},
-		Rooms:  Rooms{MaxParticipants: 100},
+		Common:    service.DefaultCommon("127.0.0.1:8083"),
+		TURN:      TURN{CredentialTTL: 12 * time.Hour, RelayBind: "0.0.0.0"},
+		Rooms:     Rooms{MaxParticipants: 100},
+		Placement: Placement{Heartbeat: 2 * time.Second},
 	}
 }
 
@@ -137,7 +163,29 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 			v.Fail("turn.relay_min_port", "relay ports must satisfy 1024 ≤ min ≤ max ≤ 65535, got %d–%d", lo, hi)
 		}
 	}
+	c.checkCluster(v)
 	if n := c.Rooms.MaxParticipants; n < 2 || n > 1000 {
 		v.Fail("rooms.max_participants", "must be between 2 and 1000, got %d", n)
+	}
+}
+
+func (c *Config) checkCluster(v *pconfig.Checker) {
+	if d := c.Database.URL; d != "" && !strings.HasPrefix(d, "sqlite:") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		v.Fail("database.url", "must be sqlite://PATH or postgres://…")
+	}
+	if c.Redis.URL == "" {
+		return
+	}
+	if !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") {
+		v.Fail("redis.url", "must be redis://… or rediss://…")
+	}
+	if u, err := url.Parse(c.Placement.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		v.Fail("placement.advertise_url", "must be this node's http(s)://host:port, reachable by the other nodes, got %q", c.Placement.AdvertiseURL)
+	}
+	if id := c.Placement.NodeID; id != "" && (len(id) > 64 || strings.ContainsAny(id, " :/\t\n")) {
+		v.Fail("placement.node_id", "must be 1 to 64 characters without spaces, colons or slashes")
+	}
+	if h := c.Placement.Heartbeat; h < 50*time.Millisecond || h > time.Minute {
+		v.Fail("placement.heartbeat", "must be between 50ms and 1m, got %s", h)
 	}
 }

@@ -3,6 +3,7 @@ package meet_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"io"
@@ -61,36 +62,61 @@ func newHarness(t *testing.T) *harness {
 // (set) and after it (started, e.g. to learn an ephemeral port).
 func newHarnessWith(t *testing.T, set func(*meet.Config), started ...func(*meet.Config, *meet.Service)) *harness {
 	t.Helper()
+	return newNode(t, newGatewayKey(t), set, started...)
+}
+
+// gatewayKey is the gateway's signing key, shared by the nodes of a
+// cluster (and by a node and its restart).
+type gatewayKey struct {
+	pub  ed25519.PublicKey
+	priv ed25519.PrivateKey
+}
+
+func newGatewayKey(t *testing.T) gatewayKey {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return gatewayKey{pub, priv}
+}
+
+// newNode starts one meet node trusting key. Its HTTP server starts first,
+// so that placement.advertise_url can be its address.
+func newNode(t *testing.T, key gatewayKey, set func(*meet.Config), started ...func(*meet.Config, *meet.Service)) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	base := service.NewWithKey("meet", log, pub, 0)
+	base := service.NewWithKey("meet", log, key.pub, 0)
+	var handler atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler.Load().(http.Handler).ServeHTTP(w, r)
+	}))
 	cfg := meet.Default()
 	cfg.PublicURL = "https://bureau.test"
-	cfg.GatewayPublicKey = identity.EncodePublicKey(pub)
+	cfg.GatewayPublicKey = identity.EncodePublicKey(key.pub)
 	cfg.ICE.UDPListen = "127.0.0.1:0"
 	cfg.ICE.LoopbackOnly = true
+	cfg.Placement.AdvertiseURL = srv.URL
 	if set != nil {
 		set(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
+		srv.Close()
 		t.Fatal(err)
 	}
 	svc, err := meet.New(context.Background(), cfg, base)
 	if err != nil {
+		srv.Close()
 		t.Fatal(err)
 	}
 	for _, f := range started {
 		f(cfg, svc)
 	}
-	srv := httptest.NewServer(base.Identity.Middleware(svc.Handler()))
+	handler.Store(base.Identity.Middleware(svc.Handler()))
 	t.Cleanup(func() {
 		_ = svc.Close()
 		srv.Close()
 	})
-	return &harness{t: t, svc: svc, srv: srv, signer: identity.NewSigner(priv, 30*time.Second)}
+	return &harness{t: t, svc: svc, srv: srv, signer: identity.NewSigner(key.priv, 30*time.Second)}
 }
 
 func (h *harness) header(u identity.User) http.Header {
@@ -217,17 +243,23 @@ func (h *harness) dial(u identity.User, room string) *client {
 
 func (h *harness) dialWith(u identity.User, room string, api *webrtc.API) *client {
 	h.t.Helper()
-	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/meet/rooms/" + room + "/ws"
-	ws, resp, err := websocket.DefaultDialer.Dial(url, h.header(u))
+	return h.dialPath(u.ID, "/api/meet/rooms/"+room+"/ws", h.header(u), api)
+}
+
+// dialPath opens the websocket at path (name: for messages).
+func (h *harness) dialPath(name, path string, hdr http.Header, api *webrtc.API) *client {
+	h.t.Helper()
+	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + path
+	ws, resp, err := websocket.DefaultDialer.Dial(url, hdr)
 	if err != nil {
-		h.t.Fatalf("dial %s: %v (%v)", u.ID, err, resp)
+		h.t.Fatalf("dial %s: %v (%v)", name, err, resp)
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	c := &client{
-		t: h.t, name: u.ID, ws: ws, pc: pc, msgs: make(chan signal.Message, 1024), closed: make(chan struct{}),
+		t: h.t, name: name, ws: ws, pc: pc, msgs: make(chan signal.Message, 1024), closed: make(chan struct{}),
 		counters: map[string]*counter{}, newTrack: make(chan *counter, 16), offered: make(chan string, 16),
 	}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {

@@ -5,32 +5,40 @@ package meet
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"bureau/services/meet/internal/placement"
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/sfu"
+	"bureau/services/meet/internal/store"
 	pconfig "bureau/services/platform/config"
-	"bureau/services/platform/httpx"
-	"bureau/services/platform/identity"
 	"bureau/services/platform/service"
+	"bureau/services/platform/sqldb"
 )
 
 // Service is the meet service.
 type Service struct {
 	cfg       *Config
 	base      *service.Base
-	rooms     *rooms.Registry
+	store     *store.Store
+	place     placement.Placer
+	closers   []func() error // database, Redis: after the placement
 	sfu       *sfu.SFU
 	turn      *turn.Server
 	turnAddrs []net.Addr
@@ -38,6 +46,10 @@ type Service struct {
 
 	publicHost string
 	upgrader   websocket.Upgrader
+	proxies    sync.Map     // owner node URL → *httputil.ReverseProxy
+	skew       atomic.Int64 // added to the clock (tests of expiry)
+	closeOnce  sync.Once
+	closeErr   error
 
 	mu     sync.Mutex
 	confs  map[string]*conference
@@ -45,23 +57,31 @@ type Service struct {
 }
 
 // New builds the service.
-func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
+func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err error) {
 	// The all-in-one validates only Common: check the rest here too.
 	var v pconfig.Checker
 	c.CheckMeet(&v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly}, base.Log)
-	if err != nil {
+	s := &Service{cfg: c, base: base, confs: map[string]*conference{}}
+	defer func() {
+		if err != nil {
+			s.closeResources()
+		}
+	}()
+	if err := s.openStore(ctx); err != nil {
 		return nil, err
 	}
-	ts, taddrs, err := startTURN(c.TURN, base.Log)
-	if err != nil {
-		_ = media.Close()
+	if err := s.openPlacement(ctx); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, base: base, rooms: rooms.NewRegistry(), sfu: media, turn: ts, turnAddrs: taddrs, confs: map[string]*conference{}}
+	if s.sfu, err = sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly}, base.Log); err != nil {
+		return nil, err
+	}
+	if s.turn, s.turnAddrs, err = startTURN(c.TURN, base.Log); err != nil {
+		return nil, err
+	}
 	if u, err := url.Parse(c.PublicURL); err == nil {
 		s.publicHost = u.Host
 	}
@@ -70,13 +90,90 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 
 	mux := base.Mux()
 	m := base.Metrics
-	mux.Handle("GET /api/meet/whoami", m.Instrument("whoami", http.HandlerFunc(service.WhoAmI)))
-	mux.Handle("POST /api/meet/rooms", m.Instrument("rooms_create", http.HandlerFunc(s.createRoom)))
-	mux.Handle("GET /api/meet/rooms/{id}", m.Instrument("rooms_get", http.HandlerFunc(s.getRoom)))
-	mux.Handle("GET /api/meet/rooms/{id}/ws", m.Instrument("rooms_ws", http.HandlerFunc(s.serveWS)))
+	route := func(pattern, name string, h http.HandlerFunc) { mux.Handle(pattern, m.Instrument(name, h)) }
+	route("GET /api/meet/whoami", "whoami", service.WhoAmI)
+	route("POST /api/meet/rooms", "rooms_create", s.createRoom)
+	route("GET /api/meet/rooms", "rooms_list", s.listRooms)
+	route("GET /api/meet/rooms/{id}", "rooms_get", s.getRoom)
+	route("PATCH /api/meet/rooms/{id}", "rooms_update", s.updateRoom)
+	route("DELETE /api/meet/rooms/{id}", "rooms_cancel", s.cancelRoom)
+	route("GET /api/meet/rooms/{id}/ws", "rooms_ws", s.serveWS)
+	route("POST /api/meet/rooms/{id}/guest-links", "guest_links_create", s.createGuestLink)
+	route("GET /api/meet/rooms/{id}/guest-links", "guest_links_list", s.listGuestLinks)
+	route("DELETE /api/meet/rooms/{id}/guest-links/{link}", "guest_links_revoke", s.revokeGuestLink)
+	route("GET /api/meet/guest/{token}", "guest_get", s.getGuestRoom)
+	route("GET /api/meet/guest/{token}/ws", "guest_ws", s.serveGuestWS)
 	s.mux = mux
 	return s, nil
 }
+
+// openStore opens the meetings database (in memory without a URL).
+func (s *Service) openStore(ctx context.Context) error {
+	dsn := s.cfg.Database.URL
+	if dsn == "" {
+		s.base.Log.Warn("meet: database.url is empty: meetings in memory, lost at exit (development only)")
+		dsn = "sqlite::memory:"
+	}
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	s.closers = append(s.closers, db.Close)
+	if s.store, err = store.Open(ctx, db); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	s.base.Health.Add("database", s.store.Ping)
+	return nil
+}
+
+// openPlacement joins the cluster of nodes sharing redis.url, or serves
+// every room here without one.
+func (s *Service) openPlacement(ctx context.Context) error {
+	pc := s.cfg.Placement
+	id := pc.NodeID
+	if id == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		id = strings.NewReplacer(":", "-", "/", "-", " ", "-").Replace(host) + "-" + hex.EncodeToString(b[:])
+	}
+	self := placement.Node{ID: id, URL: strings.TrimRight(pc.AdvertiseURL, "/")}
+	if s.cfg.Redis.URL == "" {
+		s.place = placement.Local{Node: self}
+		return nil
+	}
+	opts, err := redis.ParseURL(s.cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis.url: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	s.closers = append(s.closers, rdb.Close)
+	p, err := placement.NewRedis(ctx, rdb, placement.Options{
+		Prefix: "bureau:meet:", Self: self, Heartbeat: pc.Heartbeat, Load: s.load, Log: s.base.Log,
+	})
+	if err != nil {
+		return err
+	}
+	s.place = p
+	s.base.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	s.base.Log.Info("meet node joined the cluster", "node", id, "url", self.URL)
+	return nil
+}
+
+// load is what the heartbeats report: participants and the rooms served.
+func (s *Service) load() (int, []string) {
+	n := 0
+	cs := s.conferences()
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		n += c.count()
+		ids = append(ids, c.id)
+	}
+	return n, ids
+}
+
+// Node is this node in the cluster (its id; its URL when clustered).
+func (s *Service) Node() placement.Node { return s.place.Self() }
 
 // Handler implements service.Runner.
 func (s *Service) Handler() http.Handler { return s.mux }
@@ -88,22 +185,44 @@ func (s *Service) TURNAddrs() []net.Addr { return s.turnAddrs }
 // SFU exposes the forwarding unit (stats for tests and the load tool).
 func (s *Service) SFU() *sfu.SFU { return s.sfu }
 
-// Close ends every meeting and releases the media port.
+// Close ends every meeting on this node and releases the media port.
+// Its rooms are given up first, so that their participants, told to
+// reconnect (1012), are placed on another node.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	confs := make([]*conference, 0, len(s.confs))
-	for _, c := range s.confs {
-		confs = append(confs, c)
-	}
-	s.mu.Unlock()
-	for _, c := range confs {
-		c.closeAll()
-	}
+	s.closeOnce.Do(func() {
+		if s.place != nil {
+			_ = s.place.Close()
+		}
+		s.mu.Lock()
+		s.closed = true
+		confs := make([]*conference, 0, len(s.confs))
+		for _, c := range s.confs {
+			confs = append(confs, c)
+		}
+		s.mu.Unlock()
+		for _, c := range confs {
+			c.closeAll()
+		}
+		s.closeErr = s.closeResources()
+	})
+	return s.closeErr
+}
+
+func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
+
+func (s *Service) closeResources() error {
+	var errs []error
 	if s.turn != nil {
-		_ = s.turn.Close()
+		errs = append(errs, s.turn.Close())
 	}
-	return s.sfu.Close()
+	if s.sfu != nil {
+		errs = append(errs, s.sfu.Close())
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
 }
 
 // checkOrigin accepts non-browser clients (no Origin) and same-origin
@@ -183,95 +302,11 @@ func (s *Service) conferences() []*conference {
 	return cs
 }
 
-// roomView is a room as the REST API shows it to u.
-type roomView struct {
-	ID         string       `json:"id"`
-	Title      string       `json:"title"`
-	Link       string       `json:"link"`
-	Access     rooms.Access `json:"access"`
-	Kind       rooms.Kind   `json:"kind"`
-	HostName   string       `json:"host_name"`
-	Ministry   string       `json:"ministry"`
-	Invitees   []string     `json:"invitees,omitempty"`   // shown to the host only
-	Moderators []string     `json:"moderators,omitempty"` // host only
-	Presenters []string     `json:"presenters,omitempty"` // host only
-	Role       string       `json:"role"`
-	Admission  string       `json:"admission"` // direct | lobby
-	Connected  int          `json:"connected"`
-}
-
-func (s *Service) view(r *rooms.Room, u identity.User) roomView {
-	v := roomView{
-		ID: r.ID, Title: r.Title, Link: strings.TrimRight(s.cfg.PublicURL, "/") + "/visio/" + r.ID,
-		Access: r.Access, Kind: r.Kind, HostName: r.HostName, Ministry: r.Ministry,
-		Role: r.Role(u), Admission: string(r.Admission(u)),
-	}
-	if v.Role == rooms.RoleHost {
-		v.Invitees, v.Moderators, v.Presenters = r.Invitees, r.Moderators, r.Presenters
-	}
+// live returns the conference of a room if it is served here.
+func (s *Service) live(id string) *conference {
 	s.mu.Lock()
-	c := s.confs[r.ID]
-	s.mu.Unlock()
-	if c != nil {
-		v.Connected = c.count()
-	}
-	return v
-}
-
-func (s *Service) createRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := identity.FromContext(r.Context())
-	if !ok {
-		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
-		return
-	}
-	var spec rooms.Spec
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		httpx.WriteError(w, http.StatusBadRequest, "bad_request", "Requête invalide.")
-		return
-	}
-	room, err := s.rooms.Create(u, spec)
-	switch {
-	case errors.Is(err, rooms.ErrForbidden):
-		httpx.WriteError(w, http.StatusForbidden, "forbidden", "Les comptes externes ne peuvent pas créer de réunion.")
-		return
-	case err != nil:
-		httpx.WriteError(w, http.StatusBadRequest, "invalid_room", "Titre, mode d'accès ou invités invalides.")
-		return
-	}
-	s.base.Log.Info("room created", "room", room.ID, "host", u.ID, "access", room.Access)
-	httpx.WriteJSON(w, http.StatusCreated, s.view(room, u))
-}
-
-func (s *Service) getRoom(w http.ResponseWriter, r *http.Request) {
-	u, room, ok := s.lookup(w, r)
-	if !ok {
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.view(room, u))
-}
-
-// lookup authenticates the caller and finds the room, answering errors.
-func (s *Service) lookup(w http.ResponseWriter, r *http.Request) (identity.User, *rooms.Room, bool) {
-	u, ok := identity.FromContext(r.Context())
-	if !ok {
-		httpx.WriteError(w, http.StatusUnauthorized, "unauthenticated", "Vous n'êtes pas connecté.")
-		return u, nil, false
-	}
-	id := r.PathValue("id")
-	var room *rooms.Room
-	var err error
-	if rooms.ValidID(id) {
-		room, err = s.rooms.Get(id)
-	} else {
-		err = rooms.ErrNotFound
-	}
-	if err != nil {
-		httpx.WriteError(w, http.StatusNotFound, "not_found", "Cette réunion n'existe pas.")
-		return u, nil, false
-	}
-	return u, room, true
+	defer s.mu.Unlock()
+	return s.confs[id]
 }
 
 // conference returns the live state of room, creating it on first use.
@@ -285,6 +320,8 @@ func (s *Service) conference(room *rooms.Room) (*conference, error) {
 	if c == nil {
 		c = newConference(s, room)
 		s.confs[room.ID] = c
+	} else {
+		c.setRoom(room) // the latest stored settings (invitees, access…)
 	}
 	return c, nil
 }
@@ -293,12 +330,12 @@ func (s *Service) conference(room *rooms.Room) (*conference, error) {
 func (s *Service) dropIfEmpty(c *conference) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.confs[c.room.ID] == c && c.count() == 0 {
+	if s.confs[c.id] == c && c.count() == 0 {
 		c.mu.Lock()
 		c.gone = true
 		c.mu.Unlock()
 		c.stopLoops()
-		delete(s.confs, c.room.ID)
+		delete(s.confs, c.id)
 	}
 }
 

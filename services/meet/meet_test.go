@@ -379,4 +379,21 @@ func TestConfigValidation(t *testing.T) {
 	if err := c.Validate(); err == nil {
 		t.Fatal("loopback_only with NAT IPs accepted")
 	}
+	c = ok()
+	c.Database.URL = "mysql://x"
+	c.Redis.URL = "localhost:6379"
+	c.Placement.AdvertiseURL = "10.0.0.5:8083"
+	c.Placement.NodeID = "a b"
+	c.Placement.Heartbeat = time.Millisecond
+	err = c.Validate()
+	for _, f := range []string{"database.url", "redis.url", "placement.advertise_url", "placement.node_id", "placement.heartbeat"} {
+		if err == nil || !strings.Contains(err.Error(), f+":") {
+			t.Errorf("%s not reported in %v", f, err)
+		}
+	}
+	c = ok()
+	c.Database.URL, c.Redis.URL, c.Placement.AdvertiseURL = "postgres://meet@db/bureau", "redis://redis:6379/0", "http://10.0.0.5:8083"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("cluster settings: %v", err)
+	}
 }

@@ -47,8 +47,12 @@ type frame struct {
 type session struct {
 	id   string
 	user identity.User
-	conf *conference
-	conn *websocket.Conn
+	// guest: came through a guest link (link: its id) with no account;
+	// user is made up here (ID "guest-…", the name typed, External).
+	guest bool
+	link  string
+	conf  *conference
+	conn  *websocket.Conn
 
 	out      chan frame
 	done     chan struct{}
@@ -63,18 +67,20 @@ type session struct {
 
 func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.lookup(w, r)
-	if !ok {
+	if !ok || !s.joinable(w, room) || s.routed(w, r, room.ID) {
 		return
 	}
+	s.serveSession(w, r, room, &session{id: newParticipantID(), user: u, role: room.Role(u)})
+}
+
+// serveSession upgrades to the websocket and runs ss until it ends.
+func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, room *rooms.Room, ss *session) {
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader answered
 	}
 	conn.SetReadLimit(signal.MaxMessage)
-	ss := &session{
-		id: newParticipantID(), user: u, role: room.Role(u), conn: conn,
-		out: make(chan frame, outQueue), done: make(chan struct{}),
-	}
+	ss.conn, ss.out, ss.done = conn, make(chan frame, outQueue), make(chan struct{})
 	go ss.writeLoop()
 	ss.readLoop(s, room)
 }
@@ -90,7 +96,7 @@ func (s *session) info() signal.Participant {
 	defer s.mu.Unlock()
 	return signal.Participant{
 		ID: s.id, UserID: s.user.ID, Name: signal.MaxDisplayName(s.user.DisplayName()), Role: s.role,
-		Ministry: s.user.Ministry, External: s.user.External, Hand: s.hand, Audio: s.audio, Video: s.video,
+		Ministry: s.user.Ministry, External: s.user.External, Guest: s.guest, Hand: s.hand, Audio: s.audio, Video: s.video,
 	}
 }
 
@@ -218,8 +224,10 @@ func (s *session) fail(code, msg string) {
 	s.finish()
 }
 
-func (s *session) closeNormal() {
-	s.enqueue(frame{closeCode: websocket.CloseNormalClosure, reason: "bye"})
+func (s *session) closeNormal() { s.closeWith(websocket.CloseNormalClosure, "bye") }
+
+func (s *session) closeWith(code int, reason string) {
+	s.enqueue(frame{closeCode: code, reason: reason})
 	s.finish()
 }
 

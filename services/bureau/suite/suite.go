@@ -85,6 +85,9 @@ func (c *Config) Validate() error {
 	if c.Chat.Database.URL == "" {
 		c.Chat.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "chat.db")
 	}
+	if c.Meet.Database.URL == "" {
+		c.Meet.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "meet.db")
+	}
 	if c.Chat.SigningKeyFile == "" {
 		c.Chat.SigningKeyFile = filepath.Join(c.DataDir, "chat-signing.key")
 	}

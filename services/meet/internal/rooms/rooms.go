@@ -2,8 +2,8 @@
 // knows nothing of media: the live state of a meeting (who is connected,
 // the lobby queue) belongs to the conference that serves the room.
 //
-// Rooms are in memory for this increment; the Redis room → node placement
-// replaces the map, not the rules.
+// Rooms are stored by internal/store (SQLite or PostgreSQL); which node
+// serves a room live is internal/placement's business.
 package rooms
 
 import (
@@ -12,8 +12,9 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"bureau/services/platform/identity"
 )
@@ -56,6 +57,10 @@ const (
 	RolePresenter   = "presenter"
 	RoleAttendee    = "attendee"
 	RoleSpeaker     = "speaker"
+	// RoleGuest: someone without an account who came through a guest link
+	// (shown as « invité »). Always waits in the lobby, never moderates; in
+	// a webinar a guest is an attendee.
+	RoleGuest = "guest"
 )
 
 // CanPublish reports whether a role may send media.
@@ -81,9 +86,11 @@ const (
 const (
 	MaxInvitees = 200
 	MaxTitle    = 200
+	// MaxDuration bounds a scheduled meeting (start to end).
+	MaxDuration = 7 * 24 * time.Hour
 )
 
-// Room is a meeting room. Its fields are fixed after creation.
+// Room is a meeting room, as stored.
 type Room struct {
 	ID       string   `json:"id"`
 	Title    string   `json:"title"`
@@ -98,6 +105,15 @@ type Room struct {
 	Moderators []string  `json:"moderators,omitempty"`
 	Presenters []string  `json:"presenters,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// StartsAt and EndsAt schedule the meeting (both zero: an instant
+	// meeting). They inform; the link works at any time until cancelled.
+	StartsAt time.Time `json:"starts_at,omitzero"`
+	EndsAt   time.Time `json:"ends_at,omitzero"`
+	// Locked: arrivals without moderation rights wait in the lobby. Kept
+	// across restarts.
+	Locked bool `json:"locked,omitempty"`
+	// CancelledAt: the host cancelled the meeting; its link is dead.
+	CancelledAt time.Time `json:"cancelled_at,omitzero"`
 }
 
 // Spec is what a creator chooses.
@@ -110,6 +126,22 @@ type Spec struct {
 	// a webinar. Both are emails and enter directly.
 	Moderators []string `json:"moderators"`
 	Presenters []string `json:"presenters"`
+	// StartsAt/EndsAt schedule the meeting; both or neither.
+	StartsAt *time.Time `json:"starts_at"`
+	EndsAt   *time.Time `json:"ends_at"`
+}
+
+// Patch is what a host changes (PATCH): nil fields stay as they are.
+type Patch struct {
+	Title      *string    `json:"title"`
+	Access     *Access    `json:"access"`
+	Invitees   *[]string  `json:"invitees"`
+	Moderators *[]string  `json:"moderators"`
+	Presenters *[]string  `json:"presenters"`
+	StartsAt   *time.Time `json:"starts_at"`
+	EndsAt     *time.Time `json:"ends_at"`
+	// Unschedule turns a scheduled meeting back into an instant one.
+	Unschedule bool `json:"unschedule"`
 }
 
 // Errors.
@@ -119,28 +151,14 @@ var (
 	ErrInvalid   = errors.New("rooms: invalid room")
 )
 
-// Registry is the set of rooms.
-type Registry struct {
-	mu    sync.RWMutex
-	rooms map[string]*Room
-	now   func() time.Time
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{rooms: map[string]*Room{}, now: time.Now}
-}
-
-// Create makes a room hosted by u. Like Tchap, externals cannot create rooms.
-func (g *Registry) Create(u identity.User, s Spec) (*Room, error) {
+// New makes a room hosted by u (not stored). Like Tchap, externals cannot
+// create rooms.
+func New(u identity.User, s Spec, now time.Time) (*Room, error) {
 	if u.External || u.Ministry == "" {
 		return nil, ErrForbidden
 	}
 	if s.Access == "" {
 		s.Access = AccessMinistry
-	}
-	if s.Access != AccessMinistry && s.Access != AccessInvited && s.Access != AccessAgents {
-		return nil, ErrInvalid
 	}
 	if s.Kind == "" {
 		s.Kind = KindMeeting
@@ -148,36 +166,93 @@ func (g *Registry) Create(u identity.User, s Spec) (*Room, error) {
 	if s.Kind != KindMeeting && s.Kind != KindWebinar {
 		return nil, ErrInvalid
 	}
-	if s.Kind == KindMeeting && len(s.Presenters) > 0 {
-		return nil, ErrInvalid
-	}
 	title := strings.TrimSpace(s.Title)
-	if len([]rune(title)) > MaxTitle {
-		return nil, ErrInvalid
-	}
 	if title == "" {
 		title = "Réunion de " + u.DisplayName()
 	}
-	inv, err := emails(s.Invitees)
-	if err != nil {
-		return nil, err
-	}
-	mods, err := emails(s.Moderators)
-	if err != nil {
-		return nil, err
-	}
-	pres, err := emails(s.Presenters)
-	if err != nil {
-		return nil, err
-	}
 	r := &Room{
 		ID: NewID(), Title: title, Access: s.Access, Kind: s.Kind, HostID: u.ID, HostName: u.DisplayName(),
-		Ministry: u.Ministry, Invitees: inv, Moderators: mods, Presenters: pres, CreatedAt: g.now().UTC(),
+		Ministry: u.Ministry, CreatedAt: now.UTC().Truncate(time.Millisecond),
 	}
-	g.mu.Lock()
-	g.rooms[r.ID] = r
-	g.mu.Unlock()
+	p := Patch{Title: &title, Invitees: &s.Invitees, Moderators: &s.Moderators, Presenters: &s.Presenters, StartsAt: s.StartsAt, EndsAt: s.EndsAt}
+	if err := r.Apply(p); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// Apply changes r as p says, or leaves it untouched and reports
+// ErrInvalid.
+func (r *Room) Apply(p Patch) error {
+	n := *r
+	if p.Title != nil {
+		t := strings.TrimSpace(*p.Title)
+		if t == "" || utf8.RuneCountInString(t) > MaxTitle || !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
+			return ErrInvalid
+		}
+		n.Title = t
+	}
+	if p.Access != nil {
+		n.Access = *p.Access
+	}
+	if n.Access != AccessMinistry && n.Access != AccessInvited && n.Access != AccessAgents {
+		return ErrInvalid
+	}
+	for _, l := range []struct {
+		in  *[]string
+		out *[]string
+	}{{p.Invitees, &n.Invitees}, {p.Moderators, &n.Moderators}, {p.Presenters, &n.Presenters}} {
+		if l.in == nil {
+			continue
+		}
+		v, err := emails(*l.in)
+		if err != nil {
+			return err
+		}
+		*l.out = v
+	}
+	if n.Kind == KindMeeting && len(n.Presenters) > 0 {
+		return ErrInvalid
+	}
+	if p.Unschedule {
+		n.StartsAt, n.EndsAt = time.Time{}, time.Time{}
+	}
+	if p.StartsAt != nil {
+		n.StartsAt = p.StartsAt.UTC().Truncate(time.Millisecond)
+	}
+	if p.EndsAt != nil {
+		n.EndsAt = p.EndsAt.UTC().Truncate(time.Millisecond)
+	}
+	if err := checkSchedule(n.StartsAt, n.EndsAt); err != nil {
+		return err
+	}
+	*r = n
+	return nil
+}
+
+// checkSchedule: both times or neither, the end after the start, within
+// MaxDuration, between years 2000 and 9999 (stored as Unix ms).
+func checkSchedule(start, end time.Time) error {
+	if start.IsZero() && end.IsZero() {
+		return nil
+	}
+	if start.IsZero() || end.IsZero() || !end.After(start) || end.Sub(start) > MaxDuration ||
+		start.Year() < 2000 || end.Year() > 9999 {
+		return ErrInvalid
+	}
+	return nil
+}
+
+// Scheduled reports whether the meeting has a start and an end.
+func (r *Room) Scheduled() bool { return !r.StartsAt.IsZero() }
+
+// Cancelled reports whether the host cancelled the meeting.
+func (r *Room) Cancelled() bool { return !r.CancelledAt.IsZero() }
+
+// Listed reports whether email is among the invitees, moderators or
+// presenters.
+func (r *Room) Listed(email string) bool {
+	return listed(r.Invitees, email) || listed(r.Moderators, email) || listed(r.Presenters, email)
 }
 
 func emails(in []string) ([]string, error) {
@@ -195,16 +270,6 @@ func emails(in []string) ([]string, error) {
 	return out, nil
 }
 
-// Get returns a room.
-func (g *Registry) Get(id string) (*Room, error) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if r, ok := g.rooms[id]; ok {
-		return r, nil
-	}
-	return nil, ErrNotFound
-}
-
 // Role is u's role in r.
 func (r *Room) Role(u identity.User) string {
 	switch {
@@ -220,7 +285,16 @@ func (r *Room) Role(u identity.User) string {
 	return RoleParticipant
 }
 
+// GuestRole is the role of someone who came through a guest link.
+func (r *Room) GuestRole() string {
+	if r.Kind == KindWebinar {
+		return RoleAttendee
+	}
+	return RoleGuest
+}
+
 // Admission decides whether u enters directly or waits in the lobby.
+// Guests (no account) always wait: the caller does not ask.
 func (r *Room) Admission(u identity.User) Admission {
 	if u.ID == r.HostID || r.invited(u.Email) || listed(r.Moderators, u.Email) || listed(r.Presenters, u.Email) {
 		return Direct
@@ -247,6 +321,26 @@ func listed(list []string, email string) bool {
 		}
 	}
 	return false
+}
+
+// MaxGuestName bounds the display name a guest gives.
+const MaxGuestName = 64
+
+// GuestName checks and normalises the display name a guest types: spaces
+// trimmed and collapsed, 1 to MaxGuestName characters, no control or
+// format characters (no bidi overrides to disguise a name).
+func GuestName(s string) (string, error) {
+	if !utf8.ValidString(s) || len(s) > 4*MaxGuestName+64 {
+		return "", ErrInvalid
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) || (unicode.IsControl(r) && r != ' ') }) {
+		return "", ErrInvalid
+	}
+	n := strings.Join(strings.Fields(s), " ")
+	if n == "" || utf8.RuneCountInString(n) > MaxGuestName {
+		return "", ErrInvalid
+	}
+	return n, nil
 }
 
 var idEnc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

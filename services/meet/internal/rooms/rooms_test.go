@@ -4,12 +4,16 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"bureau/services/platform/identity"
 )
 
 func TestAdmission(t *testing.T) {
-	g := NewRegistry()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	g := creator(func(u identity.User, s Spec) (*Room, error) { return New(u, s, now) })
 	host := identity.User{ID: "h", Email: "h@interieur.gouv.fr", Ministry: "interieur"}
 	peer := identity.User{ID: "p", Email: "p@interieur.gouv.fr", Ministry: "interieur"}
 	other := identity.User{ID: "o", Email: "o@armees.gouv.fr", Ministry: "armees"}
@@ -72,15 +76,74 @@ func TestAdmission(t *testing.T) {
 	if CanPublish(RoleAttendee) || !CanPublish(RoleSpeaker) || CanModerate(RolePresenter) || !CanModerate(RoleModerator) || SeesQuestions(RoleAttendee) {
 		t.Fatal("role rights")
 	}
-	if got, err := g.Get(r.ID); err != nil || got != r {
-		t.Fatal("get")
-	}
-	if _, err := g.Get("zzzz-zzzz-zzzz-zzzz"); !errors.Is(err, ErrNotFound) {
-		t.Fatal("unknown room found")
+	if w.GuestRole() != RoleAttendee || r.GuestRole() != RoleGuest || CanModerate(RoleGuest) || !CanPublish(RoleGuest) {
+		t.Fatal("guest roles")
 	}
 	for _, s := range []string{"", "abcd-efgh-ijkl-mnop-", "ABCD-efgh-ijkl-mnop", "abcd_efgh-ijkl-mnop", "abcd-efgh-ijkl-mno1"} {
 		if ValidID(s) {
 			t.Errorf("ValidID(%q)", s)
 		}
 	}
+}
+
+type creator func(identity.User, Spec) (*Room, error)
+
+func (c creator) Create(u identity.User, s Spec) (*Room, error) { return c(u, s) }
+
+func TestSchedule(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	host := identity.User{ID: "h", Email: "h@interieur.gouv.fr", Ministry: "interieur"}
+	at := func(h int) *time.Time { v := now.Add(time.Duration(h) * time.Hour); return &v }
+	r, err := New(host, Spec{Title: " Point ", StartsAt: at(24), EndsAt: at(25)}, now)
+	if err != nil || r.Title != "Point" || !r.Scheduled() || !r.EndsAt.Equal(*at(25)) {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, s := range []Spec{{StartsAt: at(1)}, {EndsAt: at(1)}, {StartsAt: at(2), EndsAt: at(1)}, {StartsAt: at(1), EndsAt: at(1)}, {StartsAt: at(0), EndsAt: at(24*8 + 1)}} {
+		if _, err := New(host, s, now); !errors.Is(err, ErrInvalid) {
+			t.Errorf("schedule %v–%v accepted", s.StartsAt, s.EndsAt)
+		}
+	}
+	before := *r
+	bad := "\x07bell"
+	if err := r.Apply(Patch{Title: &bad, EndsAt: at(30)}); !errors.Is(err, ErrInvalid) || r.Title != before.Title || !r.EndsAt.Equal(before.EndsAt) {
+		t.Fatal("a refused patch changed the room")
+	}
+	title, inv := "Revue", []string{"A@armees.gouv.fr"}
+	if err := r.Apply(Patch{Title: &title, Invitees: &inv, EndsAt: at(26)}); err != nil || r.Title != "Revue" || r.Invitees[0] != "a@armees.gouv.fr" || !r.Listed("a@ARMEES.gouv.fr") {
+		t.Fatalf("patch: %v %+v", err, r)
+	}
+	if err := r.Apply(Patch{Unschedule: true}); err != nil || r.Scheduled() {
+		t.Fatal("unschedule")
+	}
+}
+
+func TestGuestName(t *testing.T) {
+	for in, want := range map[string]string{"  Jeanne  Dupont ": "Jeanne Dupont", "Zoé": "Zoé"} {
+		if got, err := GuestName(in); err != nil || got != want {
+			t.Errorf("GuestName(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "   ", "a\x00b", "line\nbreak", strings.Repeat("é", MaxGuestName+1), "\xff\xfe"} {
+		if _, err := GuestName(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("GuestName(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzGuestName(f *testing.F) {
+	for _, s := range []string{"Jeanne", " a  b ", "\u202e", "\x00", strings.Repeat("x", 80)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := GuestName(in)
+		if err != nil {
+			return
+		}
+		if got == "" || !utf8.ValidString(got) || utf8.RuneCountInString(got) > MaxGuestName || strings.ContainsFunc(got, unicode.IsControl) || got != strings.TrimSpace(got) {
+			t.Fatalf("GuestName(%q) = %q", in, got)
+		}
+		if again, err := GuestName(got); err != nil || again != got {
+			t.Fatalf("not idempotent: %q → %q, %v", got, again, err)
+		}
+	})
 }

@@ -164,6 +164,7 @@ type Participant struct {
 	Role     string `json:"role"`
 	Ministry string `json:"ministry,omitempty"`
 	External bool   `json:"external,omitempty"`
+	Guest    bool   `json:"guest,omitempty"` // came through a guest link (« invité »)
 	Hand     bool   `json:"hand,omitempty"`
 	Audio    bool   `json:"audio_muted,omitempty"`
 	Video    bool   `json:"video_muted,omitempty"`

@@ -1,0 +1,144 @@
+package meet_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"bureau/services/meet"
+	"bureau/services/meet/internal/signal"
+	"bureau/services/platform/identity"
+	"bureau/services/platform/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// gina: another ministry, never invited.
+var gina = identity.User{ID: "ugina", Email: "gina@armees.gouv.fr", GivenName: "Gina", Ministry: "armees"}
+
+// Two meet nodes share one real Redis and one PostgreSQL: participants who
+// reach different nodes meet in one room (the second node proxies the
+// signalling to the room's node) and exchange media; when the room's node
+// closes, its participants are told to reconnect (1012), the room comes
+// back on the other node, and they meet and exchange media again there.
+func TestClusterPlacement(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	dsn := testenv.SharedPostgres(t).NewDatabase(t)
+	key := newGatewayKey(t)
+	cluster := func(id string) func(*meet.Config) {
+		return func(c *meet.Config) {
+			c.Database.URL, c.Redis.URL = dsn, rd.URL
+			c.Placement.NodeID = id
+			c.Placement.Heartbeat = 100 * time.Millisecond // a dead node is noticed within 300 ms
+		}
+	}
+	a := newNode(t, key, cluster("node-a"))
+	b := newNode(t, key, cluster("node-b"))
+
+	room := a.createRoom(alice, `{"title":"Inter-nœuds"}`)
+	if code, body := b.do(&bob, "GET", "/api/meet/rooms/"+room.ID, ""); code != 200 {
+		t.Fatalf("node b does not know the room created on a: %d %s", code, body)
+	}
+	// Alice reaches a (both nodes idle: a places the room on itself), Bob
+	// reaches b, which proxies him to a.
+	ca, _ := a.join(alice, room.ID, signal.TypeJoined)
+	cb, jb := b.join(bob, room.ID, signal.TypeJoined)
+	if len(jb.Participants) != 1 || jb.Participants[0].UserID != alice.ID {
+		t.Fatalf("bob (via node b) does not see alice: %+v", jb.Participants)
+	}
+	ca.expectWhere(signal.TypeParticipantJoined, func(m signal.Message) bool { return m.Participant.UserID == bob.ID })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ca.publish(ctx)
+	cb.waitTracks(2) // 50 packets of each of alice's tracks, through node a's SFU
+	if n := a.waitMetrics("two participants on a", func(m map[string]float64) bool { return m["bureau_meet_participants"] == 2 }); n["bureau_meet_participants"] != 2 {
+		t.Fatal("participants")
+	}
+	if m := b.metrics(); m["bureau_meet_participants"] != 0 || m["bureau_meet_rooms"] != 0 {
+		t.Fatalf("node b serves the room too: %v", meetMetrics(m))
+	}
+	cb.send(signal.Message{Type: signal.TypeChat, Text: "via b"})
+	ca.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "via b" })
+
+	// Node a goes away: both are told to reconnect, the room is freed.
+	cancel()
+	if err := a.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ca.expectClosed(websocket.CloseServiceRestart)
+	cb.expectClosed(websocket.CloseServiceRestart) // relayed through b's proxy
+
+	// They rejoin through b (the gateway's only live upstream): the room
+	// is placed on b, lock state and all from the shared database.
+	ca2, _ := b.join(alice, room.ID, signal.TypeJoined)
+	cb2, jb2 := b.join(bob, room.ID, signal.TypeJoined)
+	if len(jb2.Participants) != 1 || jb2.Participants[0].UserID != alice.ID {
+		t.Fatalf("after the failover bob does not see alice: %+v", jb2.Participants)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	ca2.publish(ctx2)
+	cb2.waitTracks(2)
+	if m := b.metrics(); m["bureau_meet_participants"] != 2 {
+		t.Fatalf("room not on b after the failover: %v", meetMetrics(m))
+	}
+}
+
+// A meeting survives a restart of meet: the same link works, its settings,
+// schedule and lock state are kept, participants rejoin. SQLite file and
+// PostgreSQL.
+func TestPersistenceAcrossRestart(t *testing.T) {
+	for name, dsn := range map[string]func(*testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "meet.db") },
+		"postgres": func(t *testing.T) string { return testenv.SharedPostgres(t).NewDatabase(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			url := dsn(t)
+			key := newGatewayKey(t)
+			set := func(c *meet.Config) { c.Database.URL = url }
+			h1 := newNode(t, key, set)
+			room := h1.createRoom(alice, `{"title":"Comité","access":"invited","invitees":["dave@armees.gouv.fr"],"starts_at":"2030-01-02T09:00:00Z","ends_at":"2030-01-02T10:00:00Z"}`)
+			host, _ := h1.join(alice, room.ID, signal.TypeJoined)
+			yes := true
+			host.send(signal.Message{Type: signal.TypeLock, Locked: &yes})
+			host.expect(signal.TypeLock)
+			if err := h1.svc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			host.expectClosed(websocket.CloseServiceRestart)
+
+			h2 := newNode(t, key, set)
+			code, body := h2.do(&alice, "GET", "/api/meet/rooms/"+room.ID, "")
+			var v struct {
+				roomView
+				StartsAt string   `json:"starts_at"`
+				Locked   bool     `json:"locked"`
+				Invitees []string `json:"invitees"`
+			}
+			_ = json.Unmarshal(body, &v)
+			if code != 200 || v.Title != "Comité" || v.StartsAt != "2030-01-02T09:00:00Z" || !v.Locked || len(v.Invitees) != 1 || v.Access != "invited" {
+				t.Fatalf("after restart: %d %s", code, body)
+			}
+			_, lists := h2.do(&dave, "GET", "/api/meet/rooms", "")
+			if !json.Valid(lists) || !strings.Contains(string(lists), room.ID) {
+				t.Fatalf("invitee's list after restart: %s", lists)
+			}
+			// The host rejoins directly; the room is still locked, so even
+			// the invitee waits; another ministry's agent (not invited,
+			// private meeting) waits too and cannot publish.
+			host2, _ := h2.join(alice, room.ID, signal.TypeJoined)
+			h2.join(dave, room.ID, signal.TypeLobby)
+			other, _ := h2.join(gina, room.ID, signal.TypeLobby)
+			other.send(signal.Message{Type: signal.TypePublish, Tracks: []signal.TrackSpec{{Kind: "audio", Source: "microphone"}}})
+			if e := other.expect(signal.TypeError); e.Code != signal.CodeNotAdmitted {
+				t.Fatalf("lobby publish: %+v", e)
+			}
+			host2.expectWhere(signal.TypeLobbyRequest, func(m signal.Message) bool { return m.Participant.UserID == gina.ID })
+		})
+	}
+}
