@@ -19,6 +19,16 @@ type Config struct {
 	ICE            ICE   `yaml:"ice" envPrefix:"ICE_"`
 	TURN           TURN  `yaml:"turn" envPrefix:"TURN_"`
 	Rooms          Rooms `yaml:"rooms" envPrefix:"ROOMS_"`
+	Media          Media `yaml:"media" envPrefix:"MEDIA_"`
+}
+
+// Media tunes the forwarding.
+type Media struct {
+	// CongestionControl picks subscribers' simulcast layers: "gcc" (the
+	// default: a send-side estimate from transport-wide CC feedback) or
+	// "loss" (from the loss of RTCP receiver reports only: no per-packet
+	// estimator cost).
+	CongestionControl string `yaml:"congestion_control" env:"CONGESTION_CONTROL"`
 }
 
 // ICE is how media reaches the node.
@@ -99,6 +109,9 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 	}
 	if c.ICE.LoopbackOnly && len(c.ICE.NAT1To1IPs) > 0 {
 		v.Fail("ice.nat_1to1_ips", "cannot be set with ice.loopback_only")
+	}
+	if cc := c.Media.CongestionControl; cc != "" && cc != "gcc" && cc != "loss" {
+		v.Fail("media.congestion_control", "must be gcc or loss, got %q", cc)
 	}
 	if c.TURN.Secret != "" {
 		if len(c.TURN.Secret) < 16 {

@@ -172,6 +172,7 @@ type counter struct {
 	goal    int64
 	tick    chan struct{} // one per packet, dropped when nobody listens
 	layer   atomic.Int32  // video: the layer tag of the last frame start (payload byte 2 of the frame)
+	lowest  atomic.Int32  // video: the lowest layer tag seen (reset by the test)
 	maxJump atomic.Int64  // largest sequence number jump seen (continuity)
 	tsJump  atomic.Int64  // largest timestamp jump seen
 }
@@ -430,6 +431,9 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			lastSeq, lastTS = h.SequenceNumber, h.Timestamp
 			if pl := buf[hl:n]; len(pl) > 3 && pl[0]&0x10 != 0 && tr.Kind() == webrtc.RTPCodecTypeVideo {
 				k.layer.Store(int32(pl[3]))
+				if int32(pl[3]) < k.lowest.Load() {
+					k.lowest.Store(int32(pl[3]))
+				}
 			}
 		}
 		k.packets.Add(1)

@@ -52,7 +52,7 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly}, base.Log)
+	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly, CongestionControl: c.Media.CongestionControl != "loss"}, base.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,7 @@ func (s *Service) registerMetrics() {
 		counter("plis_sent_total", "Keyframe requests sent to publishers, after throttling.", u(&st.PLIsSent)),
 		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", u(&st.PLIsThrottle)),
 		counter("layer_switches_total", "Simulcast layer switches of subscribers.", u(&st.LayerSwitches)),
+		counter("bwe_layer_downs_total", "Simulcast layer caps lowered by a subscriber's bandwidth estimate (congestion control).", u(&st.BWEDowns)),
 		counter("nacks_received_total", "Packets subscribers asked again for (NACK).", u(&st.NACKs)),
 		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", u(&st.Retransmits)),
 	}

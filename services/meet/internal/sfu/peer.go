@@ -51,6 +51,7 @@ type Peer struct {
 	simulOffer map[*webrtc.RTPTransceiver]bool
 	failOnce   sync.Once
 	trackSeq   int
+	est        *estimator // nil without congestion control
 }
 
 type subscription struct {
@@ -61,11 +62,18 @@ type subscription struct {
 
 // NewPeer opens a PeerConnection for a participant.
 func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
+	s.newPeerMu.Lock()
+	s.lastEstimator = nil
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	bwe := s.lastEstimator
+	s.newPeerMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
 	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}, simul: map[*webrtc.RTPReceiver]*Track{}, simulOffer: map[*webrtc.RTPTransceiver]bool{}}
+	if bwe != nil {
+		p.startEstimator(bwe)
+	}
 	s.Stats.Peers.Add(1)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -382,6 +390,7 @@ func (p *Peer) Close() error {
 	p.sfu.Stats.Forwards.Add(-int64(n))
 	p.sfu.Stats.Peers.Add(-1)
 	p.failOnce.Do(func() {}) // closing is not failing
+	p.est.close()
 	return p.pc.Close()
 }
 
@@ -577,7 +586,9 @@ func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 		down.mu.Unlock()
 		if frac, cum, ok := ReportBlock(buf[:n], ssrc); ok {
 			loss.report(cum, &p.sfu.Stats)
-			down.onReport(frac, time.Now())
+			if p.est == nil {
+				down.onReport(frac, time.Now())
+			}
 		}
 		ForEachNack(buf[:n], ssrc, func(seq uint16) { down.retransmit(seq, &p.sfu.Stats) })
 	}

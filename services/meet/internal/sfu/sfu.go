@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -36,6 +38,10 @@ type Config struct {
 	// LoopbackOnly gathers, offers and accepts only loopback candidates:
 	// tests never reach an address outside 127.0.0.0/8.
 	LoopbackOnly bool
+	// CongestionControl picks each subscriber's simulcast layers from a
+	// send-side bandwidth estimate (transport-wide CC feedback, GCC);
+	// without it the loss of the receiver reports decides.
+	CongestionControl bool
 }
 
 // Stats are cumulative counters, read by metrics and the load tool.
@@ -47,6 +53,7 @@ type Stats struct {
 	PacketsMuted  atomic.Uint64               // RTP packets of paused (muted) tracks, not forwarded
 	PLIsSent      atomic.Uint64               // keyframe requests sent to publishers
 	LayerSwitches atomic.Uint64               // simulcast layer switches of subscribers
+	BWEDowns      atomic.Uint64               // layer caps lowered by the bandwidth estimate
 	NACKs         atomic.Uint64               // packets subscribers asked again for
 	Retransmits   atomic.Uint64               // of those, resent from the layer buffers
 	PLIsThrottle  atomic.Uint64               // keyframe requests dropped by the throttle
@@ -92,6 +99,12 @@ type SFU struct {
 	mux   ice.UDPMux
 	log   *slog.Logger
 	Stats Stats
+
+	// newPeerMu makes NewPeerConnection and the estimator it creates one
+	// step: pion reports the estimator to a callback, by an id we do not
+	// know yet.
+	newPeerMu     sync.Mutex
+	lastEstimator cc.BandwidthEstimator
 }
 
 // New prepares the codecs, interceptors and ICE settings, and opens the
@@ -111,6 +124,12 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
+	s := &SFU{log: log}
+	if c.CongestionControl {
+		if err := s.registerCC(m, ir); err != nil {
+			return nil, fmt.Errorf("sfu: congestion control: %w", err)
+		}
+	}
 	se := webrtc.SettingEngine{}
 	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
 	// resolve.
@@ -125,7 +144,6 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	if len(c.NAT1To1IPs) > 0 {
 		se.SetNAT1To1IPs(c.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
-	s := &SFU{log: log}
 	if c.UDPListen != "" {
 		mux, err := openMux(c)
 		if err != nil {

@@ -59,6 +59,7 @@ type layer struct {
 	remote  *webrtc.TrackRemote
 	lastPLI atomic.Int64
 	ring    *ring
+	rate    atomic.Int64 // bit/s, measured over the last second
 }
 
 // ring keeps the last packets of a layer, as received, to answer every
@@ -127,6 +128,7 @@ type downTrack struct {
 	target  int        // layer wanted: switch on its next keyframe
 	sizeMax int        // from the subscriber's set_quality
 	bwMax   int        // from the loss estimator
+	ccMax   int        // from the bandwidth estimate (congestion control)
 	seqOff  uint16
 	tsOff   uint32
 	lastSeq uint16
@@ -141,7 +143,7 @@ type downTrack struct {
 }
 
 func newDownTrack(t *Track) *downTrack {
-	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh}
+	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh, ccMax: LayerHigh}
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -295,7 +297,7 @@ func (d *downTrack) onReport(fraction uint8, now time.Time) {
 // retarget picks the layer to forward; a new target needs its keyframe.
 func (d *downTrack) retarget() {
 	d.mu.Lock()
-	want := min(d.sizeMax, d.bwMax, d.t.topLayer())
+	want := min(d.sizeMax, d.bwMax, d.ccMax, d.t.topLayer())
 	changed := want != d.target
 	d.target = want
 	needKey := d.current != d.target
@@ -328,6 +330,7 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 	defer t.layerDone()
 	buf := make([]byte, 1500)
 	var h rtp.Header
+	var meter rateMeter
 	for {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
@@ -335,6 +338,7 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 		}
 		st.PacketsIn.Add(1)
 		st.BytesIn.Add(uint64(n))
+		meter.add(l, n)
 		downs := t.downs.Load()
 		if downs == nil || len(*downs) == 0 {
 			continue
