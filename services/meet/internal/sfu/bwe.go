@@ -37,8 +37,14 @@ const (
 	audioReserve = 40_000
 	// upHeadroom: a layer above the current one must fit with 15 %
 	// to spare, so that an estimate hovering at a layer's rate does not
-	// make the subscriber flap between two layers.
+	// make the subscriber flap between two layers. keepFloor: the
+	// current layer is kept while the estimate stays above 80 % of its
+	// rate — one delay-based decrease of GCC sets the estimate to 85 % of
+	// the received rate, which a jittery but uncongested link triggers
+	// now and then; a congested link's received rate, hence estimate,
+	// keeps falling below that.
 	upHeadroom = 115
+	keepFloor  = 80
 	// allocateEvery is how often a subscriber's layers are re-chosen from
 	// its estimate (also on every change GCC reports).
 	allocateEvery = 500 * time.Millisecond
@@ -237,6 +243,7 @@ func (p *Peer) allocate(budget int) {
 	})
 	for _, d := range downs {
 		l := d.fit(budget)
+
 		budget -= d.t.layerRate(l)
 		d.setEstimate(l, &p.sfu.Stats)
 	}
@@ -253,8 +260,11 @@ func (d *downTrack) fit(budget int) int {
 			continue
 		}
 		need := d.t.layerRate(l)
-		if l > cur {
+		switch {
+		case l > cur:
 			need = need * upHeadroom / 100
+		case l == cur:
+			need = need * keepFloor / 100
 		}
 		if need <= budget {
 			return l

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,6 +124,16 @@ func (p *Peer) Publish(kinds []string, sourceNames []string, simulcast []bool, l
 		if err != nil {
 			p.mu.Unlock()
 			return fmt.Errorf("sfu: transceiver: %w", err)
+		}
+		if kind == webrtc.RTPCodecTypeVideo {
+			// Publishers retransmit on the primary SSRC: pion clients
+			// would send RTX of simulcast encodings tagged with the
+			// encoding's rid (not the repair rid), which a receiver takes
+			// for the encoding itself.
+			if err := tr.SetCodecPreferences(p.sfu.videoNoRTX); err != nil {
+				p.mu.Unlock()
+				return fmt.Errorf("sfu: codecs: %w", err)
+			}
 		}
 		p.sources[tr] = sourceNames[i]
 		if i < len(simulcast) && simulcast[i] && kind == webrtc.RTPCodecTypeVideo {
@@ -506,6 +517,8 @@ func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sou
 			ID: id, StreamID: p.ID, Kind: "video", Source: source, Publisher: p,
 			remote: remote, recv: recv, codec: remote.Codec().RTPCodecCapability, layered: true, simulcast: rid != "", done: make(chan struct{}),
 		}
+		t.vp8 = strings.EqualFold(t.codec.MimeType, webrtc.MimeTypeVP8)
+		t.isKey = keyframeFunc(t.codec.MimeType)
 		p.simul[recv] = t
 		p.tracks = append(p.tracks, t)
 	}

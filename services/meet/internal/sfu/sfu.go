@@ -56,6 +56,7 @@ type Stats struct {
 	BWEDowns      atomic.Uint64               // layer caps lowered by the bandwidth estimate
 	NACKs         atomic.Uint64               // packets subscribers asked again for
 	Retransmits   atomic.Uint64               // of those, resent from the layer buffers
+	RTXSent       atomic.Uint64               // of those, on an RTX repair stream
 	PLIsThrottle  atomic.Uint64               // keyframe requests dropped by the throttle
 	PacketsLost   atomic.Uint64               // lost packets reported by subscribers (RR cumulative lost, summed increases)
 	Peers         atomic.Int64                // open PeerConnections
@@ -105,6 +106,8 @@ type SFU struct {
 	// know yet.
 	newPeerMu     sync.Mutex
 	lastEstimator cc.BandwidthEstimator
+	// videoNoRTX are the video codecs offered to publishers.
+	videoNoRTX []webrtc.RTPCodecParameters
 }
 
 // New prepares the codecs, interceptors and ICE settings, and opens the
@@ -124,7 +127,7 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	s := &SFU{log: log}
+	s := &SFU{log: log, videoNoRTX: videoCodecs(false)}
 	if c.CongestionControl {
 		if err := s.registerCC(m, ir); err != nil {
 			return nil, fmt.Errorf("sfu: congestion control: %w", err)
@@ -195,21 +198,45 @@ func (s *SFU) Close() error {
 	return nil
 }
 
-// Codecs: Opus with in-band FEC, VP8. H.264 and RTX come with simulcast.
-func registerCodecs(m *webrtc.MediaEngine) error {
+// Codecs: Opus with in-band FEC; VP8 first, H.264; RTX for each video codec.
+func videoCodecs(rtx bool) []webrtc.RTPCodecParameters {
+	var cs []webrtc.RTPCodecParameters
 	for _, c := range []struct {
-		p webrtc.RTPCodecParameters
-		k webrtc.RTPCodecType
+		mime, fmtp string
+		pt         webrtc.PayloadType
 	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
-		}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-		}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.MimeTypeVP8, "", 96},
+		{webrtc.MimeTypeRTX, "apt=96", 97},
+		// H.264 constrained baseline (what every browser and hardware
+		// encoder has), packetization mode 1, then baseline.
+		{webrtc.MimeTypeH264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", 102},
+		{webrtc.MimeTypeRTX, "apt=102", 103},
+		{webrtc.MimeTypeH264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", 104},
+		{webrtc.MimeTypeRTX, "apt=104", 105},
 	} {
-		if err := m.RegisterCodec(c.p, c.k); err != nil {
-			return fmt.Errorf("sfu: codec %s: %w", c.p.MimeType, err)
+		if c.mime == webrtc.MimeTypeRTX && !rtx {
+			continue
+		}
+		fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}
+		if c.mime == webrtc.MimeTypeRTX {
+			fb = nil
+		}
+		cs = append(cs, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: c.mime, ClockRate: 90000, SDPFmtpLine: c.fmtp, RTCPFeedback: fb,
+		}, PayloadType: c.pt})
+	}
+	return cs
+}
+
+func registerCodecs(m *webrtc.MediaEngine) error {
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("sfu: codec opus: %w", err)
+	}
+	for _, c := range videoCodecs(true) {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: codec %s: %w", c.MimeType, err)
 		}
 	}
 	// Simulcast: encodings are told apart by mid and rid header extensions.
