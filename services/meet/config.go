@@ -37,6 +37,10 @@ type ICE struct {
 	// "0.0.0.0:7882"; empty gives each connection an ephemeral port (the
 	// embedded default, fine on a laptop, not behind a firewall).
 	UDPListen string `yaml:"udp_listen" env:"UDP_LISTEN"`
+	// TCPListen is the ICE-TCP port for clients whose UDP is blocked,
+	// e.g. "0.0.0.0:7881" (media over TCP, passive candidates); empty:
+	// none (TURN over TCP remains).
+	TCPListen string `yaml:"tcp_listen" env:"TCP_LISTEN"`
 	// NAT1To1IPs are the public IPv4 addresses of a node behind 1:1 NAT,
 	// advertised in place of its own.
 	NAT1To1IPs []string `yaml:"nat_1to1_ips" env:"NAT_1TO1_IPS" envSeparator:","`
@@ -94,14 +98,8 @@ func (c *Config) Validate() error {
 // CheckMeet checks the meet-specific settings (the all-in-one validates
 // Common itself and calls this for the rest).
 func (c *Config) CheckMeet(v *pconfig.Checker) {
-	if a := c.ICE.UDPListen; a != "" {
-		host, port, err := net.SplitHostPort(a)
-		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
-			v.Fail("ice.udp_listen", "must be host:port with a numeric port, got %q", a)
-		} else if ip := net.ParseIP(host); host != "" && (ip == nil || ip.To4() == nil) {
-			v.Fail("ice.udp_listen", "host must be an IPv4 address or empty, got %q", host)
-		}
-	}
+	checkListen(v, "ice.udp_listen", c.ICE.UDPListen)
+	checkListen(v, "ice.tcp_listen", c.ICE.TCPListen)
 	for _, s := range c.ICE.NAT1To1IPs {
 		if ip := net.ParseIP(strings.TrimSpace(s)); ip == nil || ip.To4() == nil {
 			v.Fail("ice.nat_1to1_ips", "%q is not an IPv4 address", s)
@@ -152,5 +150,18 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 	}
 	if n := c.Rooms.MaxParticipants; n < 2 || n > 1000 {
 		v.Fail("rooms.max_participants", "must be between 2 and 1000, got %d", n)
+	}
+}
+
+// checkListen checks an optional IPv4 host:port listen address.
+func checkListen(v *pconfig.Checker, name, a string) {
+	if a == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(a)
+	if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
+		v.Fail(name, "must be host:port with a numeric port, got %q", a)
+	} else if ip := net.ParseIP(host); host != "" && (ip == nil || ip.To4() == nil) {
+		v.Fail(name, "host must be an IPv4 address or empty, got %q", host)
 	}
 }

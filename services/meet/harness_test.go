@@ -181,6 +181,11 @@ type counter struct {
 // Extra interceptors come first: they see incoming packets before the
 // NACK generator and the receiver reports.
 func loopbackAPI(t *testing.T, extra ...interceptor.Factory) *webrtc.API {
+	return loopbackAPINet(t, []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, extra...)
+}
+
+// loopbackAPINet is loopbackAPI over the given networks.
+func loopbackAPINet(t *testing.T, networks []webrtc.NetworkType, extra ...interceptor.Factory) *webrtc.API {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -205,7 +210,7 @@ func loopbackAPI(t *testing.T, extra ...interceptor.Factory) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(loop)
 	se.SetRemoteIPFilter(loop)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(networks)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }

@@ -52,7 +52,7 @@ func New(_ context.Context, c *Config, base *service.Base) (*Service, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly, CongestionControl: c.Media.CongestionControl != "loss"}, base.Log)
+	media, err := sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, TCPListen: c.ICE.TCPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly, CongestionControl: c.Media.CongestionControl != "loss"}, base.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	// ("0.0.0.0:7882", "127.0.0.1:0"); empty means an ephemeral port per
 	// connection.
 	UDPListen string
+	// TCPListen is the ICE-TCP port (passive candidates) for clients
+	// whose UDP is blocked ("0.0.0.0:7881", "127.0.0.1:0"); empty: none.
+	TCPListen string
 	// NAT1To1IPs are public addresses advertised instead of the host's own
 	// (the node sits behind a 1:1 NAT).
 	NAT1To1IPs []string
@@ -98,6 +101,7 @@ func (s *Stats) addTrack(t *Track, d int64) {
 type SFU struct {
 	api   *webrtc.API
 	mux   ice.UDPMux
+	tcp   net.Listener
 	log   *slog.Logger
 	Stats Stats
 
@@ -137,7 +141,7 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
 	// resolve.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if c.LoopbackOnly {
 		loop := func(ip net.IP) bool { return ip.IsLoopback() }
 		se.SetIncludeLoopbackCandidate(true)
@@ -155,6 +159,20 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 		s.mux = mux
 		se.SetICEUDPMux(mux)
 	}
+	if c.TCPListen != "" {
+		l, err := net.Listen("tcp4", c.TCPListen)
+		if err != nil {
+			if s.mux != nil {
+				_ = s.mux.Close()
+			}
+			return nil, fmt.Errorf("sfu: tcp_listen: %w", err)
+		}
+		s.tcp = l
+		// 8 packets queued per connection before the reader falls behind.
+		se.SetICETCPMux(webrtc.NewICETCPMux(nil, l, 8))
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return s, nil
 }
@@ -190,12 +208,25 @@ func (s *SFU) UDPAddr() net.Addr {
 	return nil
 }
 
-// Close releases the UDP mux; connections must be closed first.
-func (s *SFU) Close() error {
-	if s.mux != nil {
-		return s.mux.Close()
+// TCPAddr is the ICE-TCP listener's address (nil: none).
+func (s *SFU) TCPAddr() net.Addr {
+	if s.tcp == nil {
+		return nil
 	}
-	return nil
+	return s.tcp.Addr()
+}
+
+// Close releases the UDP mux and the ICE-TCP listener; connections must
+// be closed first.
+func (s *SFU) Close() error {
+	var err error
+	if s.tcp != nil {
+		err = s.tcp.Close()
+	}
+	if s.mux != nil {
+		err = errors.Join(err, s.mux.Close())
+	}
+	return err
 }
 
 // Codecs: Opus with in-band FEC; VP8 first, H.264; RTX for each video codec.
