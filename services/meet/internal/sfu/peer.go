@@ -37,6 +37,8 @@ type Peer struct {
 	neg            sync.Mutex
 	awaitingAnswer bool
 	again          bool
+	restart        bool // the next offer restarts ICE
+	restarting     bool // the outstanding offer restarts ICE: candidates wait for its answer
 	remoteSet      bool
 	pendingCands   []webrtc.ICECandidateInit
 	fresh          []*Track // subscribed since the last answer: need a keyframe
@@ -78,6 +80,13 @@ func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
 	s.Stats.Peers.Add(1)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
+			// Gathering starts with SetLocalDescription, before the offer
+			// is sent: a candidate must not overtake its offer (after an
+			// ICE restart the client would drop it, its ufrag unknown).
+			// pion calls this from its own goroutine, never from within
+			// negotiate.
+			p.neg.Lock()
+			p.neg.Unlock() //nolint:staticcheck // a barrier, nothing guarded
 			p.h.Candidate(c.ToJSON())
 		}
 	})
@@ -156,7 +165,11 @@ func (p *Peer) negotiate() error {
 		p.again = true
 		return nil
 	}
-	offer, err := p.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.restart {
+		opts, p.restart = &webrtc.OfferOptions{ICERestart: true}, false
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err != nil {
 		return fmt.Errorf("sfu: offer: %w", err)
 	}
@@ -176,9 +189,20 @@ func (p *Peer) negotiate() error {
 	if len(mids) > 0 {
 		offer.SDP = AddSimulcastRecv(offer.SDP, mids)
 	}
-	p.awaitingAnswer = true
+	p.awaitingAnswer, p.restarting = true, opts != nil
 	p.h.Offer(offer.SDP)
 	return nil
+}
+
+// RestartICE offers again with new ICE credentials (the client's network
+// changed or dropped): the connection, its tracks and subscriptions are
+// kept; the client answers and trickles its new candidates. With an offer
+// outstanding, the restart goes into the next one.
+func (p *Peer) RestartICE() error {
+	p.neg.Lock()
+	p.restart = true
+	p.neg.Unlock()
+	return p.negotiate()
 }
 
 // ErrUnexpectedAnswer is an answer with no offer outstanding.
@@ -195,7 +219,7 @@ func (p *Peer) HandleAnswer(sdp string) error {
 		p.neg.Unlock()
 		return fmt.Errorf("sfu: remote description: %w", err)
 	}
-	p.awaitingAnswer, p.remoteSet = false, true
+	p.awaitingAnswer, p.remoteSet, p.restarting = false, true, false
 	cands := p.pendingCands
 	p.pendingCands = nil
 	again := p.again
@@ -221,7 +245,8 @@ func (p *Peer) HandleAnswer(sdp string) error {
 // AddCandidate adds a remote candidate, held until the first answer.
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	p.neg.Lock()
-	if !p.remoteSet {
+	if !p.remoteSet || p.restarting {
+		// Before the answer that carries their ICE credentials.
 		if len(p.pendingCands) >= 64 {
 			p.neg.Unlock()
 			return errors.New("sfu: too many early candidates")
