@@ -31,6 +31,7 @@ type Config struct {
 		URL string `yaml:"url" env:"URL"`
 	} `yaml:"redis" envPrefix:"REDIS_"`
 	Placement Placement `yaml:"placement" envPrefix:"PLACEMENT_"`
+	Media     Media     `yaml:"media" envPrefix:"MEDIA_"`
 }
 
 // Placement is how meet nodes sharing a Redis find each other.
@@ -46,12 +47,25 @@ type Placement struct {
 	Heartbeat time.Duration `yaml:"heartbeat" env:"HEARTBEAT"`
 }
 
+// Media tunes the forwarding.
+type Media struct {
+	// CongestionControl picks subscribers' simulcast layers: "gcc" (the
+	// default: a send-side estimate from transport-wide CC feedback) or
+	// "loss" (from the loss of RTCP receiver reports only: no per-packet
+	// estimator cost).
+	CongestionControl string `yaml:"congestion_control" env:"CONGESTION_CONTROL"`
+}
+
 // ICE is how media reaches the node.
 type ICE struct {
 	// UDPListen is the one UDP port all media shares (UDP mux), e.g.
 	// "0.0.0.0:7882"; empty gives each connection an ephemeral port (the
 	// embedded default, fine on a laptop, not behind a firewall).
 	UDPListen string `yaml:"udp_listen" env:"UDP_LISTEN"`
+	// TCPListen is the ICE-TCP port for clients whose UDP is blocked,
+	// e.g. "0.0.0.0:7881" (media over TCP, passive candidates); empty:
+	// none (TURN over TCP remains).
+	TCPListen string `yaml:"tcp_listen" env:"TCP_LISTEN"`
 	// NAT1To1IPs are the public IPv4 addresses of a node behind 1:1 NAT,
 	// advertised in place of its own.
 	NAT1To1IPs []string `yaml:"nat_1to1_ips" env:"NAT_1TO1_IPS" envSeparator:","`
@@ -110,14 +124,8 @@ func (c *Config) Validate() error {
 // CheckMeet checks the meet-specific settings (the all-in-one validates
 // Common itself and calls this for the rest).
 func (c *Config) CheckMeet(v *pconfig.Checker) {
-	if a := c.ICE.UDPListen; a != "" {
-		host, port, err := net.SplitHostPort(a)
-		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
-			v.Fail("ice.udp_listen", "must be host:port with a numeric port, got %q", a)
-		} else if ip := net.ParseIP(host); host != "" && (ip == nil || ip.To4() == nil) {
-			v.Fail("ice.udp_listen", "host must be an IPv4 address or empty, got %q", host)
-		}
-	}
+	checkListen(v, "ice.udp_listen", c.ICE.UDPListen)
+	checkListen(v, "ice.tcp_listen", c.ICE.TCPListen)
 	for _, s := range c.ICE.NAT1To1IPs {
 		if ip := net.ParseIP(strings.TrimSpace(s)); ip == nil || ip.To4() == nil {
 			v.Fail("ice.nat_1to1_ips", "%q is not an IPv4 address", s)
@@ -125,6 +133,9 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 	}
 	if c.ICE.LoopbackOnly && len(c.ICE.NAT1To1IPs) > 0 {
 		v.Fail("ice.nat_1to1_ips", "cannot be set with ice.loopback_only")
+	}
+	if cc := c.Media.CongestionControl; cc != "" && cc != "gcc" && cc != "loss" {
+		v.Fail("media.congestion_control", "must be gcc or loss, got %q", cc)
 	}
 	if c.TURN.Secret != "" {
 		if len(c.TURN.Secret) < 16 {
@@ -187,5 +198,18 @@ func (c *Config) checkCluster(v *pconfig.Checker) {
 	}
 	if h := c.Placement.Heartbeat; h < 50*time.Millisecond || h > time.Minute {
 		v.Fail("placement.heartbeat", "must be between 50ms and 1m, got %s", h)
+	}
+}
+
+// checkListen checks an optional IPv4 host:port listen address.
+func checkListen(v *pconfig.Checker, name, a string) {
+	if a == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(a)
+	if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
+		v.Fail(name, "must be host:port with a numeric port, got %q", a)
+	} else if ip := net.ParseIP(host); host != "" && (ip == nil || ip.To4() == nil) {
+		v.Fail(name, "host must be an IPv4 address or empty, got %q", host)
 	}
 }

@@ -198,6 +198,7 @@ type counter struct {
 	goal    int64
 	tick    chan struct{} // one per packet, dropped when nobody listens
 	layer   atomic.Int32  // video: the layer tag of the last frame start (payload byte 2 of the frame)
+	lowest  atomic.Int32  // video: the lowest layer tag seen (reset by the test)
 	maxJump atomic.Int64  // largest sequence number jump seen (continuity)
 	tsJump  atomic.Int64  // largest timestamp jump seen
 }
@@ -206,6 +207,11 @@ type counter struct {
 // Extra interceptors come first: they see incoming packets before the
 // NACK generator and the receiver reports.
 func loopbackAPI(t *testing.T, extra ...interceptor.Factory) *webrtc.API {
+	return loopbackAPINet(t, []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, extra...)
+}
+
+// loopbackAPINet is loopbackAPI over the given networks.
+func loopbackAPINet(t *testing.T, networks []webrtc.NetworkType, extra ...interceptor.Factory) *webrtc.API {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -230,7 +236,7 @@ func loopbackAPI(t *testing.T, extra ...interceptor.Factory) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(loop)
 	se.SetRemoteIPFilter(loop)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(networks)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
@@ -462,6 +468,9 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			lastSeq, lastTS = h.SequenceNumber, h.Timestamp
 			if pl := buf[hl:n]; len(pl) > 3 && pl[0]&0x10 != 0 && tr.Kind() == webrtc.RTPCodecTypeVideo {
 				k.layer.Store(int32(pl[3]))
+				if int32(pl[3]) < k.lowest.Load() {
+					k.lowest.Store(int32(pl[3]))
+				}
 			}
 		}
 		k.packets.Add(1)

@@ -76,7 +76,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	if err := s.openPlacement(ctx); err != nil {
 		return nil, err
 	}
-	if s.sfu, err = sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly}, base.Log); err != nil {
+	if s.sfu, err = sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, TCPListen: c.ICE.TCPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly, CongestionControl: c.Media.CongestionControl != "loss"}, base.Log); err != nil {
 		return nil, err
 	}
 	if s.turn, s.turnAddrs, err = startTURN(c.TURN, base.Log); err != nil {
@@ -278,6 +278,7 @@ func (s *Service) registerMetrics() {
 		counter("plis_sent_total", "Keyframe requests sent to publishers, after throttling.", u(&st.PLIsSent)),
 		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", u(&st.PLIsThrottle)),
 		counter("layer_switches_total", "Simulcast layer switches of subscribers.", u(&st.LayerSwitches)),
+		counter("bwe_layer_downs_total", "Simulcast layer caps lowered by a subscriber's bandwidth estimate (congestion control).", u(&st.BWEDowns)),
 		counter("nacks_received_total", "Packets subscribers asked again for (NACK).", u(&st.NACKs)),
 		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", u(&st.Retransmits)),
 	}

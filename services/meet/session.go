@@ -372,6 +372,10 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		}
 	case signal.TypeOffer:
 		s.sendError(signal.CodeUnsupported, "the server makes the offers: send publish")
+	case signal.TypeRestartICE:
+		if err := p.RestartICE(); err != nil {
+			s.sendError(signal.CodeInternal, "ICE restart failed")
+		}
 	case signal.TypeUnpublish:
 		if err := p.UnpublishTrack(m.Track); err != nil {
 			s.sendError(signal.CodeNotFound, "you publish no track with that id")

@@ -180,8 +180,10 @@ func waitLayer(t *testing.T, k *counter, what string, ok func(int32) bool) {
 
 // A publisher sends three simulcast layers; a subscriber gets the top
 // one, the low one when it asks, and moves down when its link is limited
-// and back up when the limit is lifted; the stream it sees stays
-// continuous (one SSRC, no sequence or timestamp jumps).
+// (its bandwidth estimate, from transport-wide CC feedback, drops) and
+// back up when the limit is lifted, while another subscriber stays on the
+// top layer; the stream it sees stays continuous (one SSRC, no sequence
+// or timestamp jumps).
 func TestSimulcastLayers(t *testing.T) {
 	h := newHarness(t)
 	r := h.createRoom(alice, `{}`)
@@ -194,6 +196,8 @@ func TestSimulcastLayers(t *testing.T) {
 	sub.send(signal.Message{Type: signal.TypeJoin})
 	sub.expect(signal.TypeJoined)
 	k := sub.waitTracks(1)[0]
+	other, _ := h.join(carol, r.ID, signal.TypeJoined)
+	ko := other.waitTracks(1)[0]
 	st := &h.svc.SFU().Stats
 
 	isHigh := func(l int32) bool { return l == 2 }
@@ -207,6 +211,8 @@ func TestSimulcastLayers(t *testing.T) {
 
 	// 480 kbit/s: the top layer (≈ 1 Mbit/s) does not fit, the middle does.
 	switches := st.LayerSwitches.Load()
+	waitLayer(t, ko, "other subscriber", isHigh)
+	ko.lowest.Store(2)
 	lim.rate.Store(60_000)
 	waitLayer(t, k, "limited", func(l int32) bool { return l < 2 })
 	lim.rate.Store(0)
@@ -215,6 +221,12 @@ func TestSimulcastLayers(t *testing.T) {
 		lim.dropped.Load(), st.LayerSwitches.Load()-switches, k.maxJump.Load(), k.tsJump.Load())
 	if lim.dropped.Load() == 0 || st.LayerSwitches.Load()-switches < 2 {
 		t.Fatal("the limit did not bite")
+	}
+	if st.BWEDowns.Load() == 0 {
+		t.Fatal("the layer did not come down from the bandwidth estimate")
+	}
+	if l := ko.lowest.Load(); l != 2 {
+		t.Fatalf("the unlimited subscriber went down to layer %d", l)
 	}
 	// The subscriber's NACKs for the dropped packets were answered from
 	// the layer buffers.

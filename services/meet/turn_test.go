@@ -2,6 +2,7 @@ package meet_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,29 @@ func TestBuiltinTURNRelay(t *testing.T) {
 			relayed(t, h, h.createRoom(alice, `{}`).ID)
 		})
 	}
+}
+
+// A client whose UDP is blocked (it gathers TCP only) reaches the SFU's
+// ICE-TCP port and receives media over TCP.
+func TestICETCP(t *testing.T) {
+	h := newHarnessWith(t, func(c *meet.Config) { c.ICE.TCPListen = "127.0.0.1:0" })
+	room := h.createRoom(alice, `{}`).ID
+	pub, _ := h.join(alice, room, signal.TypeJoined)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub.publish(ctx)
+	sub := h.dialWith(bob, room, loopbackAPINet(t, []webrtc.NetworkType{webrtc.NetworkTypeTCP4}))
+	sub.send(signal.Message{Type: signal.TypeJoin})
+	sub.expect(signal.TypeJoined)
+	sub.waitTracks(2)
+	pair, err := sub.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("selected pair: %v %v", pair, err)
+	}
+	if pair.Remote.Protocol != webrtc.ICEProtocolTCP || pair.Remote.Address != "127.0.0.1" || pair.Remote.Port != uint16(h.svc.SFU().TCPAddr().(*net.TCPAddr).Port) {
+		t.Fatalf("remote candidate %s, want the SFU's ICE-TCP port %s", pair.Remote, h.svc.SFU().TCPAddr())
+	}
+	t.Logf("media over %s → %s", pair.Local, pair.Remote)
 }
 
 // The same credentials work with coturn (--use-auth-secret): an external

@@ -1,6 +1,7 @@
 // End-to-end check of Visio against a running Bureau (all-in-one with
 // meet.ice.loopback_only: true): two agents of the same ministry meet, each
-// decodes the other's (fake) camera, chat and hand are relayed, and a screen
+// decodes the other's (fake) camera — sent in simulcast, the receiver asking
+// for the layer its tile size needs —, chat and hand are relayed, and a screen
 // share reaches the other side as a second video track.
 //
 // Env: BUREAU_URL (required), SCREENSHOT_DIR (optional), CHROMIUM (default
@@ -133,6 +134,22 @@ async function main() {
 
     await step("alice decodes bruno's camera", () => decodingVideos(a, 1));
     await step("bruno decodes alice's camera", () => decodingVideos(b, 1));
+    await step("alice sends her camera in simulcast (several encodings)", () =>
+        until("two or more camera encodings being encoded", () =>
+            a.evaluate(async () => {
+                const pc = window.__visio?.pc;
+                if (!pc) return { ok: false, state: "no pc" };
+                const report = await pc.getStats();
+                const rids = [];
+                report.forEach((r) => {
+                    if (r.type === "outbound-rtp" && r.kind === "video" && r.rid && (r.framesEncoded ?? 0) > 0) {
+                        rids.push(`${r.rid}:${r.frameWidth ?? 0}x${r.frameHeight ?? 0}`);
+                    }
+                });
+                return { ok: rids.length >= 2, rids };
+            })
+        )
+    );
     await step("tiles show both participants with video", async () => {
         for (const p of [a, b]) {
             await until("two tiles with video", () =>

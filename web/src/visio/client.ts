@@ -39,6 +39,14 @@ const kindOf: Record<Source, "audio" | "video"> = {
 };
 
 const MAX_RECONNECT_ATTEMPTS = 8;
+/** After an ICE restart that did not bring media back, rejoin from scratch. */
+const ICE_RESTART_TIMEOUT_MS = 10_000;
+/** Camera simulcast (rid → downscale, max bitrate): the server forwards each subscriber the layer its tile size and bandwidth allow. */
+const SIMULCAST: Record<string, { scale: number; maxBitrate: number }> = {
+    q: { scale: 4, maxBitrate: 150_000 },
+    h: { scale: 2, maxBitrate: 500_000 },
+    f: { scale: 1, maxBitrate: 1_500_000 }
+};
 const SPEAKING_LEVEL = 0.03;
 
 export function meetSocketUrl(loc: { protocol: string; host: string }, roomId: string): string {
@@ -82,6 +90,9 @@ export class MeetClient {
     /** Stable MediaStreams handed to <video>/<audio>, by `${participant}:${source}`. */
     private streams = new Map<string, MediaStream>();
     private expectUnsupported = 0;
+    private iceRestartTimer: ReturnType<typeof setTimeout> | null = null;
+    /** Last size sent with set_quality, by track id. */
+    private sizes = new Map<string, string>();
 
     constructor(
         readonly roomId: string,
@@ -198,6 +209,21 @@ export class MeetClient {
             this.expectUnsupported++;
             this.send({ type: "unpublish", track: info.id });
         }
+    }
+
+    /**
+     * The size (CSS pixels × devicePixelRatio) a remote participant's video is
+     * rendered at: the server forwards the simulcast layer that fits.
+     */
+    setRenderedSize(participant: string, source: "camera" | "screen", width: number, height: number) {
+        const info = [...this.infos.values()].find((i) => i.participant === participant && i.source === source);
+        if (!info || width <= 0 || height <= 0) return;
+        const w = Math.min(16384, Math.round(width));
+        const h = Math.min(16384, Math.round(height));
+        const key = `${w}x${h}`;
+        if (this.sizes.get(info.id) === key) return;
+        this.sizes.set(info.id, key);
+        this.send({ type: "set_quality", track: info.id, width: w, height: h });
     }
 
     /** The MediaStream to show for a remote participant's source. */
@@ -355,7 +381,7 @@ export class MeetClient {
             if (!track || track.readyState === "ended" || this.senders.has(source)) continue;
             if (this.pending.some((p) => p.source === source)) continue;
             this.pending.push({ source, track });
-            specs.push({ kind: kindOf[source], source });
+            specs.push(source === "camera" ? { kind: "video", source, simulcast: true } : { kind: kindOf[source], source });
         }
         if (specs.length > 0) this.send({ type: "publish", tracks: specs });
     }
@@ -379,9 +405,18 @@ export class MeetClient {
         pc.ontrack = () => this.refreshMedia();
         pc.onconnectionstatechange = () => {
             if (this.pc !== pc) return;
-            if (pc.connectionState === "failed") {
-                // No ICE restart on the server yet: rejoin from scratch.
-                this.ws?.close(4000, "media failed");
+            if (pc.connectionState === "connected") {
+                if (this.iceRestartTimer) clearTimeout(this.iceRestartTimer);
+                this.iceRestartTimer = null;
+            } else if (pc.connectionState === "failed" && !this.iceRestartTimer) {
+                // The network changed or dropped: new ICE credentials and
+                // candidates on the same connection, the room is kept. If
+                // media does not come back, rejoin from scratch.
+                this.send({ type: "restart_ice" });
+                this.iceRestartTimer = setTimeout(() => {
+                    this.iceRestartTimer = null;
+                    if (this.pc === pc && pc.connectionState !== "connected") this.ws?.close(4000, "media failed");
+                }, ICE_RESTART_TIMEOUT_MS);
             }
         };
         return pc;
@@ -390,6 +425,9 @@ export class MeetClient {
     private closePeer() {
         if (this.statsTimer) clearInterval(this.statsTimer);
         this.statsTimer = null;
+        if (this.iceRestartTimer) clearTimeout(this.iceRestartTimer);
+        this.iceRestartTimer = null;
+        this.sizes.clear();
         if (this.pc) {
             this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
             this.pc.close();
@@ -451,6 +489,7 @@ export class MeetClient {
                 const [p] = this.pending.splice(i, 1);
                 tr.direction = "sendonly";
                 await tr.sender.replaceTrack(p.track);
+                if (p.source === "camera") await this.layerEncodings(tr.sender);
                 this.senders.set(p.source, tr);
                 used.add(tr.mid);
             } else if (sec.direction === "sendonly") {
@@ -461,6 +500,27 @@ export class MeetClient {
         await pc.setLocalDescription(answer);
         this.send({ type: "answer", sdp: pc.localDescription!.sdp });
         this.refreshMedia();
+    }
+
+    /**
+     * The offer asked for simulcast (a=simulcast:recv q;h;f): the browser
+     * created one encoding per rid; give each its size and bitrate.
+     */
+    private async layerEncodings(sender: RTCRtpSender) {
+        const params = sender.getParameters();
+        if (!params.encodings || params.encodings.length < 2) return;
+        for (const e of params.encodings) {
+            const l = e.rid ? SIMULCAST[e.rid] : undefined;
+            if (!l) continue;
+            e.scaleResolutionDownBy = l.scale;
+            e.maxBitrate = l.maxBitrate;
+        }
+        try {
+            await sender.setParameters(params);
+        } catch (err) {
+            // The browser's defaults (its own downscales) still simulcast.
+            console.warn("visio: simulcast parameters refused", err);
+        }
     }
 
     /** Rebuilds the per-participant streams from the receiving transceivers. */

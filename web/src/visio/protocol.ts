@@ -33,7 +33,8 @@ export type TrackInfo = {
 
 export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
 
-export type TrackSpec = { kind: Kind; source: Source };
+/** simulcast: the camera is sent in three encodings (rids q, h, f); the server's offer asks for them. */
+export type TrackSpec = { kind: Kind; source: Source; simulcast?: boolean };
 
 /** What the client sends. The server refuses unknown fields: send exactly these. */
 export type ClientMessage =
@@ -54,7 +55,11 @@ export type ClientMessage =
     | { type: "moderate"; action: ModerateAction; participant: string }
     | { type: "lock"; locked: boolean }
     | { type: "end" }
-    | { type: "question"; text: string };
+    | { type: "question"; text: string }
+    // Simulcast: the size a track is rendered at picks its layer.
+    | { type: "set_quality"; track: string; width: number; height: number }
+    // Media connection lost: the server offers again with new ICE credentials.
+    | { type: "restart_ice" };
 
 /** What the server sends (only the messages this client understands). */
 export type ServerMessage =

@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +36,10 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -50,19 +56,22 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "measurement window per run")
 	kbps := flag.Int("kbps", 1500, "publisher video bitrate")
 	audio := flag.Int("audio", 0, "audio-only publishers instead of the video publisher (e.g. -audio 5 -n 50)")
+	simulcast := flag.Bool("simulcast", true, "video in three simulcast layers (¼, ½, full: 10 %, 33 %, 100 % of -kbps); subscribers get the top one")
+	ccMode := flag.String("cc", "gcc", "the SFU's congestion control: gcc | loss")
 	flag.Parse()
 	if *child {
 		runSFU()
 		return
 	}
-	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %10s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "recv loss")
+	os.Setenv("MEET_LOAD_CC", *ccMode)
+	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f")
 	for _, f := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			fmt.Fprintln(os.Stderr, "bad -n:", f)
 			os.Exit(2)
 		}
-		if err := run(n, *dur, *kbps, *audio); err != nil {
+		if err := run(n, *dur, *kbps, *audio, *simulcast); err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)
 			os.Exit(1)
 		}
@@ -83,6 +92,7 @@ func runSFU() {
 	cfg.ICE.UDPListen = "127.0.0.1:0"
 	cfg.ICE.LoopbackOnly = true
 	cfg.Rooms.MaxParticipants = 1000
+	cfg.Media.CongestionControl = os.Getenv("MEET_LOAD_CC")
 	svc, err := meet.New(context.Background(), cfg, base)
 	if err != nil {
 		panic(err)
@@ -108,12 +118,12 @@ func runSFU() {
 }
 
 type env struct {
-	addr   string
-	signer *identity.Signer
-	api    *webrtc.API
+	addr      string
+	signer    *identity.Signer
+	api, lean *webrtc.API
 }
 
-func run(n int, window time.Duration, kbps, audioPubs int) error {
+func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		return err
@@ -137,7 +147,7 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 	if err != nil || !strings.HasPrefix(line, "ADDR ") {
 		return fmt.Errorf("child: %q %v", line, err)
 	}
-	e := &env{addr: strings.TrimSpace(line[5:]), signer: identity.NewSigner(priv, 60*time.Second), api: loopbackAPI()}
+	e := &env{addr: strings.TrimSpace(line[5:]), signer: identity.NewSigner(priv, 60*time.Second), api: loopbackAPI(true), lean: loopbackAPI(false)}
 
 	host := identity.User{ID: "uhost", Email: "host@interieur.gouv.fr", GivenName: "Hôte", Ministry: "interieur"}
 	room, err := e.createRoom(host)
@@ -164,6 +174,8 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 			q.publishAudio(ctx)
 			pubs = append(pubs, q)
 		}
+	} else if simulcast {
+		p.publishSimulcast(ctx, kbps)
 	} else {
 		p.publish(ctx, kbps)
 	}
@@ -178,12 +190,17 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 	subs := make([]*client, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	// At most joinBatch joins at a time: 300 handshakes at once on a busy
+	// 2-core machine time out.
+	sem := make(chan struct{}, joinBatch)
 	for i := range subs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			u := identity.User{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("a%d@interieur.gouv.fr", i), Ministry: "interieur"}
-			c, err := e.connect(ctx, u, room)
+			c, err := e.connectAs(ctx, u, room, e.lean, i < latencySample)
 			if err != nil {
 				errs <- err
 				return
@@ -191,8 +208,8 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 			subs[i] = c
 			select {
 			case <-c.flowing:
-			case <-time.After(60 * time.Second):
-				errs <- errors.New("subscriber received no media within 60 s")
+			case <-time.After(120 * time.Second):
+				errs <- errors.New("subscriber received no media within 120 s")
 			}
 		}()
 	}
@@ -211,39 +228,54 @@ func run(n int, window time.Duration, kbps, audioPubs int) error {
 	// Let the joins' renegotiations settle, then measure.
 	time.Sleep(2 * time.Second)
 	pid := cmd.Process.Pid
+	for _, c := range subs {
+		c.resetWindow()
+	}
 	cpu0, _ := procCPU(pid)
 	m0, _ := e.metrics()
-	recv0 := received(subs)
-	sent0 := sentAll()
 	start := time.Now()
 	time.Sleep(window)
 	el := time.Since(start)
 	cpu1, _ := procCPU(pid)
 	m1, _ := e.metrics()
-	recv1 := received(subs)
-	sent1 := sentAll()
+	_ = sentAll
 
 	outPkts := m1["bureau_meet_rtp_packets_sent_total"] - m0["bureau_meet_rtp_packets_sent_total"]
 	streams := m1["bureau_meet_forwards"]
 	cores := (cpu1 - cpu0).Seconds() / el.Seconds()
-	expected := float64(sent1-sent0) * float64(n)
+	var got, want int64
+	var lat []time.Duration
+	var layers [3]int
+	for _, c := range subs {
+		if l := c.layer.Load(); l >= 0 && l < 3 {
+			layers[l]++
+		}
+		g, w, l := c.window()
+		got, want, lat = got+g, want+w, append(lat, l...)
+	}
 	loss := 0.0
-	if expected > 0 {
-		loss = 1 - float64(recv1-recv0)/expected
+	if want > 0 {
+		loss = 1 - float64(got)/float64(want)
+	}
+	slices.Sort(lat)
+	pct := func(q float64) string {
+		if len(lat) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1fms", float64(lat[int(q*float64(len(lat)-1))].Microseconds())/1000)
 	}
 	rss, _ := procRSS(pid)
-	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %9.2f%%\n", n, streams, outPkts/el.Seconds(), cores,
-		cores*1000/streams, (cpu1-cpu0).Seconds()*1e6/outPkts, float64(rss)/(1<<20), loss*100)
+	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %8.2f%% %9s %9s %11s\n", n, streams, outPkts/el.Seconds(), cores,
+		cores*1000/streams, (cpu1-cpu0).Seconds()*1e6/outPkts, float64(rss)/(1<<20), loss*100, pct(0.5), pct(0.99),
+		fmt.Sprintf("%d/%d/%d", layers[0], layers[1], layers[2]))
 	return nil
 }
 
-func received(cs []*client) int64 {
-	var t int64
-	for _, c := range cs {
-		t += c.packets.Load()
-	}
-	return t
-}
+// latencySample subscribers read the publisher's send time in each frame
+// (the others only count: the clients must stay cheap).
+const latencySample = 20
+
+const joinBatch = 16
 
 // procCPU is user+system time of pid (clock ticks of 10 ms on Linux).
 func procCPU(pid int) (time.Duration, error) {
@@ -308,11 +340,26 @@ func (e *env) metrics() (map[string]float64, error) {
 	return m, sc.Err()
 }
 
-func loopbackAPI() *webrtc.API {
+// loopbackAPI: full interceptors for publishers (NACK responder…); lean
+// ones for subscribers — what the SFU needs back from a browser (receiver
+// reports, NACKs, transport-cc feedback) and nothing else (no stats).
+func loopbackAPI(full bool) *webrtc.API {
 	m := &webrtc.MediaEngine{}
 	_ = m.RegisterDefaultCodecs()
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		_ = m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo)
+	}
 	ir := &interceptor.Registry{}
-	_ = webrtc.RegisterDefaultInterceptors(m, ir)
+	if full {
+		_ = webrtc.RegisterDefaultInterceptors(m, ir)
+	} else {
+		if gen, err := nack.NewGeneratorInterceptor(); err == nil {
+			m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+			ir.Add(gen)
+		}
+		_ = webrtc.ConfigureRTCPReports(ir)
+		_ = webrtc.ConfigureTWCCSender(m, ir)
+	}
 	se := webrtc.SettingEngine{}
 	loop := func(ip net.IP) bool { return ip.IsLoopback() }
 	se.SetIncludeLoopbackCandidate(true)
@@ -333,18 +380,84 @@ type client struct {
 	sent    atomic.Int64 // publisher: packets written
 	flowing chan struct{}
 	once    sync.Once
+	latency bool         // reads the send time of each frame
+	layer   atomic.Int32 // simulcast layer of the last video frame start
+
+	mu     sync.Mutex
+	tracks []*seqCount
+	lat    []time.Duration
+}
+
+// seqCount counts one received track's packets and the span of sequence
+// numbers they cover since the window opened: loss = 1 - count/span.
+type seqCount struct {
+	mu          sync.Mutex
+	count       int64
+	first, last int64 // extended sequence numbers
+	started     bool
+}
+
+func (k *seqCount) add(seq uint16) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.count++
+	if !k.started {
+		k.first, k.last, k.started = int64(seq), int64(seq), true
+		return
+	}
+	ext := k.last + int64(int16(seq-uint16(k.last)))
+	k.last = max(k.last, ext)
+	k.first = min(k.first, ext)
+}
+
+func (k *seqCount) reset() {
+	k.mu.Lock()
+	k.count, k.started = 0, false
+	k.mu.Unlock()
+}
+
+func (k *seqCount) take() (got, want int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.started {
+		return 0, 0
+	}
+	return k.count, k.last - k.first + 1
+}
+
+func (c *client) resetWindow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.tracks {
+		k.reset()
+	}
+	c.lat = c.lat[:0]
+}
+
+func (c *client) window() (got, want int64, lat []time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.tracks {
+		g, w := k.take()
+		got, want = got+g, want+w
+	}
+	return got, want, append([]time.Duration(nil), c.lat...)
 }
 
 func (e *env) connect(ctx context.Context, u identity.User, room string) (*client, error) {
+	return e.connectAs(ctx, u, room, e.api, false)
+}
+
+func (e *env) connectAs(ctx context.Context, u identity.User, room string, api *webrtc.API, latency bool) (*client, error) {
 	ws, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+e.addr+"/api/meet/rooms/"+room+"/ws", e.header(u))
 	if err != nil {
 		return nil, err
 	}
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
-	c := &client{ws: ws, pc: pc, flowing: make(chan struct{})}
+	c := &client{ws: ws, pc: pc, flowing: make(chan struct{}), latency: latency}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci != nil {
 			j := ci.ToJSON()
@@ -352,13 +465,37 @@ func (e *env) connect(ctx context.Context, u identity.User, room string) (*clien
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		k := &seqCount{}
+		c.mu.Lock()
+		c.tracks = append(c.tracks, k)
+		c.mu.Unlock()
+		video := tr.Kind() == webrtc.RTPCodecTypeVideo
 		buf := make([]byte, 1500)
+		var h rtp.Header
 		for {
-			if _, _, err := tr.Read(buf); err != nil {
+			n, _, err := tr.Read(buf)
+			if err != nil {
 				return
 			}
+			hl, err := h.Unmarshal(buf[:n])
+			if err != nil {
+				continue
+			}
+			k.add(h.SequenceNumber)
 			if c.packets.Add(1) == 50 {
 				c.once.Do(func() { close(c.flowing) })
+			}
+			// Frame start (VP8 S bit): the publisher's send time follows
+			// the 1-byte descriptor and the frame tag.
+			if pl := buf[hl:n]; video && len(pl) >= 11 && pl[0]&0x10 != 0 {
+				c.layer.Store(int32(pl[10]))
+			}
+			if pl := buf[hl:n]; c.latency && video && len(pl) >= 10 && pl[0]&0x10 != 0 {
+				if sent := int64(binary.BigEndian.Uint64(pl[2:10])); sent > 0 {
+					c.mu.Lock()
+					c.lat = append(c.lat, time.Duration(time.Now().UnixNano()-sent))
+					c.mu.Unlock()
+				}
 			}
 		}
 	})
@@ -472,6 +609,7 @@ func (c *client) publish(ctx context.Context, kbps int) {
 				if i%60 == 0 || keyframe.Swap(false) {
 					frame[0] = 0x00
 				}
+				binary.BigEndian.PutUint64(frame[1:], uint64(time.Now().UnixNano()))
 				if v.WriteSample(media.Sample{Data: frame, Duration: time.Second / 30}) == nil {
 					c.sent.Add(perFrame)
 				}
@@ -480,6 +618,131 @@ func (c *client) publish(ctx context.Context, kbps int) {
 						lastAudio = now
 					}
 					if a.WriteSample(media.Sample{Data: audio, Duration: 20 * time.Millisecond}) == nil {
+						c.sent.Add(1)
+					}
+				}
+			}
+		}
+	}()
+}
+
+// publishSimulcast sends VP8 in three rid encodings (q, h, f at 10 %, 33 %
+// and 100 % of kbps, 30 fps, a keyframe every 2 s or on PLI, as a browser
+// does) and Opus every 20 ms. pion does not write the mid and rid header
+// extensions itself: the packets carry them. sent counts the top layer's
+// packets and the audio (what a subscriber on the top layer receives).
+func (c *client) publishSimulcast(ctx context.Context, kbps int) {
+	rids := []string{"q", "h", "f"}
+	shares := []int{10, 33, 100}
+	var encs [3]*webrtc.TrackLocalStaticRTP
+	for i, rid := range rids {
+		encs[i], _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "pub", webrtc.WithRTPStreamID(rid))
+	}
+	x, err := c.pc.AddTransceiverFromTrack(encs[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range encs[1:] {
+		if err := x.Sender().AddEncoding(e); err != nil {
+			panic(err)
+		}
+	}
+	var keyframe [3]atomic.Bool
+	for i, rid := range rids {
+		go func() {
+			for {
+				pkts, _, err := x.Sender().ReadSimulcastRTCP(rid)
+				if err != nil {
+					return
+				}
+				for _, p := range pkts {
+					if _, ok := p.(*rtcp.PictureLossIndication); ok {
+						keyframe[i].Store(true)
+					}
+				}
+			}
+		}()
+	}
+	a, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "pub")
+	ax, _ := c.pc.AddTransceiverFromTrack(a, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := ax.Sender().Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c.write(msignal.Message{Type: msignal.TypePublish, Tracks: []msignal.TrackSpec{{Kind: "audio", Source: "microphone"}, {Kind: "video", Source: "camera"}}})
+	extID := func(uri string) uint8 {
+		d := c.pc.LocalDescription()
+		if d == nil {
+			return 0
+		}
+		for _, line := range strings.Split(d.SDP, "\r\n") {
+			var id uint8
+			var u string
+			if _, err := fmt.Sscanf(line, "a=extmap:%d %s", &id, &u); err == nil && u == uri {
+				return id
+			}
+		}
+		return 0
+	}
+	go func() {
+		audio := bytes.Repeat([]byte{0xfc}, 120)
+		frame := make([]byte, 1201)
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		var seq [3]uint16
+		var midID, ridID uint8
+		var lastAudio time.Time
+		for i := 0; ; i++ {
+			var now time.Time
+			select {
+			case <-ctx.Done():
+				return
+			case now = <-tick.C:
+			}
+			for ; !lastAudio.IsZero() && now.Sub(lastAudio) >= 20*time.Millisecond; lastAudio = lastAudio.Add(20 * time.Millisecond) {
+				if a.WriteSample(media.Sample{Data: audio, Duration: 20 * time.Millisecond}) == nil {
+					c.sent.Add(1)
+				}
+			}
+			if lastAudio.IsZero() {
+				lastAudio = now
+			}
+			if midID == 0 || ridID == 0 {
+				midID, ridID = extID(sdp.SDESMidURI), extID(sdp.SDESRTPStreamIDURI)
+				if midID == 0 || ridID == 0 || x.Mid() == "" {
+					continue
+				}
+			}
+			for l, e := range encs {
+				size := kbps * 1000 / 8 / 30 * shares[l] / 100
+				key := i%60 == 0 || keyframe[l].Swap(false)
+				for off := 0; off < size; off += 1200 {
+					n := min(1200, size-off)
+					pl := frame[:n+1]
+					pl[0] = 0
+					if off == 0 {
+						pl[0] = 0x10 // S: start of the frame
+						pl[1] = 0x01
+						if key {
+							pl[1] = 0x00
+						}
+						if n >= 10 {
+							binary.BigEndian.PutUint64(pl[2:], uint64(time.Now().UnixNano()))
+							pl[10] = byte(l)
+						}
+					}
+					p := rtp.Packet{Header: rtp.Header{
+						Version: 2, PayloadType: 96, SequenceNumber: seq[l], Timestamp: uint32(i) * 3000,
+						Marker: off+n >= size,
+					}, Payload: pl}
+					seq[l]++
+					_ = p.Header.SetExtension(midID, []byte(x.Mid()))
+					_ = p.Header.SetExtension(ridID, []byte(rids[l]))
+					if e.WriteRTP(&p) == nil && l == 2 {
 						c.sent.Add(1)
 					}
 				}

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,8 @@ type Peer struct {
 	neg            sync.Mutex
 	awaitingAnswer bool
 	again          bool
+	restart        bool // the next offer restarts ICE
+	restarting     bool // the outstanding offer restarts ICE: candidates wait for its answer
 	remoteSet      bool
 	pendingCands   []webrtc.ICECandidateInit
 	fresh          []*Track // subscribed since the last answer: need a keyframe
@@ -51,6 +54,7 @@ type Peer struct {
 	simulOffer map[*webrtc.RTPTransceiver]bool
 	failOnce   sync.Once
 	trackSeq   int
+	est        *estimator // nil without congestion control
 }
 
 type subscription struct {
@@ -61,14 +65,28 @@ type subscription struct {
 
 // NewPeer opens a PeerConnection for a participant.
 func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
+	s.newPeerMu.Lock()
+	s.lastEstimator = nil
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	bwe := s.lastEstimator
+	s.newPeerMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
 	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}, simul: map[*webrtc.RTPReceiver]*Track{}, simulOffer: map[*webrtc.RTPTransceiver]bool{}}
+	if bwe != nil {
+		p.startEstimator(bwe)
+	}
 	s.Stats.Peers.Add(1)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
+			// Gathering starts with SetLocalDescription, before the offer
+			// is sent: a candidate must not overtake its offer (after an
+			// ICE restart the client would drop it, its ufrag unknown).
+			// pion calls this from its own goroutine, never from within
+			// negotiate.
+			p.neg.Lock()
+			p.neg.Unlock() //nolint:staticcheck // a barrier, nothing guarded
 			p.h.Candidate(c.ToJSON())
 		}
 	})
@@ -116,6 +134,16 @@ func (p *Peer) Publish(kinds []string, sourceNames []string, simulcast []bool, l
 			p.mu.Unlock()
 			return fmt.Errorf("sfu: transceiver: %w", err)
 		}
+		if kind == webrtc.RTPCodecTypeVideo {
+			// Publishers retransmit on the primary SSRC: pion clients
+			// would send RTX of simulcast encodings tagged with the
+			// encoding's rid (not the repair rid), which a receiver takes
+			// for the encoding itself.
+			if err := tr.SetCodecPreferences(p.sfu.videoNoRTX); err != nil {
+				p.mu.Unlock()
+				return fmt.Errorf("sfu: codecs: %w", err)
+			}
+		}
 		p.sources[tr] = sourceNames[i]
 		if i < len(simulcast) && simulcast[i] && kind == webrtc.RTPCodecTypeVideo {
 			p.simulOffer[tr] = true
@@ -137,7 +165,11 @@ func (p *Peer) negotiate() error {
 		p.again = true
 		return nil
 	}
-	offer, err := p.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.restart {
+		opts, p.restart = &webrtc.OfferOptions{ICERestart: true}, false
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err != nil {
 		return fmt.Errorf("sfu: offer: %w", err)
 	}
@@ -157,9 +189,20 @@ func (p *Peer) negotiate() error {
 	if len(mids) > 0 {
 		offer.SDP = AddSimulcastRecv(offer.SDP, mids)
 	}
-	p.awaitingAnswer = true
+	p.awaitingAnswer, p.restarting = true, opts != nil
 	p.h.Offer(offer.SDP)
 	return nil
+}
+
+// RestartICE offers again with new ICE credentials (the client's network
+// changed or dropped): the connection, its tracks and subscriptions are
+// kept; the client answers and trickles its new candidates. With an offer
+// outstanding, the restart goes into the next one.
+func (p *Peer) RestartICE() error {
+	p.neg.Lock()
+	p.restart = true
+	p.neg.Unlock()
+	return p.negotiate()
 }
 
 // ErrUnexpectedAnswer is an answer with no offer outstanding.
@@ -176,7 +219,7 @@ func (p *Peer) HandleAnswer(sdp string) error {
 		p.neg.Unlock()
 		return fmt.Errorf("sfu: remote description: %w", err)
 	}
-	p.awaitingAnswer, p.remoteSet = false, true
+	p.awaitingAnswer, p.remoteSet, p.restarting = false, true, false
 	cands := p.pendingCands
 	p.pendingCands = nil
 	again := p.again
@@ -202,7 +245,8 @@ func (p *Peer) HandleAnswer(sdp string) error {
 // AddCandidate adds a remote candidate, held until the first answer.
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	p.neg.Lock()
-	if !p.remoteSet {
+	if !p.remoteSet || p.restarting {
+		// Before the answer that carries their ICE credentials.
 		if len(p.pendingCands) >= 64 {
 			p.neg.Unlock()
 			return errors.New("sfu: too many early candidates")
@@ -382,6 +426,7 @@ func (p *Peer) Close() error {
 	p.sfu.Stats.Forwards.Add(-int64(n))
 	p.sfu.Stats.Peers.Add(-1)
 	p.failOnce.Do(func() {}) // closing is not failing
+	p.est.close()
 	return p.pc.Close()
 }
 
@@ -497,6 +542,8 @@ func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sou
 			ID: id, StreamID: p.ID, Kind: "video", Source: source, Publisher: p,
 			remote: remote, recv: recv, codec: remote.Codec().RTPCodecCapability, layered: true, simulcast: rid != "", done: make(chan struct{}),
 		}
+		t.vp8 = strings.EqualFold(t.codec.MimeType, webrtc.MimeTypeVP8)
+		t.isKey = keyframeFunc(t.codec.MimeType)
 		p.simul[recv] = t
 		p.tracks = append(p.tracks, t)
 	}
@@ -577,7 +624,9 @@ func (p *Peer) readRTCP(s *webrtc.RTPSender, t *Track, down *downTrack) {
 		down.mu.Unlock()
 		if frac, cum, ok := ReportBlock(buf[:n], ssrc); ok {
 			loss.report(cum, &p.sfu.Stats)
-			down.onReport(frac, time.Now())
+			if p.est == nil {
+				down.onReport(frac, time.Now())
+			}
 		}
 		ForEachNack(buf[:n], ssrc, func(seq uint16) { down.retransmit(seq, &p.sfu.Stats) })
 	}

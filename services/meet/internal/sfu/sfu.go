@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -30,12 +32,19 @@ type Config struct {
 	// ("0.0.0.0:7882", "127.0.0.1:0"); empty means an ephemeral port per
 	// connection.
 	UDPListen string
+	// TCPListen is the ICE-TCP port (passive candidates) for clients
+	// whose UDP is blocked ("0.0.0.0:7881", "127.0.0.1:0"); empty: none.
+	TCPListen string
 	// NAT1To1IPs are public addresses advertised instead of the host's own
 	// (the node sits behind a 1:1 NAT).
 	NAT1To1IPs []string
 	// LoopbackOnly gathers, offers and accepts only loopback candidates:
 	// tests never reach an address outside 127.0.0.0/8.
 	LoopbackOnly bool
+	// CongestionControl picks each subscriber's simulcast layers from a
+	// send-side bandwidth estimate (transport-wide CC feedback, GCC);
+	// without it the loss of the receiver reports decides.
+	CongestionControl bool
 }
 
 // Stats are cumulative counters, read by metrics and the load tool.
@@ -47,8 +56,10 @@ type Stats struct {
 	PacketsMuted  atomic.Uint64               // RTP packets of paused (muted) tracks, not forwarded
 	PLIsSent      atomic.Uint64               // keyframe requests sent to publishers
 	LayerSwitches atomic.Uint64               // simulcast layer switches of subscribers
+	BWEDowns      atomic.Uint64               // layer caps lowered by the bandwidth estimate
 	NACKs         atomic.Uint64               // packets subscribers asked again for
 	Retransmits   atomic.Uint64               // of those, resent from the layer buffers
+	RTXSent       atomic.Uint64               // of those, on an RTX repair stream
 	PLIsThrottle  atomic.Uint64               // keyframe requests dropped by the throttle
 	PacketsLost   atomic.Uint64               // lost packets reported by subscribers (RR cumulative lost, summed increases)
 	Peers         atomic.Int64                // open PeerConnections
@@ -90,8 +101,17 @@ func (s *Stats) addTrack(t *Track, d int64) {
 type SFU struct {
 	api   *webrtc.API
 	mux   ice.UDPMux
+	tcp   net.Listener
 	log   *slog.Logger
 	Stats Stats
+
+	// newPeerMu makes NewPeerConnection and the estimator it creates one
+	// step: pion reports the estimator to a callback, by an id we do not
+	// know yet.
+	newPeerMu     sync.Mutex
+	lastEstimator cc.BandwidthEstimator
+	// videoNoRTX are the video codecs offered to publishers.
+	videoNoRTX []webrtc.RTPCodecParameters
 }
 
 // New prepares the codecs, interceptors and ICE settings, and opens the
@@ -111,11 +131,17 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
+	s := &SFU{log: log, videoNoRTX: videoCodecs(false)}
+	if c.CongestionControl {
+		if err := s.registerCC(m, ir); err != nil {
+			return nil, fmt.Errorf("sfu: congestion control: %w", err)
+		}
+	}
 	se := webrtc.SettingEngine{}
 	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
 	// resolve.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if c.LoopbackOnly {
 		loop := func(ip net.IP) bool { return ip.IsLoopback() }
 		se.SetIncludeLoopbackCandidate(true)
@@ -125,7 +151,6 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	if len(c.NAT1To1IPs) > 0 {
 		se.SetNAT1To1IPs(c.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
-	s := &SFU{log: log}
 	if c.UDPListen != "" {
 		mux, err := openMux(c)
 		if err != nil {
@@ -134,6 +159,20 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 		s.mux = mux
 		se.SetICEUDPMux(mux)
 	}
+	if c.TCPListen != "" {
+		l, err := net.Listen("tcp4", c.TCPListen)
+		if err != nil {
+			if s.mux != nil {
+				_ = s.mux.Close()
+			}
+			return nil, fmt.Errorf("sfu: tcp_listen: %w", err)
+		}
+		s.tcp = l
+		// 8 packets queued per connection before the reader falls behind.
+		se.SetICETCPMux(webrtc.NewICETCPMux(nil, l, 8))
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return s, nil
 }
@@ -169,29 +208,66 @@ func (s *SFU) UDPAddr() net.Addr {
 	return nil
 }
 
-// Close releases the UDP mux; connections must be closed first.
-func (s *SFU) Close() error {
-	if s.mux != nil {
-		return s.mux.Close()
+// TCPAddr is the ICE-TCP listener's address (nil: none).
+func (s *SFU) TCPAddr() net.Addr {
+	if s.tcp == nil {
+		return nil
 	}
-	return nil
+	return s.tcp.Addr()
 }
 
-// Codecs: Opus with in-band FEC, VP8. H.264 and RTX come with simulcast.
-func registerCodecs(m *webrtc.MediaEngine) error {
+// Close releases the UDP mux and the ICE-TCP listener; connections must
+// be closed first.
+func (s *SFU) Close() error {
+	var err error
+	if s.tcp != nil {
+		err = s.tcp.Close()
+	}
+	if s.mux != nil {
+		err = errors.Join(err, s.mux.Close())
+	}
+	return err
+}
+
+// Codecs: Opus with in-band FEC; VP8 first, H.264; RTX for each video codec.
+func videoCodecs(rtx bool) []webrtc.RTPCodecParameters {
+	var cs []webrtc.RTPCodecParameters
 	for _, c := range []struct {
-		p webrtc.RTPCodecParameters
-		k webrtc.RTPCodecType
+		mime, fmtp string
+		pt         webrtc.PayloadType
 	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
-		}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-		}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.MimeTypeVP8, "", 96},
+		{webrtc.MimeTypeRTX, "apt=96", 97},
+		// H.264 constrained baseline (what every browser and hardware
+		// encoder has), packetization mode 1, then baseline.
+		{webrtc.MimeTypeH264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", 102},
+		{webrtc.MimeTypeRTX, "apt=102", 103},
+		{webrtc.MimeTypeH264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", 104},
+		{webrtc.MimeTypeRTX, "apt=104", 105},
 	} {
-		if err := m.RegisterCodec(c.p, c.k); err != nil {
-			return fmt.Errorf("sfu: codec %s: %w", c.p.MimeType, err)
+		if c.mime == webrtc.MimeTypeRTX && !rtx {
+			continue
+		}
+		fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}
+		if c.mime == webrtc.MimeTypeRTX {
+			fb = nil
+		}
+		cs = append(cs, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: c.mime, ClockRate: 90000, SDPFmtpLine: c.fmtp, RTCPFeedback: fb,
+		}, PayloadType: c.pt})
+	}
+	return cs
+}
+
+func registerCodecs(m *webrtc.MediaEngine) error {
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("sfu: codec opus: %w", err)
+	}
+	for _, c := range videoCodecs(true) {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: codec %s: %w", c.MimeType, err)
 		}
 	}
 	// Simulcast: encodings are told apart by mid and rid header extensions.

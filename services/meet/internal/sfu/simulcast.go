@@ -2,12 +2,14 @@ package sfu
 
 import (
 	"encoding/binary"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -59,6 +61,7 @@ type layer struct {
 	remote  *webrtc.TrackRemote
 	lastPLI atomic.Int64
 	ring    *ring
+	rate    atomic.Int64 // bit/s, measured over the last second
 }
 
 // ring keeps the last packets of a layer, as received, to answer every
@@ -127,6 +130,7 @@ type downTrack struct {
 	target  int        // layer wanted: switch on its next keyframe
 	sizeMax int        // from the subscriber's set_quality
 	bwMax   int        // from the loss estimator
+	ccMax   int        // from the bandwidth estimate (congestion control)
 	seqOff  uint16
 	tsOff   uint32
 	lastSeq uint16
@@ -134,27 +138,104 @@ type downTrack struct {
 	lastAt  int64 // unix ns of the last packet written
 	started bool
 	epoch   uint16 // first outgoing sequence number of the current layer
-	rtxHdr  rtp.Header
+	// Header extensions: publisher id → subscriber id (pion negotiates
+	// each side on its own; browsers may differ), written into ext, the
+	// outgoing header's own storage. mid/rid and transport-cc are not
+	// carried over (the subscriber's mid differs; the transport sequence
+	// is stamped per subscriber connection).
+	extMap []extPair
+	ext    [8]rtp.Extension
+	// VP8: picture id and TL0PICIDX offsets, so that a layer switch does
+	// not jump in the numbering the subscriber's decoder sees.
+	vp8     bool
+	picOff  uint16
+	tl0Off  uint8
+	lastPic uint16
+	lastTL0 uint8
+	// Retransmissions: RTX (RFC 4588) when the subscriber negotiated
+	// video/rtx, on the original SSRC otherwise.
+	rtxSSRC uint32
+	rtxPT   uint8
+	rtxSeq  uint16
+	rtxIn   rtp.Header // the buffered packet's header, as received
+	rtxHdr  rtp.Header // the header resent
+	rtxExt  [8]rtp.Extension
 	rtxBuf  []byte
+	rtxDesc vp8Desc
+	resent  [64]resend // by sequence number modulo 64
 	// estimator
 	lastDown, lastChange time.Time
 }
 
 func newDownTrack(t *Track) *downTrack {
-	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh}
+	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh, ccMax: LayerHigh}
 }
 
 // Bind implements webrtc.TrackLocal.
 func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	for _, c := range ctx.CodecParameters() {
+	codecs := ctx.CodecParameters()
+	for _, c := range codecs {
 		if strings.EqualFold(c.MimeType, d.t.codec.MimeType) {
+			ext := extMapping(d.t.recv.GetParameters().HeaderExtensions, ctx.HeaderExtensions())
 			d.mu.Lock()
 			d.ws, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
+			d.extMap, d.vp8 = ext, strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8)
+			d.rtxSSRC, d.rtxPT = 0, 0
+			if pt, ok := rtxPayloadType(codecs, c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
+			}
 			d.mu.Unlock()
 			return c, nil
 		}
 	}
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+type extPair struct{ pub, sub uint8 }
+
+// extMapping pairs the publisher's and the subscriber's ids of the
+// header extensions both negotiated, except those the SFU must not carry
+// over.
+func extMapping(pub, sub []webrtc.RTPHeaderExtensionParameter) []extPair {
+	var m []extPair
+	for _, p := range pub {
+		switch p.URI {
+		case sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI, sdp.TransportCCURI:
+			continue
+		}
+		for _, s := range sub {
+			if s.URI == p.URI && p.ID > 0 && p.ID < 256 && s.ID > 0 && s.ID < 15 {
+				m = append(m, extPair{uint8(p.ID), uint8(s.ID)})
+			}
+		}
+	}
+	return m
+}
+
+// rtxPayloadType is the video/rtx payload type whose apt is pt.
+func rtxPayloadType(codecs []webrtc.RTPCodecParameters, pt webrtc.PayloadType) (uint8, bool) {
+	apt := "apt=" + strconv.Itoa(int(pt))
+	for _, c := range codecs {
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) {
+			for _, f := range strings.Split(c.SDPFmtpLine, ";") {
+				if strings.TrimSpace(f) == apt {
+					return uint8(c.PayloadType), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// copyExt gives dst (a copy of src) the subscriber's header extensions,
+// in storage of its own (no allocation).
+func (d *downTrack) copyExt(dst, src *rtp.Header, store *[8]rtp.Extension) {
+	dst.Extension, dst.ExtensionProfile, dst.Extensions = false, 0, store[:0]
+	for _, m := range d.extMap {
+		if pl := src.GetExtension(m.pub); pl != nil && len(dst.Extensions) < len(store) {
+			_ = dst.SetExtension(m.sub, pl)
+		}
+	}
 }
 
 // Unbind implements webrtc.TrackLocal.
@@ -177,7 +258,7 @@ func (d *downTrack) Codec() webrtc.RTPCodecCapability { return d.t.codec }
 // caller asks the publisher for one (throttled), again and again until it
 // comes — a subscriber that receives nothing never asks by itself, and a
 // screen share sends no periodic keyframes.
-func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, st *Stats) (wantKey bool) {
+func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *vp8Desc, st *Stats) (wantKey bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ws == nil {
@@ -200,18 +281,30 @@ func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, st *
 			}
 			d.seqOff = d.lastSeq + 1 - h.SequenceNumber
 			d.tsOff = d.lastTS + gap - h.Timestamp
+			d.picOff = d.lastPic + 1 - vd.pic
+			d.tl0Off = d.lastTL0 + 1 - vd.tl0
 			st.LayerSwitches.Add(1)
 			d.epoch = d.lastSeq + 1
 		} else {
-			d.seqOff, d.tsOff = 0, 0
+			d.seqOff, d.tsOff, d.picOff, d.tl0Off = 0, 0, 0, 0
 			d.epoch = h.SequenceNumber
 		}
 		d.current, d.started = idx, true
 	}
 	d.hdr = *h
+	d.copyExt(&d.hdr, h, &d.ext)
 	d.hdr.SSRC, d.hdr.PayloadType = d.ssrc, d.pt
 	d.hdr.SequenceNumber += d.seqOff
 	d.hdr.Timestamp += d.tsOff
+	if d.vp8 {
+		// The payload is shared by every subscriber: each writes its own
+		// numbering from the original values in vd before its write.
+		pic, tl0 := (vd.pic+d.picOff)&vd.picMask(), vd.tl0+d.tl0Off
+		vd.put(payload, pic, tl0)
+		if int16(d.hdr.SequenceNumber-d.lastSeq) > 0 || d.lastAt == 0 {
+			d.lastPic, d.lastTL0 = pic, tl0
+		}
+	}
 	if int16(d.hdr.SequenceNumber-d.lastSeq) > 0 || d.lastAt == 0 {
 		d.lastSeq, d.lastTS = d.hdr.SequenceNumber, d.hdr.Timestamp
 	}
@@ -240,30 +333,75 @@ func (d *downTrack) retransmit(out uint16, st *Stats) {
 	if d.rtxBuf == nil {
 		d.rtxBuf = make([]byte, ringMTU)
 	}
+	now := time.Now().UnixNano()
+	if r := &d.resent[out%64]; r.seq == out && r.at != 0 {
+		// A receiver asks again before the first copy could arrive, or
+		// after it was lost again and again: resending feeds a NACK storm
+		// on a congested link.
+		if now-r.at < int64(resendGap) || r.n >= resendMax {
+			return
+		}
+		r.at, r.n = now, r.n+1
+	} else {
+		*r = resend{seq: out, at: now, n: 1}
+	}
 	n := l.ring.get(out-d.seqOff, d.rtxBuf)
 	if n == 0 {
 		return
 	}
-	hl, err := d.rtxHdr.Unmarshal(d.rtxBuf[:n])
+	hl, err := d.rtxIn.Unmarshal(d.rtxBuf[:n])
 	if err != nil {
 		return
 	}
 	end := n
-	if d.rtxHdr.Padding {
+	if d.rtxIn.Padding {
 		pad := int(d.rtxBuf[n-1])
 		if pad == 0 || hl+pad > n {
 			return
 		}
 		end -= pad
-		d.rtxHdr.Padding, d.rtxHdr.PaddingSize = false, 0
 	}
+	d.rtxHdr = d.rtxIn
+	d.rtxHdr.Padding, d.rtxHdr.PaddingSize = false, 0
+	d.copyExt(&d.rtxHdr, &d.rtxIn, &d.rtxExt)
 	d.rtxHdr.SSRC, d.rtxHdr.PayloadType = d.ssrc, d.pt
 	d.rtxHdr.SequenceNumber = out
 	d.rtxHdr.Timestamp += d.tsOff
-	if _, err := d.ws.WriteRTP(&d.rtxHdr, d.rtxBuf[hl:end]); err == nil {
+	payload := d.rtxBuf[hl:end]
+	if d.vp8 {
+		parseVP8Desc(payload, &d.rtxDesc)
+		d.rtxDesc.put(payload, (d.rtxDesc.pic+d.picOff)&d.rtxDesc.picMask(), d.rtxDesc.tl0+d.tl0Off)
+	}
+	if d.rtxSSRC != 0 && hl >= 2 {
+		// RTX: the original sequence number, then the original payload,
+		// on the repair stream (the 2 bytes before the payload are header
+		// bytes already parsed).
+		binary.BigEndian.PutUint16(d.rtxBuf[hl-2:], out)
+		payload = d.rtxBuf[hl-2 : end]
+		d.rtxHdr.SSRC, d.rtxHdr.PayloadType, d.rtxHdr.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
+		d.rtxSeq++
+	}
+	if _, err := d.ws.WriteRTP(&d.rtxHdr, payload); err == nil {
 		st.Retransmits.Add(1)
+		if d.rtxSSRC != 0 {
+			st.RTXSent.Add(1)
+		}
 	}
 }
+
+// resend remembers when a packet was last resent to a subscriber.
+type resend struct {
+	seq uint16
+	n   uint8
+	at  int64
+}
+
+// A packet is resent to a subscriber at most resendMax times, resendGap
+// apart.
+const (
+	resendMax = 3
+	resendGap = 100 * time.Millisecond
+)
 
 // setSize caps the layer from the size the subscriber renders.
 func (d *downTrack) setSize(l int) {
@@ -295,7 +433,7 @@ func (d *downTrack) onReport(fraction uint8, now time.Time) {
 // retarget picks the layer to forward; a new target needs its keyframe.
 func (d *downTrack) retarget() {
 	d.mu.Lock()
-	want := min(d.sizeMax, d.bwMax, d.t.topLayer())
+	want := min(d.sizeMax, d.bwMax, d.ccMax, d.t.topLayer())
 	changed := want != d.target
 	d.target = want
 	needKey := d.current != d.target
@@ -328,6 +466,8 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 	defer t.layerDone()
 	buf := make([]byte, 1500)
 	var h rtp.Header
+	var vd vp8Desc
+	var meter rateMeter
 	for {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
@@ -335,6 +475,7 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 		}
 		st.PacketsIn.Add(1)
 		st.BytesIn.Add(uint64(n))
+		meter.add(l, n)
 		downs := t.downs.Load()
 		if downs == nil || len(*downs) == 0 {
 			continue
@@ -361,10 +502,13 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 			continue // padding only (bandwidth probes)
 		}
 		l.ring.put(buf[:n])
-		key := IsVP8Keyframe(payload)
+		key := t.isKey(payload)
+		if t.vp8 {
+			parseVP8Desc(payload, &vd)
+		}
 		wantKey := false
 		for _, d := range *downs {
-			if d.write(l.idx, &h, payload, key, st) {
+			if d.write(l.idx, &h, payload, key, &vd, st) {
 				wantKey = true
 			}
 		}

@@ -33,6 +33,8 @@ type Track struct {
 	// subscriber (copy on write: the hot path loads it without a lock).
 	codec     webrtc.RTPCodecCapability
 	layered   bool // video: forwarded through layers and downTracks
+	vp8       bool
+	isKey     func(payload []byte) bool
 	simulcast bool // several encodings
 	layers    [numLayers]atomic.Pointer[layer]
 	running   atomic.Int32

@@ -52,6 +52,9 @@ const (
 	TypeQuestion = "question" // Q&A: to hosts, moderators, presenters (shared)
 	// Simulcast: the quality (or rendered size) a subscriber wants of a track.
 	TypeSetQuality = "set_quality"
+	// The client's network changed or dropped: the server offers again
+	// with new ICE credentials (ICE restart), the room is kept.
+	TypeRestartICE = "restart_ice"
 )
 
 // Server → client types (offer, candidate, mute, chat, hand are shared).
@@ -230,7 +233,7 @@ func Parse(b []byte) (*Message, error) {
 		return nil, fail(CodeBadMessage, "server-only field in a %q message", m.Type)
 	}
 	switch m.Type {
-	case TypeJoin, TypeLeave, TypeEnd:
+	case TypeJoin, TypeLeave, TypeEnd, TypeRestartICE:
 	case TypePromote, TypeDemote:
 		if err := checkID("participant", m.ID); err != nil {
 			return nil, err

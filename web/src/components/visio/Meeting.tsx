@@ -238,6 +238,7 @@ export function Meeting({ roomId, title, link, choice, onLeft }: Props) {
                             stream={streamFor(t)}
                             self={t.self}
                             speaking={state.speaking.includes(t.participant.id) && !t.participant.audio_muted}
+                            onSize={t.self ? undefined : (w, h) => client?.setRenderedSize(t.participant.id, t.source, w, h)}
                         />
                     ))}
                 </div>

@@ -14,10 +14,12 @@ type Props = {
     stream: MediaStream | null;
     self: boolean;
     speaking: boolean;
+    /** Remote tiles: reports the rendered size (simulcast layer choice). */
+    onSize?: (width: number, height: number) => void;
 };
 
 /** One participant's video (or their initials), with name, mute, hand and speaking cues. */
-export function VideoTile({ participant: p, source, stream, self, speaking }: Props) {
+export function VideoTile({ participant: p, source, stream, self, speaking, onSize }: Props) {
     const screen = source === "screen";
     const showVideo = stream !== null && (screen || !p.video_muted);
     const name = (self ? `${p.name} (vous)` : p.name) + (screen ? " — écran partagé" : "");
@@ -32,7 +34,7 @@ export function VideoTile({ participant: p, source, stream, self, speaking }: Pr
             aria-label={name}
         >
             {showVideo ? (
-                <StreamVideo stream={stream} mirrored={self && !screen} className={screen ? "visio-tile__video visio-tile__video--contain" : "visio-tile__video"} />
+                <StreamVideo stream={stream} mirrored={self && !screen} onSize={onSize} className={screen ? "visio-tile__video visio-tile__video--contain" : "visio-tile__video"} />
             ) : (
                 <div className="visio-tile__avatar" aria-hidden="true">
                     <span>{initials(p.name)}</span>
