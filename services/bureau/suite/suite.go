@@ -85,6 +85,9 @@ func (c *Config) Validate() error {
 	if c.Chat.Database.URL == "" {
 		c.Chat.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "chat.db")
 	}
+	if c.Chat.Media.Storage.Kind == "" {
+		c.Chat.Media.Storage.Kind, c.Chat.Media.Storage.Dir = "disk", filepath.Join(c.DataDir, "media")
+	}
 	if c.Chat.SigningKeyFile == "" {
 		c.Chat.SigningKeyFile = filepath.Join(c.DataDir, "chat-signing.key")
 	}
