@@ -107,6 +107,8 @@ export function AttachmentView({ client, att }: { client: MatrixClient; att: Att
     const [error, setError] = useState<string>();
     const isImage = att.kind === "image";
 
+    // Keyed by the mxc URI: the timeline rebuilds its message objects at
+    // every update, and the image must not be fetched again each time.
     useEffect(() => {
         if (!isImage) return;
         const ctl = new AbortController();
@@ -118,7 +120,7 @@ export function AttachmentView({ client, att }: { client: MatrixClient; att: Att
             ctl.abort();
             if (objectUrl) URL.revokeObjectURL(objectUrl);
         };
-    }, [client, att.mxc, isImage]); // eslint-disable-line react-hooks/exhaustive-deps
+    }, [client, att.mxc, isImage]);
 
     const download = async () => {
         setError(undefined);
