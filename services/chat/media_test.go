@@ -87,6 +87,7 @@ func dl(u id.ContentURI) string {
 // them; downloads carry the safety headers; thumbnails have the requested
 // bounds; the limits and errors are the spec's.
 func TestMedia(t *testing.T) {
+	t.Parallel()
 	clam := testenv.StartClamAV(t)
 	e := newEnvWith(t, func(c *chat.Config) {
 		c.Media.ClamAV.Address = clam.Addr
@@ -245,6 +246,7 @@ func TestMedia(t *testing.T) {
 // cannot be downloaded; once clamd is back (after a restart), the queue
 // left in the database is scanned and the file is served.
 func TestMediaScanPending(t *testing.T) {
+	t.Parallel()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nobody listens
 	blobs := filepath.Join(t.TempDir(), "blobs")
 	e := newEnvWith(t, func(c *chat.Config) {
@@ -266,6 +268,7 @@ func TestMediaScanPending(t *testing.T) {
 
 // TestMediaS3: the same content round trip on a real MinIO bucket.
 func TestMediaS3(t *testing.T) {
+	t.Parallel()
 	m := testenv.SharedMinIO(t)
 	bucket := m.NewBucket(t)
 	e := newEnvWith(t, func(c *chat.Config) {
