@@ -84,7 +84,7 @@ export function AttachButton({ client, roomId, encrypted, onError, onSent }: Att
             />
             <Button
                 type="button"
-                priority="tertiary-no-outline"
+                priority="tertiary no outline"
                 iconId="fr-icon-attachment-line"
                 title="Joindre un fichier"
                 disabled={progress !== null}
