@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -18,9 +19,12 @@ import (
 	"github.com/matrix-org/gomatrixserverlib/spec"
 
 	"bureau/services/chat/internal/clientapi"
+	"bureau/services/chat/internal/media"
 	"bureau/services/chat/internal/notifier"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
+	"bureau/services/platform/antivirus"
+	"bureau/services/platform/blob"
 	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
@@ -50,12 +54,38 @@ type Config struct {
 	// RoomVersion is the version of new rooms (10 or 11).
 	RoomVersion string `yaml:"room_version" env:"ROOM_VERSION"`
 	// Presence is off by default, as on Tchap.
-	Presence bool `yaml:"presence" env:"PRESENCE"`
+	Presence bool  `yaml:"presence" env:"PRESENCE"`
+	Media    Media `yaml:"media" envPrefix:"MEDIA_"`
+}
+
+// Media configures the content repository.
+type Media struct {
+	// MaxUploadSize is the largest upload in bytes (m.upload.size); the
+	// gateway's services.chat.max_body must allow it.
+	MaxUploadSize int64 `yaml:"max_upload_size" env:"MAX_UPLOAD_SIZE"`
+	// Storage holds the bytes: disk or s3; empty means a temporary
+	// directory removed at exit (development only).
+	Storage blob.Config `yaml:"storage" envPrefix:"STORAGE_"`
+	ClamAV  struct {
+		// Address of clamd (host:port). Empty: uploads are served
+		// unscanned (development only; logged at start).
+		Address string        `yaml:"address" env:"ADDRESS"`
+		Timeout time.Duration `yaml:"timeout" env:"TIMEOUT"`
+	} `yaml:"clamav" envPrefix:"CLAMAV_"`
+	// LegacyDownloads keeps the unauthenticated /_matrix/media/v3
+	// downloads and thumbnails for clients older than spec v1.11
+	// (Synapse's enable_authenticated_media off). Media ids are random
+	// and unguessable, but anyone holding one can fetch it.
+	LegacyDownloads bool `yaml:"legacy_downloads" env:"LEGACY_DOWNLOADS"`
 }
 
 // Default returns the defaults.
 func Default() *Config {
-	return &Config{Common: service.DefaultCommon("127.0.0.1:8081"), RoomVersion: "10"}
+	c := &Config{Common: service.DefaultCommon("127.0.0.1:8081"), RoomVersion: "10"}
+	c.Media.MaxUploadSize = 100 << 20
+	c.Media.ClamAV.Timeout = 30 * time.Second
+	c.Media.LegacyDownloads = true
+	return c
 }
 
 // Validate checks the configuration.
@@ -74,6 +104,14 @@ func (c *Config) Validate() error {
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
 	}
+	if c.Media.MaxUploadSize <= 0 {
+		v.Fail("media.max_upload_size", "must be positive, got %d", c.Media.MaxUploadSize)
+	}
+	c.Media.Storage.Check(&v, "media.storage")
+	if c.Media.ClamAV.Address != "" {
+		v.Addr("media.clamav.address", c.Media.ClamAV.Address)
+	}
+	v.Positive("media.clamav.timeout", c.Media.ClamAV.Timeout)
 	return v.Err()
 }
 
@@ -94,6 +132,9 @@ type Server struct {
 	handler  http.Handler
 	store    *store.Store
 	notifier *notifier.Notifier
+	media    *media.Service
+	// stop ends the background work, then removes a temporary blob dir.
+	stop func()
 }
 
 // SyncWaiting is the number of /sync long-polls parked waiting for news
@@ -104,7 +145,13 @@ func (s *Server) SyncWaiting() int { return s.notifier.Parked() }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close implements service.Runner.
-func (s *Server) Close() error { return s.store.Close() }
+func (s *Server) Close() error {
+	s.stop()
+	return s.store.Close()
+}
+
+// MediaScanning tells whether uploads go through the antivirus.
+func (s *Server) MediaScanning() bool { return s.media.Scanning() }
 
 // New builds the service.
 func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, error) {
@@ -133,13 +180,19 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		db.Close()
 		return nil, err
 	}
+	ms, stop, err := openMedia(ctx, &c.Media, st, base)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("chat: media: %w", err)
+	}
 	n := notifier.New()
 	rs := &rooms.Service{
 		Store: st, Notifier: n, ServerName: spec.ServerName(serverName), KeyID: "ed25519:auto", Key: key,
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
 	}
 	public := strings.TrimRight(c.PublicURL, "/")
-	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence}, st, rs, n, base.Log)
+	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence,
+		Media: ms, LegacyMedia: c.Media.LegacyDownloads}, st, rs, n, base.Log)
 
 	mux := base.Mux()
 	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +205,48 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	api.Register(matrix, base.Metrics.Instrument)
 	matrix.HandleFunc("/", clientapi.Unrecognized)
 	mux.Handle("/_matrix/", clientapi.CORS(matrix))
-	return &Server{handler: mux, store: st, notifier: n}, nil
+	return &Server{handler: mux, store: st, notifier: n, media: ms, stop: stop}, nil
+}
+
+// openMedia opens the content repository's blob store and antivirus and
+// starts its scan worker; stop ends the worker and removes a temporary
+// store.
+func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Base) (*media.Service, func(), error) {
+	log := base.Log
+	cleanup := func() {}
+	var blobs blob.Store
+	var err error
+	if c.Storage.Kind == "" {
+		dir, derr := os.MkdirTemp("", "bureau-chat-media-")
+		if derr != nil {
+			return nil, nil, derr
+		}
+		log.Warn("chat: media.storage.kind is empty: media in a temporary directory, removed at exit (development only)", "dir", dir)
+		cleanup = func() { os.RemoveAll(dir) }
+		blobs, err = blob.NewDisk(dir)
+	} else {
+		blobs, err = c.Storage.Open(ctx)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	var av *antivirus.Client
+	if c.ClamAV.Address != "" {
+		av = antivirus.New(c.ClamAV.Address, c.ClamAV.Timeout)
+	} else {
+		log.Warn("chat: media.clamav.address is empty: uploads are NOT scanned for viruses (development only)")
+	}
+	max := c.MaxUploadSize
+	if max <= 0 {
+		max = 100 << 20
+	}
+	ms := media.New(media.Config{MaxUploadSize: max}, st, blobs, av, log)
+	base.Health.Add("media_storage", blobs.Ping)
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); ms.RunScans(wctx) }()
+	return ms, func() { cancel(); <-done; cleanup() }, nil
 }
 
 // signingKey loads the key from path, creating it on first start.

@@ -86,23 +86,9 @@ type Config struct {
 	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
 }
 
-// Storage says where the files' bytes go.
-type Storage struct {
-	// Kind is disk or s3; empty means a temporary directory, removed at
-	// exit (development only).
-	Kind string `yaml:"kind" env:"KIND"`
-	Dir  string `yaml:"dir" env:"DIR"`
-	S3   struct {
-		Endpoint  string `yaml:"endpoint" env:"ENDPOINT"`
-		AccessKey string `yaml:"access_key" env:"ACCESS_KEY"`
-		SecretKey string `yaml:"secret_key" env:"SECRET_KEY"`
-		Bucket    string `yaml:"bucket" env:"BUCKET"`
-		Region    string `yaml:"region" env:"REGION"`
-		UseSSL    bool   `yaml:"use_ssl" env:"USE_SSL"`
-		// Prefix is prepended to every key, to share a bucket.
-		Prefix string `yaml:"prefix" env:"PREFIX"`
-	} `yaml:"s3" envPrefix:"S3_"`
-}
+// Storage says where the files' bytes go (kind disk or s3; empty means a
+// temporary directory, removed at exit: development only).
+type Storage = blob.Config
 
 // Default returns the defaults.
 func Default() *Config {
@@ -132,19 +118,7 @@ func (c *Config) Check(v *pconfig.Checker) {
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite:") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		v.Fail("database.url", "must be sqlite://PATH or postgres://…")
 	}
-	switch c.Storage.Kind {
-	case "":
-	case "disk":
-		v.Require("storage.dir", c.Storage.Dir)
-	case "s3":
-		s3 := c.Storage.S3
-		v.Require("storage.s3.endpoint", s3.Endpoint)
-		v.Require("storage.s3.bucket", s3.Bucket)
-		v.Require("storage.s3.access_key", s3.AccessKey)
-		v.Require("storage.s3.secret_key", s3.SecretKey)
-	default:
-		v.OneOf("storage.kind", c.Storage.Kind, "disk", "s3")
-	}
+	c.Storage.Check(v, "storage")
 	if c.ClamAV.Address != "" {
 		v.Addr("clamav.address", c.ClamAV.Address)
 	}
@@ -294,14 +268,8 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 }
 
 func openStorage(ctx context.Context, s Storage, log *slog.Logger, r *runner) (blob.Store, error) {
-	switch s.Kind {
-	case "s3":
-		return blob.NewS3(ctx, blob.S3Config{
-			Endpoint: s.S3.Endpoint, AccessKey: s.S3.AccessKey, SecretKey: s.S3.SecretKey,
-			Bucket: s.S3.Bucket, Region: s.S3.Region, UseSSL: s.S3.UseSSL, Prefix: s.S3.Prefix,
-		})
-	case "disk":
-		return blob.NewDisk(s.Dir)
+	if s.Kind != "" {
+		return s.Open(ctx)
 	}
 	dir, err := os.MkdirTemp("", "bureau-files-")
 	if err != nil {

@@ -11,8 +11,11 @@
 // found through the directory — end-to-end encrypted when the browser and the
 // homeserver support it — and writes "Bonjour Bruno". Bruno sees the
 // invitation arrive live, joins, reads the message (decrypted), answers
-// "Bonjour Alice", and Alice receives it. Screenshots: list and conversation,
+// "Bonjour Alice", and Alice receives it. Alice then attaches an image and a
+// text file ("Joindre un fichier"): Bruno sees the image and downloads the
+// file (both encrypted as attachments in an encrypted room). Screenshots: list and conversation,
 // desktop and 360 px.
+import { deflateSync } from "node:zlib";
 import { harness } from "./harness.mjs";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
@@ -58,6 +61,44 @@ async function send(p, text) {
     await input.press("Enter");
     await waitMessage(p, text);
     if ((await input.inputValue()) !== "") throw new Error("composer not cleared after sending");
+}
+
+/** A w×h RGB PNG (a gradient): what "Joindre un fichier" sends as an image. */
+function makePNG(w, h) {
+    const crcTable = Array.from({ length: 256 }, (_, n) => {
+        let c = n;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        return c >>> 0;
+    });
+    const crc = (buf) => {
+        let c = 0xffffffff;
+        for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+        return (c ^ 0xffffffff) >>> 0;
+    };
+    const chunk = (type, data) => {
+        const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+        const out = Buffer.alloc(body.length + 8);
+        out.writeUInt32BE(data.length, 0);
+        body.copy(out, 4);
+        out.writeUInt32BE(crc(body), body.length + 4);
+        return out;
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 8; // bit depth
+    ihdr[9] = 2; // RGB
+    const raw = Buffer.alloc((w * 3 + 1) * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([(x * 6) & 255, (y * 8) & 255, 160], y * (w * 3 + 1) + 1 + x * 3);
+    return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+const PNG_40x30 = makePNG(40, 30);
+
+/** Waits for an image of the timeline, decoded (for the encrypted room: downloaded and decrypted). */
+async function waitImage(p, name, width) {
+    const img = p.locator(`.bureau-chat__msg:not(.is-pending) img.bureau-chat__image[alt="${name}"]`).first();
+    await img.waitFor();
+    await p.waitForFunction(([el, w]) => el.complete && el.naturalWidth === w, [await img.elementHandle(), width]);
 }
 
 async function main() {
@@ -117,6 +158,29 @@ async function main() {
         const sender = page.locator(".bureau-chat__msg.is-start", { hasText: "Bonjour Alice" }).locator(".bureau-chat__sender");
         if (!(await sender.innerText()).includes("Bruno")) throw new Error(`sender shown as ${await sender.innerText()}`);
         if (e2ee && (await page.locator(".bureau-chat__bubble.is-undecryptable").count())) throw new Error("alice cannot decrypt a message");
+    });
+    await step("alice sends an image and a file", async () => {
+        const input = page.getByTestId("chat-attach-input");
+        await input.setInputFiles({ name: "plan.png", mimeType: "image/png", buffer: PNG_40x30 });
+        await waitImage(page, "plan.png", 40);
+        await input.setInputFiles({ name: "compte-rendu.txt", mimeType: "text/plain", buffer: Buffer.from("Compte rendu de la réunion\n") });
+        await page.locator(".bureau-chat__msg:not(.is-pending) .bureau-chat__bubble", { hasText: "compte-rendu.txt" }).waitFor();
+    });
+    await step("bruno sees the image and can download the file", async () => {
+        await waitImage(bruno, "plan.png", 40);
+        const link = bruno.locator(".bureau-chat__bubble button", { hasText: "compte-rendu.txt" }).first();
+        await link.waitFor();
+        const [download] = await Promise.all([bruno.waitForEvent("download"), link.click()]);
+        if (download.suggestedFilename() !== "compte-rendu.txt") throw new Error(`download named ${download.suggestedFilename()}`);
+        const text = await new Promise((resolve, reject) =>
+            download.createReadStream().then((s) => {
+                let out = "";
+                s.on("data", (c) => (out += c));
+                s.on("end", () => resolve(out));
+                s.on("error", reject);
+            }, reject)
+        );
+        if (text !== "Compte rendu de la réunion\n") throw new Error(`downloaded ${JSON.stringify(text)}`);
     });
     await step("shift+enter makes a new line", async () => {
         const input = page.getByLabel("Votre message");

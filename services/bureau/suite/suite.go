@@ -88,6 +88,9 @@ func (c *Config) Validate() error {
 	if c.Meet.Database.URL == "" {
 		c.Meet.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "meet.db")
 	}
+	if c.Chat.Media.Storage.Kind == "" {
+		c.Chat.Media.Storage.Kind, c.Chat.Media.Storage.Dir = "disk", filepath.Join(c.DataDir, "media")
+	}
 	if c.Chat.SigningKeyFile == "" {
 		c.Chat.SigningKeyFile = filepath.Join(c.DataDir, "chat-signing.key")
 	}

@@ -25,8 +25,9 @@ import (
 	"bureau/services/platform/service"
 )
 
-// server runs the chat service on httptest with a test gateway key.
-func server(t *testing.T) (string, *identity.Signer) {
+// server runs the chat service on httptest with a test gateway key;
+// configure adjusts its configuration.
+func server(t *testing.T, configure ...func(*chat.Config)) (string, *identity.Signer) {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,9 @@ func server(t *testing.T) (string, *identity.Signer) {
 	c := chat.Default()
 	c.PublicURL, c.ServerName = "http://chat.test", "bureau.test"
 	c.Database.URL = "sqlite://" + filepath.Join(dir, "chat.db")
+	for _, f := range configure {
+		f(c)
+	}
 	base := service.NewWithKey("chat", slog.New(slog.NewTextHandler(io.Discard, nil)), pub, 0)
 	r, err := chat.New(context.Background(), c, base)
 	if err != nil {
@@ -119,6 +123,13 @@ func (a *agent) sync(ctx context.Context) *mautrix.RespSync {
 // its decrypted body.
 func (a *agent) decrypted(ctx context.Context, room id.RoomID) string {
 	a.t.Helper()
+	return a.decryptedMessage(ctx, room).Body
+}
+
+// decryptedMessage syncs until an encrypted message arrives in room and
+// returns its decrypted content.
+func (a *agent) decryptedMessage(ctx context.Context, room id.RoomID) *event.MessageEventContent {
+	a.t.Helper()
 	for range 20 {
 		resp := a.sync(ctx)
 		jr, ok := resp.Rooms.Join[room]
@@ -144,26 +155,53 @@ func (a *agent) decrypted(ctx context.Context, room id.RoomID) string {
 					a.t.Fatal(err)
 				}
 			}
-			return dec.Content.AsMessage().Body
+			return dec.Content.AsMessage()
 		}
 	}
 	a.t.Fatalf("%s: no encrypted message in %s", a.cli.UserID, room)
-	return ""
+	return nil
 }
 
 // send encrypts a text message for the room's members and sends it.
 func (a *agent) send(ctx context.Context, room id.RoomID, members []id.UserID, body string) {
 	a.t.Helper()
+	a.sendContent(ctx, room, members, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
+}
+
+// sendContent encrypts a message for the room's members and sends it.
+func (a *agent) sendContent(ctx context.Context, room id.RoomID, members []id.UserID, content *event.MessageEventContent) {
+	a.t.Helper()
 	if err := a.mach.ShareGroupSession(ctx, room, members); err != nil {
 		a.t.Fatalf("share group session: %v", err)
 	}
-	enc, err := a.mach.EncryptMegolmEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
+	enc, err := a.mach.EncryptMegolmEvent(ctx, room, event.EventMessage, content)
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	if _, err := a.cli.SendMessageEvent(ctx, room, event.EventEncrypted, enc); err != nil {
 		a.t.Fatal(err)
 	}
+}
+
+// directChat signs in two agents of different ministries; Alice creates a
+// direct chat with Bob, who joins it.
+func directChat(t *testing.T, ctx context.Context, base string, signer *identity.Signer) (alice, bob *agent, room id.RoomID) {
+	t.Helper()
+	rs := &rooms{}
+	alice = login(t, ctx, base, signer, identity.User{ID: "u-alice", Email: "alice@interieur.gouv.fr", GivenName: "Alice", Ministry: "interieur"}, rs)
+	bob = login(t, ctx, base, signer, identity.User{ID: "u-bob", Email: "bob@finances.gouv.fr", GivenName: "Bob", Ministry: "finances"}, rs)
+	alice.sync(ctx)
+	bob.sync(ctx)
+	created, err := alice.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{bob.cli.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room = created.RoomID
+	rs.ids = []id.RoomID{room}
+	if _, err := bob.cli.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob, room
 }
 
 // TestEncryptedDM: two agents of different ministries sign in through the
@@ -173,24 +211,10 @@ func TestEncryptedDM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	base, signer := server(t)
-	rs := &rooms{}
-	alice := login(t, ctx, base, signer, identity.User{ID: "u-alice", Email: "alice@interieur.gouv.fr", GivenName: "Alice", Ministry: "interieur"}, rs)
-	bob := login(t, ctx, base, signer, identity.User{ID: "u-bob", Email: "bob@finances.gouv.fr", GivenName: "Bob", Ministry: "finances"}, rs)
-	alice.sync(ctx)
-	bob.sync(ctx)
-
-	created, err := alice.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{bob.cli.UserID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := created.RoomID
-	rs.ids = []id.RoomID{room}
+	alice, bob, room := directChat(t, ctx, base, signer)
 	var enc event.EncryptionEventContent
 	if err := alice.cli.StateEvent(ctx, room, event.StateEncryption, "", &enc); err != nil || enc.Algorithm != id.AlgorithmMegolmV1 {
 		t.Fatalf("DM not encrypted by default: %v %+v", err, enc)
-	}
-	if _, err := bob.cli.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
 	}
 	members := []id.UserID{alice.cli.UserID, bob.cli.UserID}
 

@@ -20,6 +20,7 @@ import {
 } from "matrix-js-sdk";
 import { fallbackName } from "./ids";
 import { countUnread, type Msg } from "./timeline";
+import { attachmentOf } from "./media";
 import { chatErrorMessage, clearCredentials, exchangeLoginToken, loadCredentials, saveCredentials, ssoRedirectUrl, takeLoginToken, type Credentials } from "./session";
 
 export type CryptoState = "pending" | "ready" | "unavailable";
@@ -222,6 +223,8 @@ export function toMsg(room: Room | null, ev: MatrixEvent): Msg | null {
             if (c.msgtype === MsgType.Notice) return { ...base, kind: "notice", body };
             if (c.msgtype === MsgType.Emote) return { ...base, kind: "emote", body };
             if (c.msgtype === MsgType.Text || !c.msgtype) return { ...base, kind: "text", body };
+            const attachment = attachmentOf(c);
+            if (attachment) return { ...base, kind: "text", body: attachment.name, attachment };
             return { ...base, kind: "text", body: body || "(message non pris en charge)" };
         }
         case EventType.RoomMember: {

@@ -1,5 +1,6 @@
 // What the timeline shows, independent of matrix-js-sdk: messages grouped
 // by sender and day, French dates, unread counts, typing text. Unit-tested.
+import type { Attachment } from "./media";
 
 export type MsgKind = "text" | "notice" | "emote" | "undecryptable" | "event";
 
@@ -14,6 +15,8 @@ export type Msg = {
     pending?: boolean;
     /** Sending failed. */
     failed?: boolean;
+    /** A file or an image (body is its name). */
+    attachment?: Attachment;
 };
 
 export type TimelineItem =

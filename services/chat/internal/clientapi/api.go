@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"bureau/services/chat/internal/media"
 	"bureau/services/chat/internal/notifier"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
@@ -30,6 +31,10 @@ type Config struct {
 	PresenceOff    bool
 	LoginTokenTTL  time.Duration
 	MaxSyncTimeout time.Duration
+	// Media is the content repository (nil: no media endpoints);
+	// LegacyMedia also serves the deprecated unauthenticated downloads.
+	Media       *media.Service
+	LegacyMedia bool
 }
 
 // API is the Client-Server API.
@@ -100,6 +105,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerKeys(route)
 	a.registerAccount(route)
 	a.registerPush(route)
+	a.registerMedia(mux, instrument)
 }
 
 // CORS answers preflights and adds the headers the spec requires to every

@@ -10,6 +10,7 @@ import { CHAT_ROOT } from "../../chat/ids";
 import { formatTime, groupMessages, readByText, typingText, type Msg } from "../../chat/timeline";
 import { chatErrorMessage } from "../../chat/session";
 import { Link, navigate } from "../../router";
+import { AttachButton, AttachmentView } from "./Attachment";
 import { Avatar } from "./Avatar";
 
 type Props = { client: MatrixClient; roomId: string; version: number; e2ee: boolean };
@@ -192,7 +193,7 @@ function Conversation({ client, room, version, e2ee }: { client: MatrixClient; r
                                 <span>{it.label}</span>
                             </li>
                         ) : (
-                            <MessageRow key={it.key} msg={it.msg} groupStart={it.groupStart} mine={it.msg.sender === me} />
+                            <MessageRow key={it.key} client={client} msg={it.msg} groupStart={it.groupStart} mine={it.msg.sender === me} />
                         )
                     )}
                 </ul>
@@ -209,13 +210,13 @@ function Conversation({ client, room, version, e2ee }: { client: MatrixClient; r
                     description="Cette conversation est chiffrée de bout en bout : ce navigateur ne peut pas y écrire ni lire les messages."
                 />
             ) : (
-                <Composer client={client} room={room} onError={setError} onSent={() => (atBottom.current = true)} />
+                <Composer client={client} room={room} encrypted={encrypted} onError={setError} onSent={() => (atBottom.current = true)} />
             )}
         </div>
     );
 }
 
-function MessageRow({ msg, groupStart, mine }: { msg: Msg; groupStart: boolean; mine: boolean }) {
+function MessageRow({ client, msg, groupStart, mine }: { client: MatrixClient; msg: Msg; groupStart: boolean; mine: boolean }) {
     if (msg.kind === "event") {
         return (
             <li className="bureau-chat__event">
@@ -236,7 +237,7 @@ function MessageRow({ msg, groupStart, mine }: { msg: Msg; groupStart: boolean; 
             )}
             <div className={`bureau-chat__bubble${msg.kind === "undecryptable" ? " is-undecryptable" : ""}${msg.kind === "notice" ? " is-notice" : ""}`}>
                 {msg.kind === "undecryptable" && <span className={fr.cx("fr-icon-lock-line", "fr-icon--sm", "fr-mr-1v")} aria-hidden="true" />}
-                {msg.kind === "emote" ? `* ${msg.senderName} ${msg.body}` : msg.body}
+                {msg.attachment ? <AttachmentView client={client} att={msg.attachment} /> : msg.kind === "emote" ? `* ${msg.senderName} ${msg.body}` : msg.body}
             </div>
             {msg.failed && <p className="bureau-chat__failed">Non envoyé</p>}
             {msg.pending && !msg.failed && <span className={fr.cx("fr-sr-only")}>Envoi en cours</span>}
@@ -244,7 +245,19 @@ function MessageRow({ msg, groupStart, mine }: { msg: Msg; groupStart: boolean; 
     );
 }
 
-function Composer({ client, room, onError, onSent }: { client: MatrixClient; room: Room; onError: (m: string) => void; onSent: () => void }) {
+function Composer({
+    client,
+    room,
+    encrypted,
+    onError,
+    onSent
+}: {
+    client: MatrixClient;
+    room: Room;
+    encrypted: boolean;
+    onError: (m: string) => void;
+    onSent: () => void;
+}) {
     const [text, setText] = useState("");
     const typingSent = useRef(0);
     const input = useRef<HTMLTextAreaElement>(null);
@@ -284,6 +297,7 @@ function Composer({ client, room, onError, onSent }: { client: MatrixClient; roo
                 send();
             }}
         >
+            <AttachButton client={client} roomId={room.roomId} encrypted={encrypted} onError={onError} onSent={onSent} />
             <label className={fr.cx("fr-sr-only")} htmlFor="bureau-chat-input">
                 Votre message
             </label>
