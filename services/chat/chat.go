@@ -16,11 +16,13 @@ import (
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"github.com/matrix-org/gomatrixserverlib/spec"
+	"github.com/redis/go-redis/v9"
 
 	"bureau/services/chat/internal/clientapi"
 	"bureau/services/chat/internal/notifier"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
+	"bureau/services/platform/bus"
 	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
@@ -51,6 +53,11 @@ type Config struct {
 	RoomVersion string `yaml:"room_version" env:"ROOM_VERSION"`
 	// Presence is off by default, as on Tchap.
 	Presence bool `yaml:"presence" env:"PRESENCE"`
+	Redis    struct {
+		// URL of the Redis whose bus carries /sync wake-ups between
+		// replicas sharing one PostgreSQL; empty: a single replica.
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"redis" envPrefix:"REDIS_"`
 }
 
 // Default returns the defaults.
@@ -70,6 +77,9 @@ func (c *Config) Validate() error {
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "sqlite:") &&
 		!strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		v.Fail("database.url", "want sqlite:///path.db or postgres://…")
+	}
+	if u := c.Redis.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		v.Fail("redis.url", "must start with redis:// or rediss://")
 	}
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
@@ -94,6 +104,7 @@ type Server struct {
 	handler  http.Handler
 	store    *store.Store
 	notifier *notifier.Notifier
+	closers  []func() error // in order
 }
 
 // SyncWaiting is the number of /sync long-polls parked waiting for news
@@ -104,7 +115,12 @@ func (s *Server) SyncWaiting() int { return s.notifier.Parked() }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close implements service.Runner.
-func (s *Server) Close() error { return s.store.Close() }
+func (s *Server) Close() error {
+	for _, c := range s.closers {
+		c()
+	}
+	return s.store.Close()
+}
 
 // New builds the service.
 func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, error) {
@@ -134,6 +150,13 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		return nil, err
 	}
 	n := notifier.New()
+	srv := &Server{store: st, notifier: n}
+	if c.Redis.URL != "" {
+		if err := relay(c.Redis.URL, n, srv, base); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
 	rs := &rooms.Service{
 		Store: st, Notifier: n, ServerName: spec.ServerName(serverName), KeyID: "ed25519:auto", Key: key,
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
@@ -152,7 +175,25 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	api.Register(matrix, base.Metrics.Instrument)
 	matrix.HandleFunc("/", clientapi.Unrecognized)
 	mux.Handle("/_matrix/", clientapi.CORS(matrix))
-	return &Server{handler: mux, store: st, notifier: n}, nil
+	srv.handler = mux
+	return srv, nil
+}
+
+// relay connects the notifier to the other replicas through the Redis bus
+// (closed with srv).
+func relay(url string, n *notifier.Notifier, srv *Server, base *service.Base) error {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("chat: redis.url: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	b := bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
+	ctx, cancel := context.WithCancel(context.Background())
+	srv.closers = append(srv.closers, func() error { cancel(); return nil }, b.Close, rdb.Close)
+	if err := n.Relay(ctx, b, base.Log); err != nil {
+		return fmt.Errorf("chat: wake-up relay: %w", err)
+	}
+	return nil
 }
 
 // signingKey loads the key from path, creating it on first start.

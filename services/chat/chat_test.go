@@ -36,25 +36,38 @@ type env struct {
 	pub    ed25519.PublicKey
 	srv    *httptest.Server
 	runner service.Runner
+	// dsn is the database (default: a SQLite file in dir); redis, when
+	// set, relays wake-ups between replicas.
+	dsn, redis string
 }
 
 func newEnv(t *testing.T) *env {
-	pub, priv, err := identity.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub}
+	e := newEnvOn(t, "", "")
 	e.start()
 	t.Cleanup(e.stop)
 	return e
 }
 
-// start runs the service on the env's SQLite file and signing key.
+// newEnvOn prepares an env on a database and Redis, not started.
+func newEnvOn(t *testing.T, dsn, redis string) *env {
+	pub, priv, err := identity.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub, dsn: dsn, redis: redis}
+	if e.dsn == "" {
+		e.dsn = "sqlite://" + filepath.Join(e.dir, "chat.db")
+	}
+	return e
+}
+
+// start runs the service on the env's database and signing key.
 func (e *env) start() {
 	c := chat.Default()
 	c.PublicURL = "http://chat.test"
 	c.ServerName = "bureau.test"
-	c.Database.URL = "sqlite://" + filepath.Join(e.dir, "chat.db")
+	c.Database.URL = e.dsn
+	c.Redis.URL = e.redis
 	c.SigningKeyFile = filepath.Join(e.dir, "signing.key")
 	if err := c.Validate(); err != nil {
 		// The frame's own check wants a gateway key; everything else must pass.
