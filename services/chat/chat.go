@@ -196,6 +196,13 @@ func relay(url string, n *notifier.Notifier, srv *Server, base *service.Base) er
 	return nil
 }
 
+// Main runs the chat service alone (cmd/chat).
+func Main() {
+	service.Main("chat", EnvPrefix, Default(),
+		func(c *Config) service.Common { return c.Common },
+		func(ctx context.Context, c *Config, b *service.Base) (service.Runner, error) { return New(ctx, c, b) })
+}
+
 // signingKey loads the key from path, creating it on first start.
 func signingKey(path string) (ed25519.PrivateKey, error) {
 	if path == "" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,14 @@ import (
 	"bureau/services/platform/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		// A chat process of crash_test.go: this binary runs the service.
+		chat.Main()
+		os.Exit(0)
+	}
+	testenv.Main(m)
+}
 
 // env is a chat service behind an httptest server, with the gateway's
 // identity key to simulate signed-in agents.
@@ -39,6 +47,8 @@ type env struct {
 	// dsn is the database (default: a SQLite file in dir); redis, when
 	// set, relays wake-ups between replicas.
 	dsn, redis string
+	// base is the URL clients use: srv's, or a chat process's.
+	base string
 }
 
 func newEnv(t *testing.T) *env {
@@ -82,6 +92,7 @@ func (e *env) start() {
 	}
 	e.runner = r
 	e.srv = httptest.NewServer(base.Identity.Middleware(r.Handler()))
+	e.base = e.srv.URL
 }
 
 func (e *env) stop() {
@@ -114,7 +125,7 @@ func (e *env) ssoLoginToken(u identity.User) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/_matrix/client/v3/login/sso/redirect/proconnect?redirectUrl="+url.QueryEscape("https://app.element.io/?x=1"), nil)
+	req, _ := http.NewRequest("GET", e.base+"/_matrix/client/v3/login/sso/redirect/proconnect?redirectUrl="+url.QueryEscape("https://app.element.io/?x=1"), nil)
 	req.Header.Set(identity.Header, tok)
 	resp, err := (&http.Client{CheckRedirect: noRedirect}).Do(req)
 	if err != nil {
@@ -130,7 +141,7 @@ func (e *env) ssoLoginToken(u identity.User) string {
 
 func (e *env) login(u identity.User) *mautrix.Client {
 	e.t.Helper()
-	cli, err := mautrix.NewClient(e.srv.URL, "", "")
+	cli, err := mautrix.NewClient(e.base, "", "")
 	if err != nil {
 		e.t.Fatal(err)
 	}
