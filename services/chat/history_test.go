@@ -72,17 +72,29 @@ func TestHistoryVisibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			send("after invite")
+			invited, err := b.SyncRequest(ctx, 0, "", "", false, "")
+			if err != nil || invited.Rooms.Invite[room.RoomID] == nil {
+				t.Fatalf("no invite: %v", err)
+			}
 			if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
 				t.Fatal(err)
 			}
 			send("after join")
+			// The room newly joined in an incremental sync.
+			sr, err := b.SyncRequest(ctx, 0, invited.NextBatch, "", false, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := timelineBodies(sr, room.RoomID); !slices.Equal(got, tc.member) {
+				t.Fatalf("incremental sync after joining: timeline %v, want %v", got, tc.member)
+			}
 
 			got, code := readAll(t, b, room.RoomID)
 			if code != "" || !slices.Equal(got, tc.member) {
 				t.Fatalf("member reads %v (%s), want %v", got, code, tc.member)
 			}
-			// The initial sync's timeline follows the same rule.
-			sr, err := b.SyncRequest(ctx, 0, "", "", false, "")
+			// And an initial sync.
+			sr, err = b.SyncRequest(ctx, 0, "", "", false, "")
 			if err != nil {
 				t.Fatal(err)
 			}
