@@ -151,18 +151,18 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	}
 	n := notifier.New()
 	srv := &Server{store: st, notifier: n}
-	if c.Redis.URL != "" {
-		if err := relay(c.Redis.URL, n, srv, base); err != nil {
-			srv.Close()
-			return nil, err
-		}
-	}
 	rs := &rooms.Service{
 		Store: st, Notifier: n, ServerName: spec.ServerName(serverName), KeyID: "ed25519:auto", Key: key,
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
 	}
 	public := strings.TrimRight(c.PublicURL, "/")
 	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence}, st, rs, n, base.Log)
+	if c.Redis.URL != "" {
+		if err := relay(c.Redis.URL, n, api, srv, base); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
 
 	mux := base.Mux()
 	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,9 +179,9 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	return srv, nil
 }
 
-// relay connects the notifier to the other replicas through the Redis bus
-// (closed with srv).
-func relay(url string, n *notifier.Notifier, srv *Server, base *service.Base) error {
+// relay connects the notifier and typing to the other replicas through
+// the Redis bus (closed with srv).
+func relay(url string, n *notifier.Notifier, api *clientapi.API, srv *Server, base *service.Base) error {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return fmt.Errorf("chat: redis.url: %w", err)
@@ -190,8 +190,12 @@ func relay(url string, n *notifier.Notifier, srv *Server, base *service.Base) er
 	b := bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
 	ctx, cancel := context.WithCancel(context.Background())
 	srv.closers = append(srv.closers, func() error { cancel(); return nil }, b.Close, rdb.Close)
-	if err := n.Relay(ctx, b, base.Log); err != nil {
+	r := notifier.NewRelay(b, base.Log)
+	if err := n.Relay(ctx, r); err != nil {
 		return fmt.Errorf("chat: wake-up relay: %w", err)
+	}
+	if err := api.RelayTyping(ctx, r); err != nil {
+		return fmt.Errorf("chat: typing relay: %w", err)
 	}
 	return nil
 }

@@ -87,6 +87,40 @@ func TestReplicasWakeEachOther(t *testing.T) {
 			t.Logf("%s: delivered across replicas in %v", c.name, time.Since(start))
 		})
 	}
+	// Typing set through one replica reaches a sync parked on the other.
+	first, err := b.SyncRequest(ctx, 0, "", "", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *mautrix.RespSync, 1)
+	go func() {
+		r, err := b.SyncRequest(ctx, 20000, first.NextBatch, "", false, "")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	waitFor(t, func() bool { return rb.handlerWaiting(nil) })
+	start := time.Now()
+	if _, err := a.UserTyping(ctx, room.RoomID, true, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r == nil {
+		t.FailNow()
+	}
+	var typing []id.UserID
+	if jr := r.Rooms.Join[room.RoomID]; jr != nil {
+		for _, ev := range jr.Ephemeral.Events {
+			if ev.Type == event.EphemeralEventTyping {
+				_ = ev.Content.ParseRaw(ev.Type)
+				typing = ev.Content.AsTyping().UserIDs
+			}
+		}
+	}
+	if !slices.Equal(typing, []id.UserID{a.UserID}) || time.Since(start) > 10*time.Second {
+		t.Fatalf("typing across replicas: %v after %v", typing, time.Since(start))
+	}
 }
 
 // Stream positions are global across replicas: a reader whose incremental

@@ -15,8 +15,7 @@ type Notifier struct {
 	waiting map[string]chan struct{}
 	parked  atomic.Int64
 
-	// With a Relay: this replica's id, and the users to publish.
-	replica string
+	// With a Relay: the users to publish.
 	pending map[string]bool
 	kick    chan struct{}
 }

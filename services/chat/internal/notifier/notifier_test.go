@@ -26,7 +26,7 @@ func TestRelayWakesOtherReplica(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, z := New(), New()
 	for _, n := range []*Notifier{a, z} {
-		if err := n.Relay(t.Context(), b, log); err != nil {
+		if err := n.Relay(t.Context(), NewRelay(b, log)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,30 +11,97 @@ import (
 	"bureau/services/platform/bus"
 )
 
-// Topic carries wake-ups between the replicas of the chat service.
-const Topic = "chat.wake"
+// Topics carried between the replicas of the chat service.
+const (
+	WakeTopic   = "chat.wake"
+	TypingTopic = "chat.typing"
+)
 
-// wakeMessage is one batch of users to wake, from replica From.
-type wakeMessage struct {
-	From  string   `json:"from"`
-	Users []string `json:"users"`
+// Relay carries messages between the replicas of the chat service sharing
+// one database, over the platform bus (Redis Streams); a replica drops its
+// own messages.
+type Relay struct {
+	b       bus.Bus
+	log     *slog.Logger
+	replica string
 }
 
-// Relay connects this notifier to the other replicas sharing the database:
-// every Notify is also published on the bus, and wake-ups published by the
-// others wake the syncs parked here. A replica publishes after its commit,
-// so a sync woken on another replica reads the new data; a sync registers
-// before reading, so none is missed. Relay returns once subscribed; it runs
-// until ctx ends.
+// NewRelay returns a relay on b with a fresh replica id.
+func NewRelay(b bus.Bus, log *slog.Logger) *Relay {
+	id := make([]byte, 8)
+	rand.Read(id)
+	return &Relay{b: b, log: log, replica: hex.EncodeToString(id)}
+}
+
+type envelope struct {
+	From string          `json:"from"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Publish sends v to the other replicas.
+func (r *Relay) Publish(ctx context.Context, topic string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	msg, _ := json.Marshal(envelope{From: r.replica, Data: data})
+	_, err = r.b.Publish(ctx, topic, msg)
+	return err
+}
+
+// Subscribe hands the other replicas' messages of topic to handle, in
+// order, until ctx ends; it returns once subscribed. When the subscription
+// drops it subscribes again and calls resync, since messages may have
+// passed in between.
+func (r *Relay) Subscribe(ctx context.Context, topic string, handle func(json.RawMessage), resync func()) error {
+	ch, err := r.b.Subscribe(ctx, topic)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			for m := range ch {
+				var e envelope
+				if json.Unmarshal(m.Data, &e) == nil && e.From != r.replica {
+					handle(e.Data)
+				}
+			}
+			for {
+				if ctx.Err() != nil {
+					return
+				}
+				if ch, err = r.b.Subscribe(ctx, topic); err == nil {
+					break
+				}
+				r.log.Warn("chat: replica relay: subscribe", "topic", topic, "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			resync()
+		}
+	}()
+	return nil
+}
+
+// Relay connects this notifier to the other replicas: every Notify is
+// also published, and wake-ups published by the others wake the syncs
+// parked here. A replica publishes after its commit, so a sync woken on
+// another replica reads the new data; a sync registers before reading, so
+// none is missed. It runs until ctx ends.
 //
 // Wake-ups lost with the bus (Redis down, a subscription dropped) do not
 // lose data: after a resubscription every parked sync here re-reads, and
 // in the meantime they answer at their timeout.
-func (n *Notifier) Relay(ctx context.Context, b bus.Bus, log *slog.Logger) error {
-	id := make([]byte, 8)
-	rand.Read(id)
-	n.replica = hex.EncodeToString(id)
-	ch, err := b.Subscribe(ctx, Topic)
+func (n *Notifier) Relay(ctx context.Context, r *Relay) error {
+	err := r.Subscribe(ctx, WakeTopic, func(data json.RawMessage) {
+		var users []string
+		if json.Unmarshal(data, &users) == nil {
+			n.wake(users)
+		}
+	}, n.wakeAll)
 	if err != nil {
 		return err
 	}
@@ -42,14 +109,13 @@ func (n *Notifier) Relay(ctx context.Context, b bus.Bus, log *slog.Logger) error
 	n.pending = map[string]bool{}
 	n.kick = make(chan struct{}, 1)
 	n.mu.Unlock()
-	go n.publish(ctx, b, log)
-	go n.receive(ctx, b, ch, log)
+	go n.publish(ctx, r)
 	return nil
 }
 
 // publish sends the pending users as one message per batch: Notify never
 // waits for the bus, and a burst of sends makes few messages.
-func (n *Notifier) publish(ctx context.Context, b bus.Bus, log *slog.Logger) {
+func (n *Notifier) publish(ctx context.Context, r *Relay) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,40 +132,9 @@ func (n *Notifier) publish(ctx context.Context, b bus.Bus, log *slog.Logger) {
 		if len(users) == 0 {
 			continue
 		}
-		data, _ := json.Marshal(wakeMessage{From: n.replica, Users: users})
-		if _, err := b.Publish(ctx, Topic, data); err != nil && ctx.Err() == nil {
+		if err := r.Publish(ctx, WakeTopic, users); err != nil && ctx.Err() == nil {
 			// Other replicas' syncs answer at their timeout instead.
-			log.Warn("chat: wake-up not relayed to the other replicas", "err", err)
+			r.log.Warn("chat: wake-up not relayed to the other replicas", "err", err)
 		}
-	}
-}
-
-func (n *Notifier) receive(ctx context.Context, b bus.Bus, ch <-chan bus.Message, log *slog.Logger) {
-	for {
-		for m := range ch {
-			var w wakeMessage
-			if json.Unmarshal(m.Data, &w) != nil || w.From == n.replica {
-				continue
-			}
-			n.wake(w.Users)
-		}
-		// The subscription ended: resubscribe, then wake every parked
-		// sync here, since wake-ups may have passed in between.
-		for {
-			if ctx.Err() != nil {
-				return
-			}
-			var err error
-			if ch, err = b.Subscribe(ctx, Topic); err == nil {
-				break
-			}
-			log.Warn("chat: wake-up relay: subscribe", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-		n.wakeAll()
 	}
 }
