@@ -17,6 +17,7 @@ import (
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"github.com/matrix-org/gomatrixserverlib/spec"
+	"github.com/redis/go-redis/v9"
 
 	"bureau/services/chat/internal/clientapi"
 	"bureau/services/chat/internal/media"
@@ -25,6 +26,7 @@ import (
 	"bureau/services/chat/internal/store"
 	"bureau/services/platform/antivirus"
 	"bureau/services/platform/blob"
+	"bureau/services/platform/bus"
 	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
@@ -56,6 +58,11 @@ type Config struct {
 	// Presence is off by default, as on Tchap.
 	Presence bool  `yaml:"presence" env:"PRESENCE"`
 	Media    Media `yaml:"media" envPrefix:"MEDIA_"`
+	Redis    struct {
+		// URL of the Redis whose bus carries /sync wake-ups between
+		// replicas sharing one PostgreSQL; empty: a single replica.
+		URL string `yaml:"url" env:"URL"`
+	} `yaml:"redis" envPrefix:"REDIS_"`
 }
 
 // Media configures the content repository.
@@ -101,6 +108,9 @@ func (c *Config) Validate() error {
 		!strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		v.Fail("database.url", "want sqlite:///path.db or postgres://…")
 	}
+	if u := c.Redis.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		v.Fail("redis.url", "must start with redis:// or rediss://")
+	}
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
 	}
@@ -133,8 +143,7 @@ type Server struct {
 	store    *store.Store
 	notifier *notifier.Notifier
 	media    *media.Service
-	// stop ends the background work, then removes a temporary blob dir.
-	stop func()
+	closers  []func() error // in order
 }
 
 // SyncWaiting is the number of /sync long-polls parked waiting for news
@@ -146,7 +155,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close implements service.Runner.
 func (s *Server) Close() error {
-	s.stop()
+	for _, c := range s.closers {
+		c()
+	}
 	return s.store.Close()
 }
 
@@ -186,6 +197,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		return nil, fmt.Errorf("chat: media: %w", err)
 	}
 	n := notifier.New()
+	srv := &Server{store: st, notifier: n, media: ms, closers: []func() error{func() error { stop(); return nil }}}
 	rs := &rooms.Service{
 		Store: st, Notifier: n, ServerName: spec.ServerName(serverName), KeyID: "ed25519:auto", Key: key,
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
@@ -193,6 +205,12 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	public := strings.TrimRight(c.PublicURL, "/")
 	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence,
 		Media: ms, LegacyMedia: c.Media.LegacyDownloads}, st, rs, n, base.Log)
+	if c.Redis.URL != "" {
+		if err := relay(c.Redis.URL, n, api, srv, base); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
 
 	mux := base.Mux()
 	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +223,8 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	api.Register(matrix, base.Metrics.Instrument)
 	matrix.HandleFunc("/", clientapi.Unrecognized)
 	mux.Handle("/_matrix/", clientapi.CORS(matrix))
-	return &Server{handler: mux, store: st, notifier: n, media: ms, stop: stop}, nil
+	srv.handler = mux
+	return srv, nil
 }
 
 // openMedia opens the content repository's blob store and antivirus and
@@ -247,6 +266,34 @@ func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Bas
 	done := make(chan struct{})
 	go func() { defer close(done); ms.RunScans(wctx) }()
 	return ms, func() { cancel(); <-done; cleanup() }, nil
+}
+
+// relay connects the notifier and typing to the other replicas through
+// the Redis bus (closed with srv).
+func relay(url string, n *notifier.Notifier, api *clientapi.API, srv *Server, base *service.Base) error {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("chat: redis.url: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	b := bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
+	ctx, cancel := context.WithCancel(context.Background())
+	srv.closers = append(srv.closers, func() error { cancel(); return nil }, b.Close, rdb.Close)
+	r := notifier.NewRelay(b, base.Log)
+	if err := n.Relay(ctx, r); err != nil {
+		return fmt.Errorf("chat: wake-up relay: %w", err)
+	}
+	if err := api.RelayTyping(ctx, r); err != nil {
+		return fmt.Errorf("chat: typing relay: %w", err)
+	}
+	return nil
+}
+
+// Main runs the chat service alone (cmd/chat).
+func Main() {
+	service.Main("chat", EnvPrefix, Default(),
+		func(c *Config) service.Common { return c.Common },
+		func(ctx context.Context, c *Config, b *service.Base) (service.Runner, error) { return New(ctx, c, b) })
 }
 
 // signingKey loads the key from path, creating it on first start.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,14 @@ import (
 	"bureau/services/platform/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		// A chat process of crash_test.go: this binary runs the service.
+		chat.Main()
+		os.Exit(0)
+	}
+	testenv.Main(m)
+}
 
 // env is a chat service behind an httptest server, with the gateway's
 // identity key to simulate signed-in agents.
@@ -36,6 +44,11 @@ type env struct {
 	pub    ed25519.PublicKey
 	srv    *httptest.Server
 	runner service.Runner
+	// dsn is the database (default: a SQLite file in dir); redis, when
+	// set, relays wake-ups between replicas.
+	dsn, redis string
+	// base is the URL clients use: srv's, or a chat process's.
+	base string
 	// configure adjusts the configuration before each start.
 	configure func(*chat.Config)
 }
@@ -44,22 +57,33 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 // newEnvWith starts an env whose configuration configure adjusts.
 func newEnvWith(t *testing.T, configure func(*chat.Config)) *env {
-	pub, priv, err := identity.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub, configure: configure}
+	e := newEnvOn(t, "", "")
+	e.configure = configure
 	e.start()
 	t.Cleanup(e.stop)
 	return e
 }
 
-// start runs the service on the env's SQLite file and signing key.
+// newEnvOn prepares an env on a database and Redis, not started.
+func newEnvOn(t *testing.T, dsn, redis string) *env {
+	pub, priv, err := identity.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub, dsn: dsn, redis: redis}
+	if e.dsn == "" {
+		e.dsn = "sqlite://" + filepath.Join(e.dir, "chat.db")
+	}
+	return e
+}
+
+// start runs the service on the env's database and signing key.
 func (e *env) start() {
 	c := chat.Default()
 	c.PublicURL = "http://chat.test"
 	c.ServerName = "bureau.test"
-	c.Database.URL = "sqlite://" + filepath.Join(e.dir, "chat.db")
+	c.Database.URL = e.dsn
+	c.Redis.URL = e.redis
 	c.SigningKeyFile = filepath.Join(e.dir, "signing.key")
 	if e.configure != nil {
 		e.configure(c)
@@ -77,6 +101,7 @@ func (e *env) start() {
 	}
 	e.runner = r
 	e.srv = httptest.NewServer(base.Identity.Middleware(r.Handler()))
+	e.base = e.srv.URL
 }
 
 func (e *env) stop() {
@@ -109,7 +134,7 @@ func (e *env) ssoLoginToken(u identity.User) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/_matrix/client/v3/login/sso/redirect/proconnect?redirectUrl="+url.QueryEscape("https://app.element.io/?x=1"), nil)
+	req, _ := http.NewRequest("GET", e.base+"/_matrix/client/v3/login/sso/redirect/proconnect?redirectUrl="+url.QueryEscape("https://app.element.io/?x=1"), nil)
 	req.Header.Set(identity.Header, tok)
 	resp, err := (&http.Client{CheckRedirect: noRedirect}).Do(req)
 	if err != nil {
@@ -125,7 +150,7 @@ func (e *env) ssoLoginToken(u identity.User) string {
 
 func (e *env) login(u identity.User) *mautrix.Client {
 	e.t.Helper()
-	cli, err := mautrix.NewClient(e.srv.URL, "", "")
+	cli, err := mautrix.NewClient(e.base, "", "")
 	if err != nil {
 		e.t.Fatal(err)
 	}

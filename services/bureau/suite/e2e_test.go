@@ -166,18 +166,27 @@ func runBrowser(t *testing.T, s *Suite, script string, env []string, onLine func
 		t.Fatal("playwright-core missing: run scripts/install-test-deps.sh (make test does)")
 	}
 	chromium := testenv.LookBinary(t, "chromium")
-	node := testenv.LookBinary(t, "node")
 	shots := os.Getenv("BUREAU_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	} else {
 		shots = filepath.Join(shots, strings.TrimSuffix(script, ".mjs"))
 	}
+	return runNode(t, s, script, append([]string{"SCREENSHOT_DIR=" + shots, "CHROMIUM=" + chromium}, env...), onLine,
+		"screenshots in "+shots)
+}
+
+// runNode runs a web/e2e script with node (web/node_modules) against the
+// suite, with the stdout protocol of the browser scenarios.
+func runNode(t *testing.T, s *Suite, script string, env []string, onLine func(string), hint string) []string {
+	t.Helper()
+	root := repoRoot(t)
+	node := testenv.LookBinary(t, "node")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "e2e", script))
 	cmd.Dir = filepath.Join(root, "web")
-	cmd.Env = append(append(os.Environ(), "BUREAU_URL="+s.URL, "SCREENSHOT_DIR="+shots, "CHROMIUM="+chromium), env...)
+	cmd.Env = append(append(os.Environ(), "BUREAU_URL="+s.URL), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -197,8 +206,11 @@ func runBrowser(t *testing.T, s *Suite, script string, env []string, onLine func
 	}
 	err = cmd.Wait()
 	if err != nil || len(lines) == 0 || lines[len(lines)-1] != "PASS" {
-		t.Fatalf("browser scenario %s failed (%v):\nstdout: %s\nstderr: %s\nscreenshots in %s",
-			script, err, strings.Join(lines, "\n"), stderr.String(), shots)
+		t.Fatalf("scenario %s failed (%v):\nstdout: %s\nstderr: %s\n%s",
+			script, err, strings.Join(lines, "\n"), stderr.String(), hint)
+	}
+	if testing.Verbose() {
+		t.Logf("%s stderr:\n%s", script, stderr.String())
 	}
 	return lines
 }

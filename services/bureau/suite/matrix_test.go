@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A Matrix client signs in with the agent's ProConnect session at the
@@ -100,4 +103,18 @@ func TestMatrixLoginThroughGatewaySession(t *testing.T) {
 	if loc == nil || loc.Path != "/auth/login" || !strings.HasPrefix(loc.Query().Get("redirect"), "/_matrix/client/v3/login/sso/redirect") {
 		t.Fatalf("anonymous sso: %d %v", resp.StatusCode, loc)
 	}
+}
+
+// TestMatrixJSSDK: matrix-js-sdk 43 in Node with its Rust crypto, through
+// the gateway: SSO sign-in of agents of two ministries, an encrypted DM
+// both ways, typing and receipts, history visibility for a late joiner and
+// 500 messages back-paginated in order (web/e2e/matrix-sdk.mjs).
+func TestMatrixJSSDK(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(repoRoot(t), "web", "node_modules", "matrix-js-sdk")); err != nil {
+		t.Fatal("matrix-js-sdk missing: run scripts/install-test-deps.sh (make test does)")
+	}
+	s := startSuite(t)
+	start := time.Now()
+	runNode(t, s, "matrix-sdk.mjs", nil, nil, "")
+	t.Logf("matrix-js-sdk scenario: %v", time.Since(start))
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"bureau/services/chat/internal/notifier"
 	"bureau/services/chat/internal/store"
 )
 
@@ -69,7 +70,48 @@ type roomTyping struct {
 
 const maxTypingTimeout = 2 * time.Minute
 
+// typingChange is a typing change relayed to the other replicas.
+type typingChange struct {
+	Room      string `json:"room"`
+	User      string `json:"user"`
+	Typing    bool   `json:"typing"`
+	TimeoutMS int64  `json:"timeout_ms"`
+}
+
+// RelayTyping shares typing with the other replicas sharing the database:
+// changes made here are published on r, theirs are applied here (each
+// replica keeps the typing state of every room, in memory, and runs its
+// own expiry timers). Call it before serving.
+func (a *API) RelayTyping(ctx context.Context, r *notifier.Relay) error {
+	a.typingRelay = r
+	return r.Subscribe(ctx, notifier.TypingTopic, func(data json.RawMessage) {
+		var c typingChange
+		if json.Unmarshal(data, &c) != nil || c.TimeoutMS < 0 {
+			return
+		}
+		timeout := min(time.Duration(c.TimeoutMS)*time.Millisecond, maxTypingTimeout)
+		if err := a.applyTyping(ctx, c.Room, c.User, c.Typing, timeout); err != nil && ctx.Err() == nil {
+			a.log.Warn("chat: relayed typing change", "room", c.Room, "err", err)
+		}
+	}, func() {}) // typing is ephemeral: nothing to catch up
+}
+
+// setTyping applies a typing change of this replica's client and relays it.
 func (a *API) setTyping(ctx context.Context, roomID, userID string, typing bool, timeout time.Duration) error {
+	if err := a.applyTyping(ctx, roomID, userID, typing, timeout); err != nil {
+		return err
+	}
+	if a.typingRelay != nil {
+		c := typingChange{Room: roomID, User: userID, Typing: typing, TimeoutMS: timeout.Milliseconds()}
+		if err := a.typingRelay.Publish(ctx, notifier.TypingTopic, c); err != nil {
+			// The other replicas' clients miss this one; it is ephemeral.
+			a.log.Warn("chat: typing not relayed to the other replicas", "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *API) applyTyping(ctx context.Context, roomID, userID string, typing bool, timeout time.Duration) error {
 	t := &a.typing
 	t.mu.Lock()
 	if t.rooms == nil {

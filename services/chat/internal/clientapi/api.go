@@ -47,6 +47,8 @@ type API struct {
 	now      func() time.Time
 	uia      uiaSessions
 	typing   typingRooms
+	// typingRelay, with several replicas, shares typing between them.
+	typingRelay *notifier.Relay
 }
 
 // New returns the API.

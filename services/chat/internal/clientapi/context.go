@@ -7,29 +7,30 @@ import (
 	"strconv"
 
 	"bureau/services/chat/internal/store"
+	"bureau/services/chat/internal/visibility"
 )
 
 // readableEvent reads {roomId} and {eventId} and returns the event when
 // the caller may read it (404 when it is not in the room or beyond what
-// they may read), with the caller's readable bound.
-func (a *API) readableEvent(r *http.Request, dev store.Device) (store.Event, int64, error) {
+// they may read), with the ranges of the room the caller may read.
+func (a *API) readableEvent(r *http.Request, dev store.Device) (store.Event, visibility.Ranges, error) {
 	id, err := roomID(r, "roomId")
 	if err != nil {
-		return store.Event{}, 0, err
+		return store.Event{}, nil, err
 	}
 	evID := r.PathValue("eventId")
 	if !validEventID(evID) {
-		return store.Event{}, 0, badParam("Invalid event id")
+		return store.Event{}, nil, badParam("Invalid event id")
 	}
-	upTo, err := a.readableUpTo(r, id, dev.UserID)
+	rs, _, err := a.readable(r.Context(), id, dev.UserID)
 	if err != nil {
-		return store.Event{}, 0, err
+		return store.Event{}, nil, err
 	}
 	ev, err := a.store.EventByID(r.Context(), evID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (ev.RoomID != id || ev.Pos > upTo)) {
-		return store.Event{}, 0, errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found")
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (ev.RoomID != id || !rs.Contains(ev.Pos))) {
+		return store.Event{}, nil, errf(http.StatusNotFound, "M_NOT_FOUND", "Event not found")
 	}
-	return ev, upTo, err
+	return ev, rs, err
 }
 
 // queryLimit reads ?limit= (default def, at most max).
@@ -65,18 +66,18 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 			return
 		}
 	}
-	ev, upTo, err := a.readableEvent(r, dev)
+	ev, rs, err := a.readableEvent(r, dev)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	nBefore := limit / 2
-	before, err := a.store.Messages(r.Context(), ev.RoomID, ev.Pos-1, upTo, true, nBefore)
+	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, ev.Pos-1, true, nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	after, err := a.store.Messages(r.Context(), ev.RoomID, ev.Pos, upTo, false, limit-nBefore)
+	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, ev.Pos, false, limit-nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package clientapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
+	"bureau/services/chat/internal/visibility"
 )
 
 // roomID reads and validates the {roomId} path value.
@@ -237,29 +239,23 @@ func (a *API) statePut(w http.ResponseWriter, r *http.Request, dev store.Device)
 	writeJSON(w, http.StatusOK, map[string]string{"event_id": evID})
 }
 
-// readableUpTo is the last stream position userID may read in roomID:
-// everything while joined (history visibility "shared"), up to their
-// leaving once gone; never for those who were never in.
-func (a *API) readableUpTo(r *http.Request, roomID, userID string) (int64, error) {
-	m, err := a.store.Membership(r.Context(), roomID, userID)
+// readable is what userID may read of roomID's history by its
+// history_visibility, up to the current stream position (returned too);
+// errNotMember when they may read none of it.
+func (a *API) readable(ctx context.Context, roomID, userID string) (visibility.Ranges, int64, error) {
+	upTo, err := a.store.MaxPos(ctx)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	switch m.Membership {
-	case "join":
-		return a.store.MaxPos(r.Context())
-	case "leave", "ban":
-		// A rejected invite or a ban before joining reads nothing.
-		joined, err := a.store.EverJoined(r.Context(), roomID, userID)
-		if err != nil {
-			return 0, err
-		}
-		if !joined {
-			return 0, errNotMember
-		}
-		return m.Pos, nil
+	hs, err := a.store.Histories(ctx, userID, []string{roomID}, upTo)
+	if err != nil {
+		return nil, 0, err
 	}
-	return 0, errNotMember
+	rs, ok := hs[roomID].For(upTo)
+	if !ok {
+		return nil, 0, errNotMember
+	}
+	return rs, upTo, nil
 }
 
 func (a *API) state(w http.ResponseWriter, r *http.Request, dev store.Device) {
@@ -432,7 +428,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		}
 		limit = min(n, 1000)
 	}
-	upTo, err := a.readableUpTo(r, id, dev.UserID)
+	rs, upTo, err := a.readable(r.Context(), id, dev.UserID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -453,7 +449,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 			return
 		}
 	}
-	evs, err := a.store.Messages(r.Context(), id, from, upTo, backwards, limit)
+	evs, err := a.store.Messages(r.Context(), id, rs, from, backwards, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/matrix-org/gomatrixserverlib/spec"
 
 	"bureau/services/chat/internal/store"
+	"bureau/services/chat/internal/visibility"
 )
 
 // Filter is the part of a Matrix filter the server applies.
@@ -299,8 +300,30 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		}
 	}
 
+	// History visibility: rooms synced from the start and rooms left are
+	// read through their reader's ranges; a room joined before the token
+	// is readable in full after it (its reader was joined throughout).
+	hist := append([]string{}, fresh...)
+	for _, m := range left {
+		hist = append(hist, m.RoomID)
+	}
+	histories, err := a.store.Histories(ctx, dev.UserID, hist, upTo)
+	if err != nil {
+		return nil, false, err
+	}
+	readable := func(rooms []string, whole bool) map[string]visibility.Ranges {
+		out := make(map[string]visibility.Ranges, len(rooms))
+		for _, id := range rooms {
+			out[id] = visibility.All
+			if !whole {
+				out[id], _ = histories[id].For(upTo)
+			}
+		}
+		return out
+	}
+
 	// Rooms synced from the start: recent timeline, state before it.
-	tls, err := a.store.Timelines(ctx, fresh, 0, upTo, limit)
+	tls, err := a.store.Timelines(ctx, readable(fresh, false), 0, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -315,7 +338,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 
 	// Rooms synced since the token: what happened since, and the state
 	// that changed in a gap when the timeline is limited.
-	tls, err = a.store.Timelines(ctx, incremental, since, upTo, limit)
+	tls, err = a.store.Timelines(ctx, readable(incremental, true), since, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -358,15 +381,21 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		resp.Rooms.Invite[id] = ir
 	}
 
-	// Rooms left since the token: the timeline up to the leaving. Rare,
-	// hence a query each.
+	// Rooms left since the token: the timeline up to the leaving, as a
+	// former member (or, after a rejected invite, as an outsider: little
+	// more than the leave itself).
+	after := max(since, 0)
+	gone := make(map[string]visibility.Ranges, len(left))
 	for _, m := range left {
-		after := max(since, 0)
-		tl, err := a.store.Timelines(ctx, []string{m.RoomID}, after, m.Pos, limit)
-		if err != nil {
-			return nil, false, err
-		}
-		t := makeTimeline(tl[m.RoomID], limit, after, dev.DeviceID)
+		h := histories[m.RoomID]
+		gone[m.RoomID] = h.Readable(m.Pos, !h.EverJoined())
+	}
+	tls, err = a.store.Timelines(ctx, gone, after, upTo, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, m := range left {
+		t := makeTimeline(tls[m.RoomID], limit, after, dev.DeviceID)
 		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
 	}
 	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||

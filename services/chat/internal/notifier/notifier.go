@@ -14,6 +14,10 @@ type Notifier struct {
 	mu      sync.Mutex
 	waiting map[string]chan struct{}
 	parked  atomic.Int64
+
+	// With a Relay: the users to publish.
+	pending map[string]bool
+	kick    chan struct{}
 }
 
 // Park counts a request now blocked on a channel until the returned
@@ -42,8 +46,29 @@ func (n *Notifier) Listen(user string) <-chan struct{} {
 	return ch
 }
 
-// Notify wakes the listeners of users.
+// Notify wakes the listeners of users, here and, with a Relay, on the
+// other replicas.
 func (n *Notifier) Notify(users ...string) {
+	n.wake(users)
+	n.mu.Lock()
+	kick := n.kick
+	for _, u := range users {
+		if kick != nil {
+			n.pending[u] = true
+		}
+	}
+	n.mu.Unlock()
+	if kick == nil {
+		return
+	}
+	select {
+	case kick <- struct{}{}:
+	default: // a publication is already due; it takes these users too
+	}
+}
+
+// wake wakes the local listeners of users.
+func (n *Notifier) wake(users []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, u := range users {
@@ -51,6 +76,16 @@ func (n *Notifier) Notify(users ...string) {
 			close(ch)
 			delete(n.waiting, u)
 		}
+	}
+}
+
+// wakeAll wakes every local listener.
+func (n *Notifier) wakeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for u, ch := range n.waiting {
+		close(ch)
+		delete(n.waiting, u)
 	}
 }
 

@@ -3,6 +3,7 @@ package rooms
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"github.com/matrix-org/gomatrixserverlib/spec"
@@ -30,6 +31,11 @@ type CreateRequest struct {
 	Preset                    string                     `json:"preset"`
 	IsDirect                  bool                       `json:"is_direct"`
 	PowerLevelContentOverride map[string]json.RawMessage `json:"power_level_content_override"`
+}
+
+// sets reports whether initial_state holds the state event (typ, "").
+func (req *CreateRequest) sets(typ string) bool {
+	return slices.ContainsFunc(req.InitialState, func(st StateEvent) bool { return st.Type == typ && st.StateKey == "" })
 }
 
 // EncryptionEvent and MegolmAlgorithm make a room end-to-end encrypted.
@@ -117,20 +123,23 @@ func (s *Service) CreateRoom(ctx context.Context, creator Sender, displayName st
 		{spec.MRoomCreate, "", create},
 		{spec.MRoomMember, creator.UserID, map[string]any{"membership": "join", "displayname": displayName}},
 		{spec.MRoomPowerLevels, "", pl},
+	}
+	// The preset's defaults, unless initial_state sets them (as Tchap's
+	// client does: history_visibility "invited" for its private rooms).
+	// Every preset shares history, as Synapse's do.
+	for _, f := range []fledgling{
 		{spec.MRoomJoinRules, "", map[string]any{"join_rule": joinRule}},
 		{spec.MRoomHistoryVisibility, "", map[string]any{"history_visibility": "shared"}},
 		{"m.room.guest_access", "", map[string]any{"guest_access": guest}},
+	} {
+		if !req.sets(f.typ) {
+			evs = append(evs, f)
+		}
 	}
 	// Private rooms and direct chats are encrypted from the start, as on
 	// Tchap (unless initial_state sets its own m.room.encryption).
-	if preset != "public_chat" || req.IsDirect {
-		own := false
-		for _, st := range req.InitialState {
-			own = own || (st.Type == EncryptionEvent && st.StateKey == "")
-		}
-		if !own {
-			evs = append(evs, fledgling{EncryptionEvent, "", map[string]any{"algorithm": MegolmAlgorithm}})
-		}
+	if (preset != "public_chat" || req.IsDirect) && !req.sets(EncryptionEvent) {
+		evs = append(evs, fledgling{EncryptionEvent, "", map[string]any{"algorithm": MegolmAlgorithm}})
 	}
 	for _, st := range req.InitialState {
 		evs = append(evs, fledgling{st.Type, st.StateKey, st.Content})

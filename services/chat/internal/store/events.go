@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+
+	"bureau/services/chat/internal/visibility"
 )
 
 // Event is a stored event.
@@ -296,18 +299,20 @@ func (s *Store) RoomMembers(ctx context.Context, roomID string, ms ...string) ([
 	return out, rows.Err()
 }
 
-// Timelines returns, for each room, its latest events in (after, upTo],
-// at most limit+1 of them (the extra one tells the caller the timeline is
-// limited), oldest first. One query for all rooms.
-func (s *Store) Timelines(ctx context.Context, roomIDs []string, after, upTo int64, limit int) (map[string][]Event, error) {
+// Timelines returns, for each room of readable, its latest events in
+// (after, upTo] that its reader may see, at most limit+1 of them (the extra
+// one tells the caller the timeline is limited), oldest first. One query
+// for all rooms.
+func (s *Store) Timelines(ctx context.Context, readable map[string]visibility.Ranges, after, upTo int64, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
-	if len(roomIDs) == 0 {
+	cond, args, ok := readableWhere("x", readable, after, upTo)
+	if !ok {
 		return out, nil
 	}
 	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM (
 		SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.room_id ORDER BY x.stream_pos DESC) AS rn
-		FROM chat_events x WHERE x.room_id IN (`+placeholders(len(roomIDs))+`) AND x.stream_pos > ? AND x.stream_pos <= ?
-	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, append(anys(roomIDs), after, upTo, limit+1)...)
+		FROM chat_events x WHERE `+cond+`
+	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, append(args, limit+1)...)
 }
 
 // eventsByRoom runs an event query on the read pool and groups the rows
@@ -347,39 +352,22 @@ func (s *Store) StateChanges(ctx context.Context, roomIDs []string, after int64)
 		WHERE rs.room_id IN (`+placeholders(len(roomIDs))+`) AND rs.stream_pos > ? ORDER BY e.stream_pos`, append(anys(roomIDs), after)...)
 }
 
-// Messages pages through a room: backwards, the events at or below from,
-// newest first; forwards, the events above from, oldest first; never above
-// upTo (the reader's visibility bound).
-func (s *Store) Messages(ctx context.Context, roomID string, from, upTo int64, backwards bool, limit int) ([]Event, error) {
-	var query string
+// Messages pages through the events of a room its reader may see
+// (readable): backwards, those at or below from, newest first; forwards,
+// those above from, oldest first.
+func (s *Store) Messages(ctx context.Context, roomID string, readable visibility.Ranges, from int64, backwards bool, limit int) ([]Event, error) {
+	after, upTo, order := from, int64(math.MaxInt64), `ASC`
 	if backwards {
-		query = `SELECT ` + eventCols + ` FROM chat_events e WHERE e.room_id = ? AND e.stream_pos <= ? AND e.stream_pos <= ? ORDER BY e.stream_pos DESC LIMIT ?`
-	} else {
-		query = `SELECT ` + eventCols + ` FROM chat_events e WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? ORDER BY e.stream_pos ASC LIMIT ?`
+		after, upTo, order = -1, from, `DESC`
 	}
-	rows, err := s.db.Read.QueryContext(ctx, s.q(query), roomID, from, upTo, limit)
+	cond, args, ok := readableWhere("e", map[string]visibility.Ranges{roomID: readable}, after, upTo)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+eventCols+` FROM chat_events e WHERE `+cond+
+		` ORDER BY e.stream_pos `+order+` LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
 	return scanEvents(rows)
-}
-
-// EverJoined reports whether userID was ever joined to roomID: who only
-// rejected an invite must not read the history.
-func (s *Store) EverJoined(ctx context.Context, roomID, userID string) (bool, error) {
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT json FROM chat_events WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?`), roomID, userID)
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var js string
-		if err := rows.Scan(&js); err != nil {
-			return false, err
-		}
-		if m, _ := membershipOf([]byte(js)); m == "join" {
-			return true, nil
-		}
-	}
-	return false, rows.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bureau/services/chat/internal/store"
+	"bureau/services/chat/internal/visibility"
 	"bureau/services/platform/sqldb"
 	"bureau/services/platform/testenv"
 )
@@ -103,7 +104,7 @@ func TestAppendAndRead(t *testing.T) {
 		if m, _ := s.Membership(ctx, "!r:x", "@nobody:x"); m.Membership != "" {
 			t.Fatalf("membership of a stranger = %+v", m)
 		}
-		tl, err := s.Timelines(ctx, []string{"!r:x", "!other:x"}, 1, 5, 2)
+		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": visibility.All, "!other:x": visibility.All}, 1, 5, 2)
 		if err != nil || len(tl["!r:x"]) != 3 || tl["!r:x"][0].EventID != "$n1" || tl["!r:x"][2].EventID != "$n2" {
 			t.Fatalf("timelines = %+v, %v", tl, err)
 		}
@@ -114,16 +115,17 @@ func TestAppendAndRead(t *testing.T) {
 		if err != nil || len(changes["!r:x"]) != 1 || changes["!r:x"][0].EventID != "$n2" {
 			t.Fatalf("state changes = %+v, %v", changes, err)
 		}
-		back, err := s.Messages(ctx, "!r:x", 4, 5, true, 2)
+		back, err := s.Messages(ctx, "!r:x", visibility.All, 4, true, 2)
 		if err != nil || len(back) != 2 || back[0].EventID != "$m1" || back[1].EventID != "$n1" {
 			t.Fatalf("messages backwards = %+v, %v", back, err)
 		}
-		fwd, err := s.Messages(ctx, "!r:x", 3, 4, false, 10)
+		fwd, err := s.Messages(ctx, "!r:x", visibility.Ranges{{From: 0, To: 4}}, 3, false, 10)
 		if err != nil || len(fwd) != 1 || fwd[0].EventID != "$m1" {
 			t.Fatalf("messages forwards bounded = %+v, %v", fwd, err)
 		}
-		if ok, _ := s.EverJoined(ctx, "!r:x", "@a:x"); !ok {
-			t.Fatal("EverJoined false for a member")
+		hs, err := s.Histories(ctx, "@a:x", []string{"!r:x", "!other:x"}, 5)
+		if h := hs["!r:x"]; err != nil || len(hs) != 1 || len(h.Membership) != 1 || h.Membership[0] != (visibility.Change{Pos: 2, Value: "join"}) || len(h.Visibility) != 0 {
+			t.Fatalf("histories = %+v, %v", hs, err)
 		}
 	})
 }
@@ -215,6 +217,46 @@ func TestUsersDevicesTokens(t *testing.T) {
 		id2, _ := s.AddFilter(ctx, u.UserID, `{"a":2}`)
 		if js, err := s.Filter(ctx, u.UserID, id2); id1 == id2 || js != `{"a":2}` || err != nil {
 			t.Fatalf("filters %d %d %q %v", id1, id2, js, err)
+		}
+	})
+}
+
+// Timelines and Messages count only the positions a reader may see: pages
+// and limits stay full when history is hidden.
+func TestReadableRanges(t *testing.T) {
+	bothEngines(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		evs := []store.NewEvent{ev("!r:x", "$1", "", "m.room.create", sk(""), `{}`)}
+		for i := 2; i <= 8; i++ {
+			evs = append(evs, ev("!r:x", fmt.Sprintf("$%d", i), fmt.Sprintf("$%d", i-1), "m.room.message", nil, `{}`))
+		}
+		if _, err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(evs []store.Event) (out string) {
+			for _, e := range evs {
+				out += e.EventID
+			}
+			return out
+		}
+		rs := visibility.Ranges{{From: 2, To: 3}, {From: 6, To: 6}}
+		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, 0, 8, 2)
+		if err != nil || ids(tl["!r:x"]) != "$2$3$6" {
+			t.Fatalf("timeline = %s, %v", ids(tl["!r:x"]), err)
+		}
+		if tl, _ := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, 6, 8, 2); len(tl) != 0 {
+			t.Fatalf("timeline past the ranges = %+v", tl)
+		}
+		back, err := s.Messages(ctx, "!r:x", rs, 8, true, 2)
+		if err != nil || ids(back) != "$6$3" {
+			t.Fatalf("backwards = %s, %v", ids(back), err)
+		}
+		fwd, err := s.Messages(ctx, "!r:x", rs, 2, false, 5)
+		if err != nil || ids(fwd) != "$3$6" {
+			t.Fatalf("forwards = %s, %v", ids(fwd), err)
+		}
+		if none, err := s.Messages(ctx, "!r:x", visibility.Ranges{}, 8, true, 5); err != nil || len(none) != 0 {
+			t.Fatalf("no ranges = %+v, %v", none, err)
 		}
 	})
 }
