@@ -5,7 +5,8 @@
 // Stdout protocol: "PASS" (exit 0) or "FAIL <reason>" (exit 1, with failure.png
 // in SCREENSHOT_DIR). Diagnostics go to stderr.
 //
-// Alice creates a team space and adds Bruno through the share dialog
+// Alice creates a WebDAV app password (it opens /dav/, then no more once
+// revoked), creates a team space and adds Bruno through the share dialog
 // (directory search, role). Bruno opens the space in his own browser
 // context. Alice uploads a generated 3 MB file (upload throttled so that the
 // progress bar is seen mid-way, paused and resumed); Bruno sees it appear
@@ -78,6 +79,24 @@ async function main() {
         await page.getByRole("heading", { level: 1, name: "Fichiers" }).waitFor();
         const first = page.locator(".bureau-files__space").first();
         if ((await first.getAttribute("data-space-kind")) !== "personal") throw new Error("personal space is not first");
+    });
+
+    await step("alice creates a WebDAV app password that works, then revokes it", async () => {
+        await page.getByRole("button", { name: /Accès WebDAV/ }).click();
+        const box = page.getByTestId("webdav");
+        await box.getByLabel("Libellé du nouveau mot de passe").fill("Poste e2e");
+        await box.getByRole("button", { name: "Créer un mot de passe" }).click();
+        const password = await box.getByTestId("app-password").innerText();
+        const propfind = (pw) =>
+            page.evaluate(
+                async ({ email, pw }) =>
+                    (await fetch("/dav/", { method: "PROPFIND", credentials: "omit", headers: { Depth: "0", Authorization: "Basic " + btoa(`${email}:${pw}`) } })).status,
+                { email: ALICE, pw }
+            );
+        if ((await propfind(password)) !== 207) throw new Error("the new app password is refused by /dav/");
+        await box.locator("li", { hasText: "Poste e2e" }).getByRole("button", { name: "Révoquer" }).click();
+        await box.getByText("Le mot de passe « Poste e2e » est révoqué.").waitFor();
+        if ((await propfind(password)) !== 401) throw new Error("a revoked app password still opens /dav/");
     });
 
     const spaceName = `Équipe projet ${Date.now()}`;

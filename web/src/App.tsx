@@ -114,7 +114,7 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
     }
     const signedIn = session.status === "signed-in";
     if (service?.path === "/fichiers" && session.status === "signed-in") {
-        return <FilesPage pathname={pathname} meId={session.me.id} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
+        return <FilesPage pathname={pathname} meId={session.me.id} email={session.me.email} canCreateSpaces={!session.me.external} latest={live.notifications[0]} />;
     }
     if (service?.path === "/visio" && session.status === "signed-in") {
         return <VisioPage path={pathname.slice("/visio".length)} />;

@@ -53,6 +53,7 @@ export type Version = {
     created_at: string;
     scan: ScanState;
 };
+export type AppPassword = { id: string; label: string; created_at: string; last_used_at?: string | null };
 export type LinkKind = "read" | "upload";
 export type ShareLink = {
     id: string;
@@ -186,6 +187,11 @@ export const filesApi = {
     createLink: (space: string, l: { node: string; kind: LinkKind; password?: string; expires_at?: string }) =>
         call<{ link: ShareLink; token: string; path: string }>("POST", apiPaths.links(space), l),
     revokeLink: (space: string, link: string) => call<null>("DELETE", apiPaths.link(space, link)),
+    // App passwords (gateway): WebDAV clients sign in with the email and one of them.
+    appPasswords: (signal?: AbortSignal) =>
+        call<{ app_passwords: AppPassword[] }>("GET", "/api/app-passwords", undefined, signal).then((r) => r.app_passwords ?? []),
+    createAppPassword: (label: string) => call<AppPassword & { password: string }>("POST", "/api/app-passwords", { label }),
+    revokeAppPassword: (id: string) => call<null>("DELETE", `/api/app-passwords/${enc(id)}`),
     linkInfo: (token: string, password: string, signal?: AbortSignal) =>
         call<LinkInfo>("GET", apiPaths.linkInfo(token), undefined, signal, password ? { [LINK_PASSWORD_HEADER]: password } : undefined),
     linkList: (token: string, parent: string, password: string, signal?: AbortSignal) =>

@@ -255,34 +255,61 @@ func parsePids() {
 	}
 }
 
-// cpuTimes is each watched process's user+system CPU time so far.
-func cpuTimes() []time.Duration {
-	out := make([]time.Duration, len(procs))
-	for i, p := range procs {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command (which may hold spaces) : utime is 14th, stime 15th.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out[i] = time.Duration(ut+st) * time.Second / 100 // USER_HZ
-	}
-	return out
+// cpuSample is the CPU time of each watched process, of this bench, and
+// of the whole machine (busy time over all cores), at one instant.
+type cpuSample struct {
+	at          time.Time
+	procs       []time.Duration
+	self, total time.Duration
 }
 
-// cpuPerGB formats the CPU seconds per GB each process spent since before.
-func cpuPerGB(before []time.Duration) string {
+func procCPU(path string) time.Duration {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces): utime is the 14th, stime the 15th.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+func cpuTimes() cpuSample {
+	c := cpuSample{at: time.Now(), procs: make([]time.Duration, len(procs)), self: procCPU("/proc/self/stat")}
+	for i, p := range procs {
+		c.procs[i] = procCPU(fmt.Sprintf("/proc/%d/stat", p.pid))
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		// cpu  user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+		line, _, _ := strings.Cut(string(b), "\n")
+		for i, v := range strings.Fields(line)[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if i != 3 && i != 4 && i < 8 {
+				c.total += time.Duration(n) * time.Second / 100
+			}
+		}
+	}
+	return c
+}
+
+// cpuPerGB formats the CPU seconds per GB each process spent since
+// before, and how many cores everything else on the machine kept busy
+// meanwhile (other sessions' builds and tests disturb the figures).
+func cpuPerGB(before cpuSample) string {
 	if len(procs) == 0 {
 		return ""
 	}
 	after := cpuTimes()
 	parts := make([]string, len(procs))
+	others := after.total - before.total - (after.self - before.self)
 	for i, p := range procs {
-		parts[i] = fmt.Sprintf("%s %.2f", p.name, (after[i]-before[i]).Seconds()/(float64(*size)/1e9))
+		d := after.procs[i] - before.procs[i]
+		others -= d
+		parts[i] = fmt.Sprintf("%s %.2f", p.name, d.Seconds()/(float64(*size)/1e9))
 	}
-	return "CPU s/GB: " + strings.Join(parts, ", ")
+	return fmt.Sprintf("CPU s/GB %s (bench %.2f; other work %.1f cores)", strings.Join(parts, ", "),
+		(after.self-before.self).Seconds()/(float64(*size)/1e9), max(0, others.Seconds()/after.at.Sub(before.at).Seconds()))
 }
 
 // target is where the Bureau transfer goes: the gateway (session cookie)

@@ -32,9 +32,9 @@ import "./files.css";
 
 const PAGE = 200;
 
-type Props = { pathname: string; meId: string; canCreateSpaces: boolean; latest?: Notification };
+type Props = { pathname: string; meId: string; email: string; canCreateSpaces: boolean; latest?: Notification };
 
-export function FilesPage({ pathname, meId, canCreateSpaces, latest }: Props) {
+export function FilesPage({ pathname, meId, email, canCreateSpaces, latest }: Props) {
     const loc = parseLocation(pathname);
     const [reloadKey, setReloadKey] = useState(0);
     const reload = useCallback(() => setReloadKey((k) => k + 1), []);
@@ -52,15 +52,15 @@ export function FilesPage({ pathname, meId, canCreateSpaces, latest }: Props) {
     useEffect(() => uploads.onDone((item) => item.space + "/" + item.parent === here && reload()), [here, reload]);
 
     if (!loc) return <NotFound />;
-    if (loc.view === "spaces") return <SpacesView canCreate={canCreateSpaces} reloadKey={reloadKey} />;
+    if (loc.view === "spaces") return <SpacesView canCreate={canCreateSpaces} email={email} reloadKey={reloadKey} />;
     return <SpaceView key={loc.space} space={loc.space} meId={meId} folder={loc.view === "folder" ? loc.folder : null} reloadKey={reloadKey} reload={reload} />;
 }
 
-function SpacesView({ canCreate, reloadKey }: { canCreate: boolean; reloadKey: number }) {
+function SpacesView({ canCreate, email, reloadKey }: { canCreate: boolean; email: string; reloadKey: number }) {
     const { data: spaces, error, reload } = useLoad((signal) => filesApi.spaces(signal).then(sortSpaces), [reloadKey]);
     if (error) return <LoadError message={error} retry={reload} />;
     if (!spaces) return <Loading />;
-    return <SpaceList spaces={spaces} canCreate={canCreate} />;
+    return <SpaceList spaces={spaces} canCreate={canCreate} email={email} />;
 }
 
 type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };

@@ -7,11 +7,12 @@ import { createModal } from "@codegouvfr/react-dsfr/Modal";
 import { errorMessage, filesApi, locationPath, nameProblem, type Space } from "../../files/api";
 import { Link, navigate } from "../../router";
 import { QuotaBar } from "./QuotaBar";
+import { WebDavAccess } from "./WebDavAccess";
 
 const spaceModal = createModal({ id: "bureau-files-new-space", isOpenedByDefault: false });
 
 /** The agent's spaces (personal first) and the creation of a team space. */
-export function SpaceList({ spaces, canCreate }: { spaces: Space[]; canCreate: boolean }) {
+export function SpaceList({ spaces, canCreate, email }: { spaces: Space[]; canCreate: boolean; email: string }) {
     return (
         <>
             <div className="bureau-files__toolbar">
@@ -42,6 +43,7 @@ export function SpaceList({ spaces, canCreate }: { spaces: Space[]; canCreate: b
                     </li>
                 ))}
             </ul>
+            <WebDavAccess email={email} />
             {canCreate && <NewSpaceModal />}
         </>
     );
