@@ -13,6 +13,7 @@ import { SignedInHome, SignedOutHome } from "./pages/Home";
 import { ServicePage } from "./pages/ServicePage";
 import { FilesPage } from "./pages/files/FilesPage";
 import { VisioPage } from "./pages/visio/VisioPage";
+import { GuestPage } from "./pages/visio/GuestPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
 
 // Messagerie carries matrix-js-sdk: loaded only when opened.
@@ -82,6 +83,8 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
 
     const service = services.find((s) => pathname === s.path || pathname.startsWith(s.path + "/"));
     if (pathname !== "/" && !service) return <NotFound />;
+    // A guest link works without an account (docs/meet.md, guest links).
+    if (pathname === "/visio/invite") return <GuestPage />;
 
     switch (session.status) {
         case "loading":
