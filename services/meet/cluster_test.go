@@ -87,6 +87,30 @@ func TestClusterPlacement(t *testing.T) {
 	if m := b.metrics(); m["bureau_meet_participants"] != 2 {
 		t.Fatalf("room not on b after the failover: %v", meetMetrics(m))
 	}
+
+	// Node b crashes (no goodbye in Redis): joins through a new node c
+	// fail while b's record lives (≤ 3 heartbeats), then the room moves to c.
+	c := newNode(t, key, cluster("node-c"))
+	cancel2()
+	meet.Crash(b.svc)
+	url := "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/api/meet/rooms/" + room.ID + "/ws"
+	deadline := time.Now().Add(wait)
+	for {
+		ws, resp, err := websocket.DefaultDialer.Dial(url, c.header(alice))
+		if err == nil {
+			ws.Close()
+			break
+		}
+		if resp == nil || (resp.StatusCode != 502 && resp.StatusCode != 503) || time.Now().After(deadline) {
+			t.Fatalf("join through c while b is dead: %v %v", err, resp)
+		}
+		time.Sleep(50 * time.Millisecond) // retrying like a client, not synchronising
+	}
+	c.join(alice, room.ID, signal.TypeJoined)
+	_, jb3 := c.join(bob, room.ID, signal.TypeJoined)
+	if len(jb3.Participants) != 1 {
+		t.Fatalf("after b crashed, the room on c: %+v", jb3.Participants)
+	}
 }
 
 // A meeting survives a restart of meet: the same link works, its settings,

@@ -1,9 +1,11 @@
 package meet
 
 import (
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"time"
 
 	"bureau/services/meet/internal/placement"
 	"bureau/services/platform/httpx"
@@ -38,6 +40,16 @@ func (s *Service) routed(w http.ResponseWriter, r *http.Request, room string) bo
 	return true
 }
 
+// nodeTransport reaches the other nodes directly, never through an
+// environment proxy: they are in-cluster.
+var nodeTransport = &http.Transport{
+	Proxy:                 nil,
+	DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConnsPerHost:   16,
+	IdleConnTimeout:       90 * time.Second,
+	ResponseHeaderTimeout: 15 * time.Second,
+}
+
 func (s *Service) proxyTo(n placement.Node) http.Handler {
 	if p, ok := s.proxies.Load(n.URL); ok {
 		return p.(http.Handler)
@@ -50,6 +62,7 @@ func (s *Service) proxyTo(n placement.Node) http.Handler {
 	}
 	self := s.place.Self().ID
 	p := &httputil.ReverseProxy{
+		Transport: nodeTransport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			// The owner checks the Origin against the public host, and

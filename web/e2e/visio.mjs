@@ -5,14 +5,16 @@
 // share reaches the other side as a second video track.
 //
 // Env: BUREAU_URL (required), SCREENSHOT_DIR (optional), CHROMIUM (default
-// /usr/bin/chromium), E2E_TIMEOUT_MS (default 150000), VISIO_SCREEN=0 to skip
+// /usr/bin/chromium), E2E_TIMEOUT_MS (default 210000), VISIO_SCREEN=0 to skip
 // the screen share step, VISIO_MODERATION=0 to skip the host muting the other
-// participant (protocol round 2: `moderate`/`moderated`).
+// participant (protocol round 2: `moderate`/`moderated`), VISIO_GUEST=0 to skip
+// the guest (no account) who opens a guest link, waits in the lobby, is
+// admitted and decodes the meeting's video.
 // Stdout protocol: "PASS" (exit 0) or "FAIL <reason>" (exit 1). Diagnostics on stderr.
 import { harness, WEBRTC_ARGS } from "./harness.mjs";
 
 const base = (process.env.BUREAU_URL ?? "").replace(/\/+$/, "");
-const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 150_000);
+const GLOBAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 210_000);
 const STEP_TIMEOUT_MS = 20_000;
 const MEDIA_TIMEOUT_MS = 30_000;
 const DESKTOP = { width: 1280, height: 900 };
@@ -208,6 +210,41 @@ async function main() {
             await a.locator('[data-participant]:not([data-source="screen"]) [aria-label="Micro coupé"]').first().waitFor();
         });
         await shot(a, "visio-11-moderation-desktop", { fullPage: false });
+    }
+
+    if (process.env.VISIO_GUEST !== "0") {
+        const roomId = path.split("/").pop();
+        const guestUrl = await step("alice makes a guest link", () =>
+            a.evaluate(async (id) => {
+                const r = await fetch(`/api/meet/rooms/${id}/guest-links`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+                if (r.status !== 201) throw new Error(`guest link: HTTP ${r.status}`);
+                return (await r.json()).url;
+            }, roomId)
+        );
+        // A browser with no session at all.
+        const context = await browser.newContext({ viewport: PHONE, locale: "fr-FR" });
+        await context.grantPermissions(["camera", "microphone"], { origin: new URL(base).origin });
+        const g = await context.newPage();
+        g.setDefaultTimeout(STEP_TIMEOUT_MS);
+        g.on("pageerror", (err) => log("guest page error:", err.message));
+        pages.guest = g;
+        await step("the guest opens the link and gives a name", async () => {
+            await g.goto(base + new URL(guestUrl).pathname + new URL(guestUrl).hash, { waitUntil: "load" });
+            await g.getByLabel("Votre nom").fill("Jeanne Invitée");
+            await shot(g, "visio-12-guest-name-phone");
+            await g.locator("[data-testid=visio-guest-continue]").click();
+            await g.locator("[data-testid=visio-prejoin]").waitFor();
+            await g.locator("[data-testid=visio-join]").click();
+            await g.locator('[data-testid=visio-lobby][data-phase="lobby"]').waitFor();
+        });
+        await shot(g, "visio-13-guest-lobby-phone", { fullPage: false });
+        await step("alice admits the guest, shown as invité", async () => {
+            await a.getByRole("button", { name: "Admettre Jeanne Invitée" }).first().click();
+            await g.locator('[data-testid=visio-meeting][data-phase="joined"]').waitFor();
+            await a.locator("[data-testid=visio-participant-list]", { hasText: "Invité" }).waitFor();
+        });
+        await step("the guest decodes the meeting's video", () => decodingVideos(g, 1));
+        await shot(g, "visio-14-guest-meeting-phone", { fullPage: false });
     }
 
     await step("alice leaves, bruno sees it", async () => {

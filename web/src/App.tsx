@@ -15,6 +15,7 @@ import { FilesPage } from "./pages/files/FilesPage";
 import { SharedLinkPage } from "./pages/files/SharedLinkPage";
 import { linkToken } from "./files/api";
 import { VisioPage } from "./pages/visio/VisioPage";
+import { GuestPage } from "./pages/visio/GuestPage";
 import { InfoPage, NotFound, infoPages } from "./pages/InfoPage";
 
 // Messagerie carries matrix-js-sdk: loaded only when opened.
@@ -87,6 +88,8 @@ function Page({ pathname, session, retry, live }: { pathname: string; session: M
     // A share link opens for anyone, signed in or not: the token is the capability.
     const token = linkToken(pathname);
     if (token) return <SharedLinkPage token={token} />;
+    // A guest link works without an account (docs/meet.md, guest links).
+    if (pathname === "/visio/invite") return <GuestPage />;
 
     switch (session.status) {
         case "loading":

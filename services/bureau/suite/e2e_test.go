@@ -251,7 +251,9 @@ func TestBrowserFiles(t *testing.T) {
 // TestBrowserVisio: two agents of the same ministry meet in the Visio view
 // with Chromium's fake camera; each decodes the other's video (getStats),
 // chat and raised hand cross, a screen share arrives as a second video
-// track, and the host mutes the other participant.
+// track, the host mutes the other participant, and a guest without an
+// account opens a guest link, waits in the lobby, is admitted and decodes
+// the meeting's video.
 func TestBrowserVisio(t *testing.T) {
 	s := startSuite(t)
 	runBrowser(t, s, "visio.mjs", nil, nil)

@@ -54,6 +54,12 @@ export function meetSocketUrl(loc: { protocol: string; host: string }, roomId: s
     return `${scheme}//${loc.host}/api/meet/rooms/${encodeURIComponent(roomId)}/ws`;
 }
 
+/** A guest's socket: the guest link's token and the name they typed (docs/meet.md, guest links). */
+export function guestSocketUrl(loc: { protocol: string; host: string }, token: string, name: string): string {
+    const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${loc.host}/api/meet/guest/${encodeURIComponent(token)}/ws?name=${encodeURIComponent(name)}`;
+}
+
 declare global {
     interface Window {
         /** Debugging hook for end-to-end tests (web/e2e/visio.mjs). */
@@ -96,7 +102,9 @@ export class MeetClient {
 
     constructor(
         readonly roomId: string,
-        private readonly on: ClientHandlers
+        private readonly on: ClientHandlers,
+        /** Overrides the agent's socket (guests). */
+        private readonly socketUrl?: string
     ) {}
 
     start(tracks: LocalTracks, muted: { audio: boolean; video: boolean }) {
@@ -238,7 +246,7 @@ export class MeetClient {
         this.on.status(this.attempt === 0 ? "connecting" : "reconnecting");
         let ws: WebSocket;
         try {
-            ws = new WebSocket(meetSocketUrl(location, this.roomId));
+            ws = new WebSocket(this.socketUrl ?? meetSocketUrl(location, this.roomId));
         } catch {
             this.scheduleReconnect();
             return;

@@ -2,8 +2,8 @@
 // tolerant parser for what the server sends, and the reducer that turns
 // them into the meeting's state. Pure: no DOM, no WebRTC (unit-tested).
 
-/** Meetings: host, moderator, participant; webinars add presenter, attendee (watches only) and speaker (a promoted attendee). */
-export type Role = "host" | "moderator" | "participant" | "presenter" | "attendee" | "speaker" | (string & {});
+/** Meetings: host, moderator, participant, guest (no account, came through a guest link); webinars add presenter, attendee (watches only) and speaker (a promoted attendee). */
+export type Role = "host" | "moderator" | "participant" | "guest" | "presenter" | "attendee" | "speaker" | (string & {});
 export type Kind = "audio" | "video";
 export type Source = "microphone" | "camera" | "screen" | "screen_audio";
 
@@ -14,6 +14,8 @@ export type Participant = {
     role: Role;
     ministry?: string;
     external?: boolean;
+    /** Came through a guest link, without an account (« invité »). */
+    guest?: boolean;
     hand?: boolean;
     audio_muted?: boolean;
     video_muted?: boolean;
@@ -137,6 +139,7 @@ function participant(v: unknown): Participant | null {
         role: str(v.role) ? v.role : "participant",
         ministry: str(v.ministry) ? v.ministry : undefined,
         external: v.external === true,
+        guest: v.guest === true,
         hand: v.hand === true,
         audio_muted: v.audio_muted === true,
         video_muted: v.video_muted === true
@@ -590,6 +593,8 @@ export function roleLabel(role: Role): string {
             return "Intervenant";
         case "attendee":
             return "Spectateur";
+        case "guest":
+            return "Invité";
         default:
             return "";
     }

@@ -286,9 +286,9 @@ func (p *Redis) Close() error {
 	return nil
 }
 
-// halt stops the heartbeats and leaves everything in Redis, as a crash
+// Halt stops the heartbeats and leaves everything in Redis, as a crash
 // would (tests).
-func (p *Redis) halt() {
+func (p *Redis) Halt() {
 	p.once.Do(func() {
 		close(p.stop)
 		<-p.done

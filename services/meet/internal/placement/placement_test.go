@@ -49,7 +49,7 @@ func TestPlacement(t *testing.T) {
 	// b crashes: its record lapses after 3 heartbeats and the next join
 	// moves r1 to the least loaded live node, c.
 	c := newNode(t, rdb, "c", &loadC, &roomsC)
-	b.halt()
+	b.Halt()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		n, local, err := a.Place(ctx, "r1")

@@ -1,7 +1,9 @@
 package rooms
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +146,46 @@ func FuzzGuestName(f *testing.F) {
 		}
 		if again, err := GuestName(got); err != nil || again != got {
 			t.Fatalf("not idempotent: %q → %q, %v", got, again, err)
+		}
+	})
+}
+
+// FuzzPatch: any JSON a host sends to PATCH either is refused, leaving the
+// room as it was, or gives a room that keeps every invariant.
+func FuzzPatch(f *testing.F) {
+	for _, s := range []string{
+		`{"title":"Revue"}`, `{"starts_at":"2030-01-01T10:00:00Z","ends_at":"2030-01-01T11:00:00+01:00"}`,
+		`{"unschedule":true,"invitees":["A@b.fr"]}`, `{"access":"agents","presenters":["x@y.fr"]}`, `{"ends_at":"0001-01-01T00:00:00Z"}`,
+	} {
+		f.Add(s)
+	}
+	host := identity.User{ID: "h", Email: "h@interieur.gouv.fr", Ministry: "interieur"}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body string) {
+		var p Patch
+		if json.Unmarshal([]byte(body), &p) != nil {
+			return
+		}
+		r, err := New(host, Spec{Title: "Base"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := *r
+		if err := r.Apply(p); err != nil {
+			if !errors.Is(err, ErrInvalid) || !reflect.DeepEqual(before, *r) {
+				t.Fatalf("refused patch %s changed the room or gave %v", body, err)
+			}
+			return
+		}
+		if r.Title == "" || utf8.RuneCountInString(r.Title) > MaxTitle || checkSchedule(r.StartsAt, r.EndsAt) != nil ||
+			(r.Access != AccessMinistry && r.Access != AccessInvited && r.Access != AccessAgents) ||
+			(r.Kind == KindMeeting && len(r.Presenters) > 0) || len(r.Invitees) > MaxInvitees {
+			t.Fatalf("patch %s gave an invalid room %+v", body, r)
+		}
+		for _, e := range r.Invitees {
+			if e != strings.ToLower(e) || !strings.Contains(e, "@") {
+				t.Fatalf("invitee %q", e)
+			}
 		}
 	})
 }

@@ -1,10 +1,19 @@
 import { useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 
+type Props = {
+    link: string;
+    compact?: boolean;
+    /** For several links on one page (a list of meetings, guest links). */
+    id?: string;
+    label?: string;
+    testId?: string;
+};
+
 /** The meeting link, read-only, with a copy button. */
-export function CopyLink({ link, compact }: { link: string; compact?: boolean }) {
+export function CopyLink({ link, compact, id: idProp, label = "Lien de la réunion à partager", testId = "visio-link" }: Props) {
     const [copied, setCopied] = useState<"idle" | "ok" | "error">("idle");
-    const id = compact ? "visio-link-compact" : "visio-link";
+    const id = idProp ?? (compact ? "visio-link-compact" : "visio-link");
     const copy = async () => {
         try {
             await navigator.clipboard.writeText(link);
@@ -20,10 +29,10 @@ export function CopyLink({ link, compact }: { link: string; compact?: boolean })
     return (
         <div className={"visio-copy" + (compact ? " visio-copy--compact" : "")}>
             <label className={fr.cx("fr-label", compact ? "fr-sr-only" : undefined)} htmlFor={id}>
-                Lien de la réunion à partager
+                {label}
             </label>
             <div className="visio-copy__row">
-                <input id={id} className={fr.cx("fr-input")} readOnly value={link} onFocus={(e) => e.target.select()} data-testid="visio-link" />
+                <input id={id} className={fr.cx("fr-input")} readOnly value={link} onFocus={(e) => e.target.select()} data-testid={testId} />
                 <button type="button" className={fr.cx("fr-btn", "fr-btn--secondary", "ri-file-copy-line", "fr-btn--icon-left")} onClick={() => void copy()}>
                     {copied === "ok" ? "Copié" : "Copier"}
                 </button>

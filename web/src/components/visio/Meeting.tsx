@@ -17,15 +17,18 @@ export type LeftReason = "left" | "denied" | "failed" | "removed" | "ended";
 type Props = {
     roomId: string;
     title: string;
+    /** The link to share; empty for guests (they have none to share). */
     link: string;
     choice: JoinChoice;
     onLeft: (reason: LeftReason) => void;
+    /** A guest's socket URL (guest link token and name). */
+    socketUrl?: string;
 };
 
 const canShareScreen = typeof navigator !== "undefined" && !!navigator.mediaDevices && "getDisplayMedia" in navigator.mediaDevices;
 
 /** A joined (or waiting) meeting: owns the signalling client and the local tracks. */
-export function Meeting({ roomId, title, link, choice, onLeft }: Props) {
+export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Props) {
     const [state, dispatch] = useReducer(meetingReducer, initialMeeting);
     const [link_, setLink] = useState<LinkStatus>("connecting");
     const [, setMediaVersion] = useState(0);
@@ -52,7 +55,7 @@ export function Meeting({ roomId, title, link, choice, onLeft }: Props) {
             media: () => setMediaVersion((v) => v + 1),
             speaking: (participants) => dispatch({ type: "speaking", participants }),
             failure: (message) => dispatch({ type: "connection_failed", message })
-        });
+        }, socketUrl);
         clientRef.current = client;
         dispatch({ type: "connecting" });
         client.start(choice.tracks, choice.muted);
@@ -63,7 +66,7 @@ export function Meeting({ roomId, title, link, choice, onLeft }: Props) {
             client.leave();
             clientRef.current = null;
         };
-    }, [roomId, choice]);
+    }, [roomId, choice, socketUrl]);
 
     // Local tracks are ours: stop them when the meeting view goes away
     // (deferred, so StrictMode's remount in development keeps them).
@@ -187,7 +190,7 @@ export function Meeting({ roomId, title, link, choice, onLeft }: Props) {
                         </span>
                     )}
                 </h1>
-                <CopyLink link={link} compact />
+                {link && <CopyLink link={link} compact />}
             </div>
             <div className="visio-notices" aria-live="polite">
                 {(state.phase === "reconnecting" || link_ === "reconnecting") && state.phase !== "failed" && (

@@ -68,7 +68,7 @@ export function ParticipantsPanel(props: Props) {
                             {p.name}
                             {p.id === selfId && " (vous)"}
                             <span className="visio-person__meta">
-                                {[roleLabel(p.role) || null, p.external ? "Partenaire externe" : null]
+                                {[roleLabel(p.role) || (p.guest ? "Invité" : null), p.external && !p.guest ? "Partenaire externe" : null]
                                     .filter(Boolean)
                                     .join(" · ")}
                             </span>
@@ -140,7 +140,7 @@ export function LobbyList({ lobby, onAdmit, onDeny }: { lobby: Participant[]; on
                     </span>
                     <span className="visio-person__name">
                         {p.name}
-                        <span className="visio-person__meta">{p.external ? "Partenaire externe" : p.ministry}</span>
+                        <span className="visio-person__meta">{p.guest ? "Invité sans compte" : p.external ? "Partenaire externe" : p.ministry}</span>
                     </span>
                     <span className="visio-person__actions">
                         <Button size="small" onClick={() => onAdmit(p.id)} nativeButtonProps={{ "aria-label": `Admettre ${p.name}` }}>

@@ -1,6 +1,6 @@
 // Visio: home (new meeting / join), then for /visio/{id} the pre-join
 // screen, the lobby and the meeting. `path` is everything after "/visio".
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
@@ -11,11 +11,17 @@ import { isRoomId, roomIdFromInput } from "../../visio/protocol";
 import { CopyLink } from "../../components/visio/CopyLink";
 import { Meeting, type LeftReason } from "../../components/visio/Meeting";
 import { PreJoin, type JoinChoice } from "../../components/visio/PreJoin";
+import { Checkbox } from "@codegouvfr/react-dsfr/Checkbox";
+import { Select } from "@codegouvfr/react-dsfr/Select";
+import { EndedNotice, canRejoin } from "./EndedNotice";
+import { GuestLinkButton, MyMeetings, scheduleLabel } from "./MyMeetings";
+import { GuestPage } from "./GuestPage";
 import "../../visio/visio.css";
 
 export function VisioPage({ path }: { path: string }) {
     const id = path.replace(/^\/+|\/+$/g, "");
     if (id === "") return <VisioHome />;
+    if (id === "invite") return <GuestPage />;
     if (!isRoomId(id.toLowerCase())) {
         return (
             <Alert
@@ -42,6 +48,10 @@ function VisioHome() {
     const [createError, setCreateError] = useState<string | null>(null);
     const [joinInput, setJoinInput] = useState("");
     const [joinError, setJoinError] = useState<string | null>(null);
+    const [scheduled, setScheduled] = useState(false);
+    const [start, setStart] = useState(() => defaultStart());
+    const [minutes, setMinutes] = useState("60");
+    const [reload, setReload] = useState(0);
 
     useEffect(() => {
         document.title = "Visio - Bureau";
@@ -49,10 +59,20 @@ function VisioHome() {
 
     const create = async (e: FormEvent) => {
         e.preventDefault();
-        setCreating(true);
         setCreateError(null);
+        let when: { starts_at?: string; ends_at?: string } = {};
+        if (scheduled) {
+            const s = new Date(start); // datetime-local: the browser's time zone
+            if (!start || Number.isNaN(s.getTime())) {
+                setCreateError("Indiquez la date et l'heure de début.");
+                return;
+            }
+            when = { starts_at: s.toISOString(), ends_at: new Date(s.getTime() + Number(minutes) * 60_000).toISOString() };
+        }
+        setCreating(true);
         try {
-            setCreated(await createRoom(title));
+            setCreated(await createRoom({ title, ...when }));
+            setReload((n) => n + 1);
         } catch (err) {
             setCreateError(err instanceof Error ? err.message : String(err));
         } finally {
@@ -87,9 +107,10 @@ function VisioHome() {
                                     severity="success"
                                     small
                                     className={fr.cx("fr-mb-2w")}
-                                    description={`La réunion « ${created.title || "Réunion"} » est prête. Partagez son lien avec les participants.`}
+                                    description={`La réunion « ${created.title || "Réunion"} » est prête (${scheduleLabel(created)}). Partagez son lien avec les participants.`}
                                 />
                                 <CopyLink link={roomLink(created.id, created)} />
+                                <GuestLinkButton roomId={created.id} />
                                 <div className="visio-actions">
                                     <Button
                                         iconId="ri-vidicon-line"
@@ -110,9 +131,29 @@ function VisioHome() {
                                     hintText="Par exemple : Point hebdomadaire"
                                     nativeInputProps={{ value: title, maxLength: 200, onChange: (e) => setTitle(e.target.value) }}
                                 />
+                                <Checkbox
+                                    small
+                                    className={fr.cx("fr-mb-2w")}
+                                    options={[{ label: "Programmer pour plus tard", nativeInputProps: { checked: scheduled, onChange: (e) => setScheduled(e.target.checked), "data-testid": "visio-schedule" } as InputHTMLAttributes<HTMLInputElement> }]}
+                                />
+                                {scheduled && (
+                                    <div className="visio-schedule">
+                                        <Input
+                                            label="Début"
+                                            nativeInputProps={{ type: "datetime-local", value: start, required: true, onChange: (e) => setStart(e.target.value) }}
+                                        />
+                                        <Select label="Durée" nativeSelectProps={{ value: minutes, onChange: (e) => setMinutes(e.target.value) }}>
+                                            {[30, 60, 90, 120, 180, 240, 480].map((m) => (
+                                                <option key={m} value={m}>
+                                                    {m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60}` : ""}`}
+                                                </option>
+                                            ))}
+                                        </Select>
+                                    </div>
+                                )}
                                 {createError && <Alert severity="error" small className={fr.cx("fr-mb-2w")} description={createError} />}
                                 <Button type="submit" iconId="fr-icon-add-line" disabled={creating} nativeButtonProps={{ "data-testid": "visio-create" } as Record<string, string>}>
-                                    {creating ? "Création…" : "Nouvelle réunion"}
+                                    {creating ? "Création…" : scheduled ? "Programmer la réunion" : "Nouvelle réunion"}
                                 </Button>
                             </form>
                         )}
@@ -142,8 +183,17 @@ function VisioHome() {
                     </div>
                 </section>
             </div>
+            <MyMeetings reload={reload} />
         </div>
     );
+}
+
+/** Next full hour, in the datetime-local format of the browser's zone. */
+function defaultStart(): string {
+    const d = new Date(Date.now() + 3600_000);
+    d.setMinutes(0, 0, 0);
+    const p = (n: number) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 type Stage = { kind: "prejoin" } | { kind: "meeting"; choice: JoinChoice } | { kind: "ended"; reason: LeftReason };
@@ -217,23 +267,9 @@ function RoomView({ id }: { id: string }) {
         case "ended":
             return (
                 <div className="visio-waiting" data-testid="visio-ended">
-                    {stage.reason === "denied" ? (
-                        <Alert
-                            severity="error"
-                            title="Accès refusé"
-                            description="Un organisateur a refusé votre demande d'accès à cette réunion."
-                        />
-                    ) : stage.reason === "removed" ? (
-                        <Alert severity="error" title="Vous avez été exclu" description="Un organisateur vous a retiré de cette réunion." />
-                    ) : stage.reason === "ended" ? (
-                        <Alert severity="info" title="La réunion est terminée" description="Un organisateur a mis fin à la réunion pour tous les participants." />
-                    ) : stage.reason === "failed" ? (
-                        <Alert severity="error" title="Vous avez été déconnecté" description="La connexion à la réunion a été interrompue." />
-                    ) : (
-                        <h1 className={fr.cx("fr-h4")}>Vous avez quitté la réunion</h1>
-                    )}
+                    <EndedNotice reason={stage.reason} />
                     <div className="visio-actions visio-actions--center">
-                        {(stage.reason === "left" || stage.reason === "failed" || stage.reason === "ended") && <Button onClick={() => setStage({ kind: "prejoin" })}>Rejoindre à nouveau</Button>}
+                        {canRejoin(stage.reason) && <Button onClick={() => setStage({ kind: "prejoin" })}>Rejoindre à nouveau</Button>}
                         <Button priority="secondary" linkProps={{ href: "/visio" }}>
                             Retour à Visio
                         </Button>
