@@ -74,10 +74,11 @@ bench-chat: ## chat: 20 agents × 50 msgs in 5 rooms, observer /sync; SQLite the
 bench-files: ## files: 1 GiB up/down vs raw MinIO, 10 000-file listing, metadata ops/s
 	bash scripts/bench-files.sh
 
-bench-meet: ## SFU: 1 video publisher → N subscribers; CPU per forwarded stream and per packet
+bench-meet: ## SFU: 1 simulcast publisher → N subscribers, 5 audio → 50; CPU per stream and per packet, loss, latency
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/meet-load ./services/meet/cmd/meet-load
 	./$(BIN)/meet-load -n $${MEET_SUBSCRIBERS:-10,50,100,300} -d $${MEET_DURATION:-10s}
+	./$(BIN)/meet-load -audio 5 -n 50 -d $${MEET_DURATION:-10s}
 
 clean:
 	rm -rf $(BIN) web/dist

@@ -58,20 +58,26 @@ func main() {
 	audio := flag.Int("audio", 0, "audio-only publishers instead of the video publisher (e.g. -audio 5 -n 50)")
 	simulcast := flag.Bool("simulcast", true, "video in three simulcast layers (¼, ½, full: 10 %, 33 %, 100 % of -kbps); subscribers get the top one")
 	ccMode := flag.String("cc", "gcc", "the SFU's congestion control: gcc | loss")
+	sink := flag.Bool("sink", false, "subscribers send no RTCP at all (no receiver reports, NACKs or transport-cc feedback): the cheapest clients, for counts the machine cannot otherwise host; the SFU's feedback processing is then not measured")
+	pubChild := flag.Bool("pub", false, "internal: run the publishers (child process)")
 	flag.Parse()
 	if *child {
 		runSFU()
 		return
 	}
+	if *pubChild {
+		runPublishers(*audio, *simulcast, *kbps)
+		return
+	}
 	os.Setenv("MEET_LOAD_CC", *ccMode)
-	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f")
+	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s %6s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f", "no media")
 	for _, f := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			fmt.Fprintln(os.Stderr, "bad -n:", f)
 			os.Exit(2)
 		}
-		if err := run(n, *dur, *kbps, *audio, *simulcast); err != nil {
+		if err := run(n, *dur, *kbps, *audio, *simulcast, *sink); err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)
 			os.Exit(1)
 		}
@@ -120,10 +126,11 @@ func runSFU() {
 type env struct {
 	addr      string
 	signer    *identity.Signer
+	tokens    map[string]string // by user id, signed by the parent (publisher child)
 	api, lean *webrtc.API
 }
 
-func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error {
+func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool) error {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		return err
@@ -147,7 +154,10 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 	if err != nil || !strings.HasPrefix(line, "ADDR ") {
 		return fmt.Errorf("child: %q %v", line, err)
 	}
-	e := &env{addr: strings.TrimSpace(line[5:]), signer: identity.NewSigner(priv, 60*time.Second), api: loopbackAPI(true), lean: loopbackAPI(false)}
+	e := &env{addr: strings.TrimSpace(line[5:]), signer: identity.NewSigner(priv, 60*time.Second), api: loopbackAPI(full), lean: loopbackAPI(lean)}
+	if sink {
+		e.lean = loopbackAPI(bare)
+	}
 
 	host := identity.User{ID: "uhost", Email: "host@interieur.gouv.fr", GivenName: "Hôte", Ministry: "interieur"}
 	room, err := e.createRoom(host)
@@ -156,35 +166,30 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := e.connect(ctx, host, room)
+	// The publishers run in a process of their own: starved by hundreds
+	// of subscriber connections in this one, they would send late and
+	// little, and the SFU would have less to forward than it should.
+	var tokens []string
+	for _, u := range publishers(audioPubs) {
+		tok, _, err := identity.NewSigner(priv, time.Hour).Sign(u, "meet")
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, u.ID+"="+tok)
+	}
+	pc := exec.Command(self, "-pub", "-audio", strconv.Itoa(audioPubs), "-kbps", strconv.Itoa(kbps), "-simulcast="+strconv.FormatBool(simulcast))
+	pc.Env = append(os.Environ(), "MEET_LOAD_ADDR="+e.addr, "MEET_LOAD_ROOM="+room, "MEET_LOAD_TOKENS="+strings.Join(tokens, ","))
+	pout, err := pc.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	pubs := []*client{p}
-	if audioPubs > 0 {
-		p.publishAudio(ctx)
-		for i := 1; i < audioPubs; i++ {
-			u := identity.User{ID: fmt.Sprintf("up%d", i), Email: fmt.Sprintf("p%d@interieur.gouv.fr", i), Ministry: "interieur"}
-			q, err := e.connect(ctx, u, room)
-			if err != nil {
-				return err
-			}
-			defer q.close()
-			q.publishAudio(ctx)
-			pubs = append(pubs, q)
-		}
-	} else if simulcast {
-		p.publishSimulcast(ctx, kbps)
-	} else {
-		p.publish(ctx, kbps)
+	pc.Stderr = os.Stderr
+	if err := pc.Start(); err != nil {
+		return err
 	}
-	sentAll := func() int64 {
-		var t int64
-		for _, q := range pubs {
-			t += q.sent.Load()
-		}
-		return t
+	defer func() { _ = pc.Process.Signal(syscall.SIGTERM); _ = pc.Wait() }()
+	if line, err := bufio.NewReader(pout).ReadString('\n'); err != nil || line != "READY\n" {
+		return fmt.Errorf("publisher: %q %v", line, err)
 	}
 
 	subs := make([]*client, n)
@@ -208,8 +213,8 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 			subs[i] = c
 			select {
 			case <-c.flowing:
-			case <-time.After(120 * time.Second):
-				errs <- errors.New("subscriber received no media within 120 s")
+			case <-time.After(30 * time.Second):
+				// Measured anyway: the report says how many got media.
 			}
 		}()
 	}
@@ -238,7 +243,6 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 	el := time.Since(start)
 	cpu1, _ := procCPU(pid)
 	m1, _ := e.metrics()
-	_ = sentAll
 
 	outPkts := m1["bureau_meet_rtp_packets_sent_total"] - m0["bureau_meet_rtp_packets_sent_total"]
 	streams := m1["bureau_meet_forwards"]
@@ -246,6 +250,7 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 	var got, want int64
 	var lat []time.Duration
 	var layers [3]int
+	late := 0 // subscribers without media (never reached 50 packets)
 	for _, c := range subs {
 		if l := c.layer.Load(); l >= 0 && l < 3 {
 			layers[l]++
@@ -265,9 +270,16 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast bool) error
 		return fmt.Sprintf("%.1fms", float64(lat[int(q*float64(len(lat)-1))].Microseconds())/1000)
 	}
 	rss, _ := procRSS(pid)
-	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %8.2f%% %9s %9s %11s\n", n, streams, outPkts/el.Seconds(), cores,
+	for _, c := range subs {
+		select {
+		case <-c.flowing:
+		default:
+			late++
+		}
+	}
+	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %8.2f%% %9s %9s %11s %6d\n", n, streams, outPkts/el.Seconds(), cores,
 		cores*1000/streams, (cpu1-cpu0).Seconds()*1e6/outPkts, float64(rss)/(1<<20), loss*100, pct(0.5), pct(0.99),
-		fmt.Sprintf("%d/%d/%d", layers[0], layers[1], layers[2]))
+		fmt.Sprintf("%d/%d/%d", layers[0], layers[1], layers[2]), late)
 	return nil
 }
 
@@ -305,8 +317,53 @@ func procRSS(pid int) (int64, error) {
 }
 
 func (e *env) header(u identity.User) http.Header {
+	if tok, ok := e.tokens[u.ID]; ok {
+		return http.Header{identity.Header: {tok}}
+	}
 	tok, _, _ := e.signer.Sign(u, "meet")
 	return http.Header{identity.Header: {tok}}
+}
+
+// publishers are the host (the video publisher, or the first of the
+// audio ones) and the other audio publishers.
+func publishers(audio int) []identity.User {
+	us := []identity.User{{ID: "uhost", Email: "host@interieur.gouv.fr", GivenName: "Hôte", Ministry: "interieur"}}
+	for i := 1; i < audio; i++ {
+		us = append(us, identity.User{ID: fmt.Sprintf("up%d", i), Email: fmt.Sprintf("p%d@interieur.gouv.fr", i), Ministry: "interieur"})
+	}
+	return us
+}
+
+// runPublishers publishes into MEET_LOAD_ROOM with the tokens the parent
+// signed, prints READY, and runs until SIGTERM.
+func runPublishers(audio int, simulcast bool, kbps int) {
+	e := &env{addr: os.Getenv("MEET_LOAD_ADDR"), api: loopbackAPI(full), tokens: map[string]string{}}
+	for _, kv := range strings.Split(os.Getenv("MEET_LOAD_TOKENS"), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e.tokens[k] = v
+		}
+	}
+	room := os.Getenv("MEET_LOAD_ROOM")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, u := range publishers(audio) {
+		c, err := e.connect(ctx, u, room)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			return
+		}
+		defer c.close()
+		switch {
+		case audio > 0:
+			c.publishAudio(ctx)
+		case simulcast:
+			c.publishSimulcast(ctx, kbps)
+		default:
+			c.publish(ctx, kbps)
+		}
+	}
+	fmt.Println("READY")
+	<-ctx.Done()
 }
 
 func (e *env) createRoom(u identity.User) (string, error) {
@@ -343,16 +400,25 @@ func (e *env) metrics() (map[string]float64, error) {
 // loopbackAPI: full interceptors for publishers (NACK responder…); lean
 // ones for subscribers — what the SFU needs back from a browser (receiver
 // reports, NACKs, transport-cc feedback) and nothing else (no stats).
-func loopbackAPI(full bool) *webrtc.API {
+type clientKind int
+
+const (
+	full clientKind = iota // pion's default interceptors (publishers)
+	lean                   // reports, NACKs, transport-cc feedback
+	bare                   // no interceptor: receives and drops
+)
+
+func loopbackAPI(kind clientKind) *webrtc.API {
 	m := &webrtc.MediaEngine{}
 	_ = m.RegisterDefaultCodecs()
 	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
 		_ = m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo)
 	}
 	ir := &interceptor.Registry{}
-	if full {
+	switch kind {
+	case full:
 		_ = webrtc.RegisterDefaultInterceptors(m, ir)
-	} else {
+	case lean:
 		if gen, err := nack.NewGeneratorInterceptor(); err == nil {
 			m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 			ir.Add(gen)

@@ -242,6 +242,10 @@ func (p *Peer) allocate(budget int) {
 		return 1
 	})
 	for _, d := range downs {
+		if !d.t.simulcast {
+			budget -= d.t.layerRate(LayerLow) // one encoding: nothing to choose
+			continue
+		}
 		l := d.fit(budget)
 
 		budget -= d.t.layerRate(l)
