@@ -100,6 +100,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerKeys(route)
 	a.registerAccount(route)
 	a.registerPush(route)
+	a.registerRelations(mux, instrument)
 }
 
 // CORS answers preflights and adds the headers the spec requires to every

@@ -93,10 +93,15 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 	if len(after) > 0 {
 		end = after[len(after)-1].Pos
 	}
+	ce, cb, ca := toClient(ev, dev.DeviceID), clientEvents(before, dev), clientEvents(after, dev)
+	if err := a.bundle(r.Context(), dev.UserID, upTo, append(append([]*clientEvent{&ce}, ptrs(cb)...), ptrs(ca)...)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"event":         toClient(ev, dev.DeviceID),
-		"events_before": clientEvents(before, dev),
-		"events_after":  clientEvents(after, dev),
+		"event":         ce,
+		"events_before": cb,
+		"events_after":  ca,
 		"state":         clientEvents(state, store.Device{}),
 		"start":         FormatToken(start),
 		"end":           FormatToken(end),

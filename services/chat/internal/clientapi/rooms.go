@@ -383,12 +383,17 @@ func (a *API) joinedMembers(w http.ResponseWriter, r *http.Request, dev store.De
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	ev, _, err := a.readableEvent(r, dev)
+	ev, upTo, err := a.readableEvent(r, dev)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toClient(ev, dev.DeviceID))
+	ce := toClient(ev, dev.DeviceID)
+	if err := a.bundle(r.Context(), dev.UserID, upTo, []*clientEvent{&ce}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ce)
 }
 
 func (a *API) joinedRooms(w http.ResponseWriter, r *http.Request, dev store.Device) {
@@ -471,6 +476,10 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		} else {
 			end = FormatToken(ev.Pos)
 		}
+	}
+	if err := a.bundle(r.Context(), dev.UserID, upTo, ptrs(chunk)); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	resp := map[string]any{"start": FormatToken(from), "chunk": chunk}
 	// A short page is the last one: the spec says so by omitting end.

@@ -369,6 +369,9 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		t := makeTimeline(tl[m.RoomID], limit, after, dev.DeviceID)
 		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
 	}
+	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
+		return nil, false, err
+	}
 	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||
 		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events) > 0
 	return resp, news, nil
