@@ -100,6 +100,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerKeys(route)
 	a.registerAccount(route)
 	a.registerPush(route)
+	a.registerDirectory(route)
 	a.registerRelations(mux, instrument)
 }
 

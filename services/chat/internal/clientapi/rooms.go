@@ -39,10 +39,43 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, dev store.Devic
 		a.fail(w, r, err)
 		return
 	}
+	if req.Visibility != "" && req.Visibility != "public" && req.Visibility != "private" {
+		a.fail(w, r, badJSON("visibility must be public or private"))
+		return
+	}
+	roomInUse := errf(http.StatusBadRequest, "M_ROOM_IN_USE", "Room alias already taken")
+	if req.RoomAliasName != "" {
+		req.CanonicalAlias = "#" + req.RoomAliasName + ":" + a.cfg.ServerName
+		if err := a.localAlias(req.CanonicalAlias); err != nil {
+			a.fail(w, r, errf(http.StatusBadRequest, "M_INVALID_PARAM", "Invalid room_alias_name"))
+			return
+		}
+		if _, _, err := a.store.Alias(r.Context(), req.CanonicalAlias); !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, cmpErr(err, roomInUse))
+			return
+		}
+	}
 	id, err := a.rooms.CreateRoom(r.Context(), sender(dev), a.displayName(r, dev.UserID), req)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if req.CanonicalAlias != "" {
+		// Taken between the check and now: the room exists, without it.
+		err := a.store.CreateAlias(r.Context(), req.CanonicalAlias, id, dev.UserID, a.now().UnixMilli())
+		if errors.Is(err, store.ErrConflict) {
+			err = roomInUse
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.Visibility == "public" {
+		if err := a.store.SetPublished(r.Context(), id, true); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"room_id": id})
 }
@@ -59,8 +92,11 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	if id == "" {
 		id = r.PathValue("roomIdOrAlias")
 		if len(id) > 0 && id[0] == '#' {
-			a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Room aliases are not supported yet"))
-			return
+			var err error
+			if id, err = a.resolveAlias(r.Context(), id); err != nil {
+				a.fail(w, r, err)
+				return
+			}
 		}
 	}
 	if _, err := spec.NewRoomID(id); err != nil {
@@ -131,6 +167,14 @@ func (a *API) leave(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// cmpErr returns err when set, else def.
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
 }
 
 // notMemberIfUnknown hides whether a room exists from non-members.
@@ -229,6 +273,12 @@ func (a *API) statePut(w http.ResponseWriter, r *http.Request, dev store.Device)
 		return
 	}
 	key := r.PathValue("stateKey")
+	if r.PathValue("type") == spec.MRoomCanonicalAlias && key == "" {
+		if err := a.checkCanonicalAlias(r.Context(), id, content); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	evID, err := a.rooms.Send(r.Context(), id, sender(dev), r.PathValue("type"), &key, content)
 	if err != nil {
 		a.fail(w, r, notMemberIfUnknown(err))

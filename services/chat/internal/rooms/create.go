@@ -30,6 +30,9 @@ type CreateRequest struct {
 	Preset                    string                     `json:"preset"`
 	IsDirect                  bool                       `json:"is_direct"`
 	PowerLevelContentOverride map[string]json.RawMessage `json:"power_level_content_override"`
+	// CanonicalAlias, set by the API from room_alias_name once the alias
+	// is known to be free, becomes the room's m.room.canonical_alias.
+	CanonicalAlias string `json:"-"`
 }
 
 // EncryptionEvent and MegolmAlgorithm make a room end-to-end encrypted.
@@ -117,10 +120,15 @@ func (s *Service) CreateRoom(ctx context.Context, creator Sender, displayName st
 		{spec.MRoomCreate, "", create},
 		{spec.MRoomMember, creator.UserID, map[string]any{"membership": "join", "displayname": displayName}},
 		{spec.MRoomPowerLevels, "", pl},
+	}
+	if req.CanonicalAlias != "" {
+		evs = append(evs, fledgling{spec.MRoomCanonicalAlias, "", map[string]any{"alias": req.CanonicalAlias}})
+	}
+	evs = append(evs, []fledgling{
 		{spec.MRoomJoinRules, "", map[string]any{"join_rule": joinRule}},
 		{spec.MRoomHistoryVisibility, "", map[string]any{"history_visibility": "shared"}},
 		{"m.room.guest_access", "", map[string]any{"guest_access": guest}},
-	}
+	}...)
 	// Private rooms and direct chats are encrypted from the start, as on
 	// Tchap (unless initial_state sets its own m.room.encryption).
 	if preset != "public_chat" || req.IsDirect {

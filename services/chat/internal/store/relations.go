@@ -99,21 +99,8 @@ func (s *Store) ChildIDs(ctx context.Context, roomID string, parents []string, u
 	if len(parents) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT event_id FROM chat_relations WHERE room_id = ? AND parent_id IN (`+placeholders(len(parents))+`) AND stream_pos <= ?`),
+	return s.strings(ctx, `SELECT event_id FROM chat_relations WHERE room_id = ? AND parent_id IN (`+placeholders(len(parents))+`) AND stream_pos <= ?`,
 		append(append([]any{roomID}, anys(parents)...), upTo)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // Child is one relation of an aggregation query.
