@@ -101,6 +101,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerAccount(route)
 	a.registerPush(route)
 	a.registerDirectory(route)
+	a.registerTags(route)
 	a.registerRelations(mux, instrument)
 }
 
