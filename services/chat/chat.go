@@ -51,6 +51,10 @@ type Config struct {
 	RoomVersion string `yaml:"room_version" env:"ROOM_VERSION"`
 	// Presence is off by default, as on Tchap.
 	Presence bool `yaml:"presence" env:"PRESENCE"`
+	// AccessTokenLifetime is the life of the access tokens of clients
+	// that asked for a refresh token (default 5 minutes); other access
+	// tokens never expire.
+	AccessTokenLifetime time.Duration `yaml:"access_token_lifetime" env:"ACCESS_TOKEN_LIFETIME"`
 }
 
 // Default returns the defaults.
@@ -70,6 +74,9 @@ func (c *Config) Validate() error {
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "sqlite:") &&
 		!strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		v.Fail("database.url", "want sqlite:///path.db or postgres://…")
+	}
+	if c.AccessTokenLifetime < 0 || (c.AccessTokenLifetime > 0 && c.AccessTokenLifetime < time.Second) {
+		v.Fail("access_token_lifetime", "must be at least 1s (or 0 for the default)")
 	}
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
@@ -139,7 +146,9 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
 	}
 	public := strings.TrimRight(c.PublicURL, "/")
-	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence}, st, rs, n, base.Log)
+	api := clientapi.New(clientapi.Config{
+		ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence, AccessTokenLifetime: c.AccessTokenLifetime,
+	}, st, rs, n, base.Log)
 
 	mux := base.Mux()
 	mux.Handle("GET /.well-known/matrix/client", base.Metrics.Instrument("wellknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

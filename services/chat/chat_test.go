@@ -36,14 +36,15 @@ type env struct {
 	pub    ed25519.PublicKey
 	srv    *httptest.Server
 	runner service.Runner
+	tweaks []func(*chat.Config)
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tweaks ...func(*chat.Config)) *env {
 	pub, priv, err := identity.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub}
+	e := &env{t: t, dir: t.TempDir(), signer: identity.NewSigner(priv, 30*time.Second), pub: pub, tweaks: tweaks}
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -56,6 +57,9 @@ func (e *env) start() {
 	c.ServerName = "bureau.test"
 	c.Database.URL = "sqlite://" + filepath.Join(e.dir, "chat.db")
 	c.SigningKeyFile = filepath.Join(e.dir, "signing.key")
+	for _, f := range e.tweaks {
+		f(c)
+	}
 	if err := c.Validate(); err != nil {
 		// The frame's own check wants a gateway key; everything else must pass.
 		if !strings.Contains(err.Error(), "gateway_public_key") {

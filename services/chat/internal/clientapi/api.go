@@ -30,6 +30,9 @@ type Config struct {
 	PresenceOff    bool
 	LoginTokenTTL  time.Duration
 	MaxSyncTimeout time.Duration
+	// AccessTokenLifetime is the life of access tokens of clients that
+	// asked for a refresh token (others never expire, as on Synapse).
+	AccessTokenLifetime time.Duration
 }
 
 // API is the Client-Server API.
@@ -49,6 +52,9 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	if cfg.LoginTokenTTL <= 0 {
 		cfg.LoginTokenTTL = 2 * time.Minute
 	}
+	if cfg.AccessTokenLifetime <= 0 {
+		cfg.AccessTokenLifetime = 5 * time.Minute
+	}
 	if cfg.MaxSyncTimeout <= 0 {
 		cfg.MaxSyncTimeout = 60 * time.Second
 	}
@@ -66,6 +72,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	mux.Handle("GET /_matrix/client/versions", instrument("versions", http.HandlerFunc(a.versions)))
 	route("GET /login", "login_flows", a.loginFlows)
 	route("POST /login", "login", a.login)
+	route("POST /refresh", "refresh", a.refresh)
 	route("GET /login/sso/redirect", "sso_redirect", a.ssoRedirect)
 	route("GET /login/sso/redirect/{idp}", "sso_redirect", a.ssoRedirect)
 	route("POST /logout", "logout", a.authed(a.logout))
@@ -240,6 +247,11 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Device)) h
 		}
 		if err != nil {
 			a.fail(w, r, err)
+			return
+		}
+		if dev.Expires != 0 && a.now().UnixMilli() >= dev.Expires {
+			// The client refreshes and carries on: a soft logout.
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"errcode": "M_UNKNOWN_TOKEN", "error": "Access token expired", "soft_logout": true})
 			return
 		}
 		h(w, r, dev)
