@@ -487,6 +487,11 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		}
 		limit = min(n, 1000)
 	}
+	lazy, err := lazyFilter(q.Get("filter"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	upTo, err := a.readableUpTo(r, id, dev.UserID)
 	if err != nil {
 		a.fail(w, r, err)
@@ -532,6 +537,12 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		return
 	}
 	resp := map[string]any{"start": FormatToken(from), "chunk": chunk}
+	if lazy {
+		if resp["state"], err = a.lazyMembers(r.Context(), id, chunk); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	// A short page is the last one: the spec says so by omitting end.
 	if len(evs) == limit && end != "" {
 		resp["end"] = end
