@@ -55,6 +55,12 @@ type Config struct {
 	// that asked for a refresh token (default 5 minutes); other access
 	// tokens never expire.
 	AccessTokenLifetime time.Duration `yaml:"access_token_lifetime" env:"ACCESS_TOKEN_LIFETIME"`
+	// RateLimit limits each user's event sends (messages, redactions):
+	// per_second 0 (the default) means no limit.
+	RateLimit struct {
+		PerSecond float64 `yaml:"per_second" env:"PER_SECOND"`
+		Burst     int     `yaml:"burst" env:"BURST"`
+	} `yaml:"rate_limit" envPrefix:"RATE_LIMIT_"`
 }
 
 // Default returns the defaults.
@@ -77,6 +83,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AccessTokenLifetime < 0 || (c.AccessTokenLifetime > 0 && c.AccessTokenLifetime < time.Second) {
 		v.Fail("access_token_lifetime", "must be at least 1s (or 0 for the default)")
+	}
+	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
+		v.Fail("rate_limit", "per_second and burst must not be negative")
 	}
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
@@ -148,6 +157,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	public := strings.TrimRight(c.PublicURL, "/")
 	api := clientapi.New(clientapi.Config{
 		ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence, AccessTokenLifetime: c.AccessTokenLifetime,
+		SendRate: c.RateLimit.PerSecond, SendBurst: c.RateLimit.Burst,
 	}, st, rs, n, base.Log)
 
 	mux := base.Mux()

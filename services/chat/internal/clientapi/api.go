@@ -15,10 +15,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"bureau/services/chat/internal/notifier"
+	"bureau/services/chat/internal/ratelimit"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
 )
@@ -33,6 +35,10 @@ type Config struct {
 	// AccessTokenLifetime is the life of access tokens of clients that
 	// asked for a refresh token (others never expire, as on Synapse).
 	AccessTokenLifetime time.Duration
+	// SendRate and SendBurst limit each user's event sends (messages,
+	// redactions); SendRate 0 means no limit.
+	SendRate  float64
+	SendBurst int
 }
 
 // API is the Client-Server API.
@@ -45,6 +51,7 @@ type API struct {
 	now      func() time.Time
 	uia      uiaSessions
 	typing   typingRooms
+	sends    *ratelimit.Limiter
 }
 
 // New returns the API.
@@ -58,7 +65,7 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	if cfg.MaxSyncTimeout <= 0 {
 		cfg.MaxSyncTimeout = 60 * time.Second
 	}
-	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now}
+	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: ratelimit.New(cfg.SendRate, cfg.SendBurst, time.Now)}
 }
 
 const v3 = "/_matrix/client/v3"
@@ -256,6 +263,18 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Device)) h
 		}
 		h(w, r, dev)
 	}
+}
+
+// allowSend applies the send rate limit, answering 429 M_LIMIT_EXCEEDED
+// itself when the user is over it.
+func (a *API) allowSend(w http.ResponseWriter, dev store.Device) bool {
+	ok, wait := a.sends.Allow(dev.UserID)
+	if !ok {
+		ms := wait.Milliseconds()
+		w.Header().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests", "retry_after_ms": ms})
+	}
+	return ok
 }
 
 // newToken returns a random token with a prefix telling what it is.

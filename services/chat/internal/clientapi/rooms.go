@@ -205,6 +205,9 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		a.fail(w, r, err)
 		return
 	}
+	if !a.allowSend(w, dev) {
+		return
+	}
 	content, err := readContent(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -240,7 +243,7 @@ func (a *API) roomAndReason(w http.ResponseWriter, r *http.Request) (string, str
 
 func (a *API) redact(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	id, reason, ok := a.roomAndReason(w, r)
-	if !ok {
+	if !ok || !a.allowSend(w, dev) {
 		return
 	}
 	target := r.PathValue("eventId")
