@@ -63,6 +63,16 @@ type Config struct {
 		// replicas sharing one PostgreSQL; empty: a single replica.
 		URL string `yaml:"url" env:"URL"`
 	} `yaml:"redis" envPrefix:"REDIS_"`
+	// AccessTokenLifetime is the life of the access tokens of clients
+	// that asked for a refresh token (default 5 minutes); other access
+	// tokens never expire.
+	AccessTokenLifetime time.Duration `yaml:"access_token_lifetime" env:"ACCESS_TOKEN_LIFETIME"`
+	// RateLimit limits each user's event sends (messages, redactions):
+	// per_second 0 (the default) means no limit.
+	RateLimit struct {
+		PerSecond float64 `yaml:"per_second" env:"PER_SECOND"`
+		Burst     int     `yaml:"burst" env:"BURST"`
+	} `yaml:"rate_limit" envPrefix:"RATE_LIMIT_"`
 }
 
 // Media configures the content repository.
@@ -110,6 +120,12 @@ func (c *Config) Validate() error {
 	}
 	if u := c.Redis.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
 		v.Fail("redis.url", "must start with redis:// or rediss://")
+	}
+	if c.AccessTokenLifetime < 0 || (c.AccessTokenLifetime > 0 && c.AccessTokenLifetime < time.Second) {
+		v.Fail("access_token_lifetime", "must be at least 1s (or 0 for the default)")
+	}
+	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
+		v.Fail("rate_limit", "per_second and burst must not be negative")
 	}
 	if c.RoomVersion != "10" && c.RoomVersion != "11" {
 		v.Fail("room_version", "must be 10 or 11")
@@ -203,8 +219,11 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
 	}
 	public := strings.TrimRight(c.PublicURL, "/")
-	api := clientapi.New(clientapi.Config{ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence,
-		Media: ms, LegacyMedia: c.Media.LegacyDownloads}, st, rs, n, base.Log)
+	api := clientapi.New(clientapi.Config{
+		ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence, AccessTokenLifetime: c.AccessTokenLifetime,
+		SendRate: c.RateLimit.PerSecond, SendBurst: c.RateLimit.Burst,
+		Media: ms, LegacyMedia: c.Media.LegacyDownloads,
+	}, st, rs, n, base.Log)
 	if c.Redis.URL != "" {
 		if err := relay(c.Redis.URL, n, api, srv, base); err != nil {
 			srv.Close()

@@ -53,7 +53,14 @@ type env struct {
 	configure func(*chat.Config)
 }
 
-func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+// newEnv starts an env whose configuration the tweaks adjust.
+func newEnv(t *testing.T, tweaks ...func(*chat.Config)) *env {
+	return newEnvWith(t, func(c *chat.Config) {
+		for _, f := range tweaks {
+			f(c)
+		}
+	})
+}
 
 // newEnvWith starts an env whose configuration configure adjusts.
 func newEnvWith(t *testing.T, configure func(*chat.Config)) *env {

@@ -20,6 +20,12 @@ import (
 // call sends a JSON request with cli's token and decodes the answer.
 func call(t *testing.T, cli *mautrix.Client, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	return callURL(t, cli, method, "/_matrix/client/v3"+path, body)
+}
+
+// callURL is call with the whole path.
+func callURL(t *testing.T, cli *mautrix.Client, method, path string, body any) (int, map[string]any) {
+	t.Helper()
 	var rd *strings.Reader
 	switch b := body.(type) {
 	case nil:
@@ -30,7 +36,7 @@ func call(t *testing.T, cli *mautrix.Client, method, path string, body any) (int
 		js, _ := json.Marshal(b)
 		rd = strings.NewReader(string(js))
 	}
-	req, _ := http.NewRequest(method, cli.HomeserverURL.String()+"/_matrix/client/v3"+path, rd)
+	req, _ := http.NewRequest(method, cli.HomeserverURL.String()+path, rd)
 	req.Header.Set("Authorization", "Bearer "+cli.AccessToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -15,11 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"bureau/services/chat/internal/media"
 	"bureau/services/chat/internal/notifier"
+	"bureau/services/chat/internal/ratelimit"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
 )
@@ -35,6 +37,13 @@ type Config struct {
 	// LegacyMedia also serves the deprecated unauthenticated downloads.
 	Media       *media.Service
 	LegacyMedia bool
+	// AccessTokenLifetime is the life of access tokens of clients that
+	// asked for a refresh token (others never expire, as on Synapse).
+	AccessTokenLifetime time.Duration
+	// SendRate and SendBurst limit each user's event sends (messages,
+	// redactions); SendRate 0 means no limit.
+	SendRate  float64
+	SendBurst int
 }
 
 // API is the Client-Server API.
@@ -49,6 +58,7 @@ type API struct {
 	typing   typingRooms
 	// typingRelay, with several replicas, shares typing between them.
 	typingRelay *notifier.Relay
+	sends       *ratelimit.Limiter
 }
 
 // New returns the API.
@@ -56,10 +66,13 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	if cfg.LoginTokenTTL <= 0 {
 		cfg.LoginTokenTTL = 2 * time.Minute
 	}
+	if cfg.AccessTokenLifetime <= 0 {
+		cfg.AccessTokenLifetime = 5 * time.Minute
+	}
 	if cfg.MaxSyncTimeout <= 0 {
 		cfg.MaxSyncTimeout = 60 * time.Second
 	}
-	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now}
+	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: ratelimit.New(cfg.SendRate, cfg.SendBurst, time.Now)}
 }
 
 const v3 = "/_matrix/client/v3"
@@ -73,6 +86,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	mux.Handle("GET /_matrix/client/versions", instrument("versions", http.HandlerFunc(a.versions)))
 	route("GET /login", "login_flows", a.loginFlows)
 	route("POST /login", "login", a.login)
+	route("POST /refresh", "refresh", a.refresh)
 	route("GET /login/sso/redirect", "sso_redirect", a.ssoRedirect)
 	route("GET /login/sso/redirect/{idp}", "sso_redirect", a.ssoRedirect)
 	route("POST /logout", "logout", a.authed(a.logout))
@@ -108,6 +122,9 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerAccount(route)
 	a.registerPush(route)
 	a.registerMedia(mux, instrument)
+	a.registerDirectory(route)
+	a.registerTags(route)
+	a.registerRelations(mux, instrument)
 }
 
 // CORS answers preflights and adds the headers the spec requires to every
@@ -247,8 +264,25 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Device)) h
 			a.fail(w, r, err)
 			return
 		}
+		if dev.Expires != 0 && a.now().UnixMilli() >= dev.Expires {
+			// The client refreshes and carries on: a soft logout.
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"errcode": "M_UNKNOWN_TOKEN", "error": "Access token expired", "soft_logout": true})
+			return
+		}
 		h(w, r, dev)
 	}
+}
+
+// allowSend applies the send rate limit, answering 429 M_LIMIT_EXCEEDED
+// itself when the user is over it.
+func (a *API) allowSend(w http.ResponseWriter, dev store.Device) bool {
+	ok, wait := a.sends.Allow(dev.UserID)
+	if !ok {
+		ms := wait.Milliseconds()
+		w.Header().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests", "retry_after_ms": ms})
+	}
+	return ok
 }
 
 // newToken returns a random token with a prefix telling what it is.

@@ -1,7 +1,6 @@
 package clientapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -54,17 +53,11 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		a.fail(w, r, err)
 		return
 	}
-	if f := r.URL.Query().Get("filter"); f != "" {
-		// A RoomEventFilter: checked, but only limit applies for now.
-		var m map[string]json.RawMessage
-		if !json.Valid([]byte(f)) {
-			a.fail(w, r, errNotJSON)
-			return
-		}
-		if json.Unmarshal([]byte(f), &m) != nil {
-			a.fail(w, r, badJSON("filter must be an object"))
-			return
-		}
+	// A RoomEventFilter: only lazy_load_members applies for now.
+	lazy, err := lazyFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	ev, rs, err := a.readableEvent(r, dev)
 	if err != nil {
@@ -87,6 +80,20 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		a.fail(w, r, err)
 		return
 	}
+	if lazy {
+		// Only the members of the senders of the events returned.
+		senders := map[string]bool{ev.Sender: true, dev.UserID: true}
+		for _, e := range append(before, after...) {
+			senders[e.Sender] = true
+		}
+		kept := state[:0]
+		for _, e := range state {
+			if e.Type != "m.room.member" || e.StateKey == nil || senders[*e.StateKey] {
+				kept = append(kept, e)
+			}
+		}
+		state = kept
+	}
 	start, end := ev.Pos-1, ev.Pos
 	if len(before) > 0 {
 		start = before[len(before)-1].Pos - 1
@@ -94,10 +101,15 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 	if len(after) > 0 {
 		end = after[len(after)-1].Pos
 	}
+	ce, cb, ca := toClient(ev, dev.DeviceID), clientEvents(before, dev), clientEvents(after, dev)
+	if err := a.bundle(r.Context(), dev.UserID, rs.Last(), append(append([]*clientEvent{&ce}, ptrs(cb)...), ptrs(ca)...)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"event":         toClient(ev, dev.DeviceID),
-		"events_before": clientEvents(before, dev),
-		"events_after":  clientEvents(after, dev),
+		"event":         ce,
+		"events_before": cb,
+		"events_after":  ca,
 		"state":         clientEvents(state, store.Device{}),
 		"start":         FormatToken(start),
 		"end":           FormatToken(end),

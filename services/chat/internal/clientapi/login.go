@@ -97,6 +97,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		Token                    string `json:"token"`
 		DeviceID                 string `json:"device_id"`
 		InitialDeviceDisplayName string `json:"initial_device_display_name"`
+		RefreshToken             bool   `json:"refresh_token"`
 	}
 	if err := readJSON(r, maxBody, &req); err != nil {
 		a.fail(w, r, err)
@@ -119,15 +120,58 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	if dev.DeviceID == "" || len(dev.DeviceID) > 64 {
 		dev.DeviceID = newDeviceID()
 	}
-	access := newToken("bua_")
-	if err := a.store.PutDevice(r.Context(), dev, hashToken(access), a.now().UnixMilli()); err != nil {
+	tokens, sess := a.newSession(req.RefreshToken)
+	if err := a.store.PutDeviceSession(r.Context(), dev, sess, a.now().UnixMilli()); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"user_id": userID, "access_token": access, "device_id": dev.DeviceID, "home_server": a.cfg.ServerName,
-		"well_known": map[string]any{"m.homeserver": map[string]string{"base_url": a.cfg.PublicURL}},
-	})
+	tokens["user_id"], tokens["device_id"], tokens["home_server"] = userID, dev.DeviceID, a.cfg.ServerName
+	tokens["well_known"] = map[string]any{"m.homeserver": map[string]string{"base_url": a.cfg.PublicURL}}
+	writeJSON(w, http.StatusOK, tokens)
+}
+
+// newSession makes an access token and, when asked, a refresh token
+// with an expiring access token: the response fields and what to store.
+func (a *API) newSession(refresh bool) (map[string]any, store.Session) {
+	access := newToken("bua_")
+	out := map[string]any{"access_token": access}
+	sess := store.Session{TokenHash: hashToken(access)}
+	if refresh {
+		rt := newToken("bur_")
+		out["refresh_token"] = rt
+		out["expires_in_ms"] = a.cfg.AccessTokenLifetime.Milliseconds()
+		sess.RefreshHash = hashToken(rt)
+		sess.Expires = a.now().Add(a.cfg.AccessTokenLifetime).UnixMilli()
+	}
+	return out, sess
+}
+
+// refresh rotates a refresh token: a new access token and a new refresh
+// token; the old refresh token keeps working until the new access token
+// is used.
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := readJSON(r, maxBody, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.RefreshToken == "" {
+		a.fail(w, r, badJSON("refresh_token is required"))
+		return
+	}
+	tokens, sess := a.newSession(true)
+	_, err := a.store.Refresh(r.Context(), hashToken(req.RefreshToken), sess)
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, errf(http.StatusUnauthorized, "M_UNKNOWN_TOKEN", "Unknown or used refresh token"))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokens)
 }
 
 func newDeviceID() string {

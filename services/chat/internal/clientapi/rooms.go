@@ -41,10 +41,43 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request, dev store.Devic
 		a.fail(w, r, err)
 		return
 	}
+	if req.Visibility != "" && req.Visibility != "public" && req.Visibility != "private" {
+		a.fail(w, r, badJSON("visibility must be public or private"))
+		return
+	}
+	roomInUse := errf(http.StatusBadRequest, "M_ROOM_IN_USE", "Room alias already taken")
+	if req.RoomAliasName != "" {
+		req.CanonicalAlias = "#" + req.RoomAliasName + ":" + a.cfg.ServerName
+		if err := a.localAlias(req.CanonicalAlias); err != nil {
+			a.fail(w, r, errf(http.StatusBadRequest, "M_INVALID_PARAM", "Invalid room_alias_name"))
+			return
+		}
+		if _, _, err := a.store.Alias(r.Context(), req.CanonicalAlias); !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, cmpErr(err, roomInUse))
+			return
+		}
+	}
 	id, err := a.rooms.CreateRoom(r.Context(), sender(dev), a.displayName(r, dev.UserID), req)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if req.CanonicalAlias != "" {
+		// Taken between the check and now: the room exists, without it.
+		err := a.store.CreateAlias(r.Context(), req.CanonicalAlias, id, dev.UserID, a.now().UnixMilli())
+		if errors.Is(err, store.ErrConflict) {
+			err = roomInUse
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.Visibility == "public" {
+		if err := a.store.SetPublished(r.Context(), id, true); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"room_id": id})
 }
@@ -61,8 +94,11 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	if id == "" {
 		id = r.PathValue("roomIdOrAlias")
 		if len(id) > 0 && id[0] == '#' {
-			a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Room aliases are not supported yet"))
-			return
+			var err error
+			if id, err = a.resolveAlias(r.Context(), id); err != nil {
+				a.fail(w, r, err)
+				return
+			}
 		}
 	}
 	if _, err := spec.NewRoomID(id); err != nil {
@@ -135,6 +171,14 @@ func (a *API) leave(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
+// cmpErr returns err when set, else def.
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
 // notMemberIfUnknown hides whether a room exists from non-members.
 func notMemberIfUnknown(err error) error {
 	if errors.Is(err, rooms.ErrUnknownRoom) {
@@ -161,6 +205,9 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	id, err := roomID(r, "roomId")
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if !a.allowSend(w, dev) {
 		return
 	}
 	content, err := readContent(r)
@@ -198,7 +245,7 @@ func (a *API) roomAndReason(w http.ResponseWriter, r *http.Request) (string, str
 
 func (a *API) redact(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	id, reason, ok := a.roomAndReason(w, r)
-	if !ok {
+	if !ok || !a.allowSend(w, dev) {
 		return
 	}
 	target := r.PathValue("eventId")
@@ -231,6 +278,12 @@ func (a *API) statePut(w http.ResponseWriter, r *http.Request, dev store.Device)
 		return
 	}
 	key := r.PathValue("stateKey")
+	if r.PathValue("type") == spec.MRoomCanonicalAlias && key == "" {
+		if err := a.checkCanonicalAlias(r.Context(), id, content); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	evID, err := a.rooms.Send(r.Context(), id, sender(dev), r.PathValue("type"), &key, content)
 	if err != nil {
 		a.fail(w, r, notMemberIfUnknown(err))
@@ -379,12 +432,17 @@ func (a *API) joinedMembers(w http.ResponseWriter, r *http.Request, dev store.De
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	ev, _, err := a.readableEvent(r, dev)
+	ev, rs, err := a.readableEvent(r, dev)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toClient(ev, dev.DeviceID))
+	ce := toClient(ev, dev.DeviceID)
+	if err := a.bundle(r.Context(), dev.UserID, rs.Last(), []*clientEvent{&ce}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ce)
 }
 
 func (a *API) joinedRooms(w http.ResponseWriter, r *http.Request, dev store.Device) {
@@ -428,6 +486,11 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		}
 		limit = min(n, 1000)
 	}
+	lazy, err := lazyFilter(q.Get("filter"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	rs, upTo, err := a.readable(r.Context(), id, dev.UserID)
 	if err != nil {
 		a.fail(w, r, err)
@@ -468,7 +531,17 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 			end = FormatToken(ev.Pos)
 		}
 	}
+	if err := a.bundle(r.Context(), dev.UserID, rs.Last(), ptrs(chunk)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	resp := map[string]any{"start": FormatToken(from), "chunk": chunk}
+	if lazy {
+		if resp["state"], err = a.lazyMembers(r.Context(), id, chunk); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	// A short page is the last one: the spec says so by omitting end.
 	if len(evs) == limit && end != "" {
 		resp["end"] = end

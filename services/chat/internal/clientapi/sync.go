@@ -21,6 +21,10 @@ type Filter struct {
 		Timeline struct {
 			Limit *int `json:"limit,omitempty"`
 		} `json:"timeline"`
+		State struct {
+			LazyLoadMembers         bool `json:"lazy_load_members,omitempty"`
+			IncludeRedundantMembers bool `json:"include_redundant_members,omitempty"`
+		} `json:"state"`
 		IncludeLeave bool `json:"include_leave,omitempty"`
 	} `json:"room"`
 }
@@ -397,6 +401,14 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	for _, m := range left {
 		t := makeTimeline(tls[m.RoomID], limit, after, dev.DeviceID)
 		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
+	}
+	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
+		return nil, false, err
+	}
+	if filter.Room.State.LazyLoadMembers {
+		if err := a.syncLazyMembers(ctx, dev.UserID, upTo, resp); err != nil {
+			return nil, false, err
+		}
 	}
 	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||
 		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events) > 0

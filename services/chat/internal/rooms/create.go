@@ -31,6 +31,9 @@ type CreateRequest struct {
 	Preset                    string                     `json:"preset"`
 	IsDirect                  bool                       `json:"is_direct"`
 	PowerLevelContentOverride map[string]json.RawMessage `json:"power_level_content_override"`
+	// CanonicalAlias, set by the API from room_alias_name once the alias
+	// is known to be free, becomes the room's m.room.canonical_alias.
+	CanonicalAlias string `json:"-"`
 }
 
 // sets reports whether initial_state holds the state event (typ, "").
@@ -123,6 +126,9 @@ func (s *Service) CreateRoom(ctx context.Context, creator Sender, displayName st
 		{spec.MRoomCreate, "", create},
 		{spec.MRoomMember, creator.UserID, map[string]any{"membership": "join", "displayname": displayName}},
 		{spec.MRoomPowerLevels, "", pl},
+	}
+	if req.CanonicalAlias != "" {
+		evs = append(evs, fledgling{spec.MRoomCanonicalAlias, "", map[string]any{"alias": req.CanonicalAlias}})
 	}
 	// The preset's defaults, unless initial_state sets them (as Tchap's
 	// client does: history_visibility "invited" for its private rooms).

@@ -122,6 +122,14 @@ func (s *Store) Append(ctx context.Context, evs []NewEvent) (int64, error) {
 				string(r.RedactedJSON), string(r.Because), r.EventID, ev.RoomID); err != nil {
 				return 0, fmt.Errorf("store: redact: %w", err)
 			}
+			// A redacted event no longer relates to anything (its
+			// content, m.relates_to included, is gone).
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM chat_relations WHERE event_id = ?`), r.EventID); err != nil {
+				return 0, fmt.Errorf("store: redact relation: %w", err)
+			}
+		}
+		if err := s.recordRelation(ctx, tx, ev.Event, pos); err != nil {
+			return 0, fmt.Errorf("store: relation: %w", err)
 		}
 		if ev.StateKey == nil {
 			continue
@@ -175,14 +183,19 @@ func (s *Store) MaxPos(ctx context.Context) (int64, error) {
 
 const eventCols = `e.stream_pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.device_id, e.txn_id, e.json, e.redacted_because`
 
-func scanEvents(rows *sql.Rows, extra ...any) ([]Event, error) {
+// scanEvents reads rows of eventCols; each extra function gives, for
+// every row, where to scan one more column.
+func scanEvents(rows *sql.Rows, extra ...func() any) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
 		var sk, dev, txn, because sql.NullString
 		var js string
-		dest := append([]any{&ev.Pos, &ev.EventID, &ev.RoomID, &ev.Type, &sk, &ev.Sender, &dev, &txn, &js, &because}, extra...)
+		dest := []any{&ev.Pos, &ev.EventID, &ev.RoomID, &ev.Type, &sk, &ev.Sender, &dev, &txn, &js, &because}
+		for _, f := range extra {
+			dest = append(dest, f())
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}

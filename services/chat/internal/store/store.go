@@ -116,26 +116,62 @@ func (s *Store) TakeLoginToken(ctx context.Context, hash string, now int64) (str
 // Device is a logged-in client.
 type Device struct {
 	UserID, DeviceID, DisplayName string
+	// Expires is when its access token expires (ms; 0 = never).
+	Expires int64
+}
+
+// Session is the tokens of a device, as hashes.
+type Session struct {
+	TokenHash   string
+	RefreshHash string // "" without refresh token
+	Expires     int64  // access token expiry (ms; 0 = never)
 }
 
 // PutDevice creates the device or, when the client reuses its device id,
 // gives it a new access token (the old one stops working).
 func (s *Store) PutDevice(ctx context.Context, d Device, tokenHash string, now int64) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_devices (user_id, device_id, display_name, token_hash, created_ts)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, device_id) DO UPDATE SET token_hash = excluded.token_hash`),
-		d.UserID, d.DeviceID, d.DisplayName, tokenHash, now)
+	return s.PutDeviceSession(ctx, d, Session{TokenHash: tokenHash}, now)
+}
+
+// PutDeviceSession is PutDevice with a refresh token and an expiry.
+func (s *Store) PutDeviceSession(ctx context.Context, d Device, sess Session, now int64) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO chat_devices (user_id, device_id, display_name, token_hash, created_ts, expires_ts, refresh_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, device_id) DO UPDATE SET token_hash = excluded.token_hash, expires_ts = excluded.expires_ts,
+			refresh_hash = excluded.refresh_hash, old_refresh_hash = NULL`),
+		d.UserID, d.DeviceID, d.DisplayName, sess.TokenHash, now, sess.Expires, nullable(sess.RefreshHash))
 	return err
 }
 
-// DeviceByToken resolves an access token hash.
+// DeviceByToken resolves an access token hash. The first use of a token
+// from a refresh retires the refresh token it replaced.
 func (s *Store) DeviceByToken(ctx context.Context, tokenHash string) (Device, error) {
 	var d Device
-	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT user_id, device_id, display_name FROM chat_devices WHERE token_hash = ?`), tokenHash).
-		Scan(&d.UserID, &d.DeviceID, &d.DisplayName)
+	var oldRefresh bool
+	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT user_id, device_id, display_name, expires_ts, old_refresh_hash IS NOT NULL FROM chat_devices WHERE token_hash = ?`), tokenHash).
+		Scan(&d.UserID, &d.DeviceID, &d.DisplayName, &d.Expires, &oldRefresh)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}
+	if err == nil && oldRefresh {
+		_, err = s.db.ExecContext(ctx, s.q(`UPDATE chat_devices SET old_refresh_hash = NULL WHERE token_hash = ?`), tokenHash)
+	}
+	return d, err
+}
+
+// Refresh exchanges a refresh token (the current one, or the previous one
+// while its successor's access token is unused) for next; ErrNotFound
+// when it is unknown or retired.
+func (s *Store) Refresh(ctx context.Context, refreshHash string, next Session) (Device, error) {
+	var d Device
+	err := s.db.QueryRowContext(ctx, s.q(`UPDATE chat_devices SET token_hash = ?, expires_ts = ?, refresh_hash = ?,
+			old_refresh_hash = CASE WHEN refresh_hash = ? THEN refresh_hash ELSE old_refresh_hash END
+		WHERE refresh_hash = ? OR old_refresh_hash = ? RETURNING user_id, device_id, display_name`),
+		next.TokenHash, next.Expires, next.RefreshHash, refreshHash, refreshHash, refreshHash).Scan(&d.UserID, &d.DeviceID, &d.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	d.Expires = next.Expires
 	return d, err
 }
 

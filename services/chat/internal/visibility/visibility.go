@@ -85,6 +85,14 @@ func (rs Ranges) Covers(from, to int64) bool {
 	return false
 }
 
+// Last is the highest readable position (-1 when none).
+func (rs Ranges) Last() int64 {
+	if len(rs) == 0 {
+		return -1
+	}
+	return rs[len(rs)-1].To
+}
+
 // Clip keeps the part of the set within [from, to].
 func (rs Ranges) Clip(from, to int64) Ranges {
 	out := Ranges{}
