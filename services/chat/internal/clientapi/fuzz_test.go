@@ -29,7 +29,8 @@ func FuzzParseToken(f *testing.F) {
 // refused with a Matrix error; never a panic.
 func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{`{}`, `{"room":{"timeline":{"limit":5}}}`, `{"room":{"timeline":{"limit":-1}}}`,
-		`{"room":{"timeline":{"limit":1e99}}}`, `{"room":[]}`, `[]`, `{"room":{"state":{"lazy_load_members":true}}}`, `nul`} {
+		`{"room":{"timeline":{"limit":1e99}}}`, `{"room":[]}`, `[]`, `{"room":{"state":{"lazy_load_members":true}}}`, `nul`,
+		`{"room":{"rooms":["!a:x"],"not_rooms":[],"timeline":{"types":["m.*"],"not_types":[1],"senders":null}}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -512,7 +512,20 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 			return
 		}
 	}
-	evs, err := a.store.Messages(r.Context(), id, rs, from, backwards, limit)
+	var filter RoomEventFilter
+	if s := q.Get("filter"); s != "" {
+		err := json.Unmarshal([]byte(s), &filter)
+		if err != nil {
+			err = badParam("Invalid filter: " + err.Error())
+		} else {
+			err = filter.check()
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	evs, err := a.store.Messages(r.Context(), id, rs, filter.events(), from, backwards, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,15 +19,63 @@ import (
 // Filter is the part of a Matrix filter the server applies.
 type Filter struct {
 	Room struct {
-		Timeline struct {
-			Limit *int `json:"limit,omitempty"`
-		} `json:"timeline"`
-		State struct {
+		// Rooms (nil: all) and NotRooms restrict every room section.
+		Rooms    *[]string       `json:"rooms,omitempty"`
+		NotRooms []string        `json:"not_rooms,omitempty"`
+		Timeline RoomEventFilter `json:"timeline"`
+		State    struct {
 			LazyLoadMembers         bool `json:"lazy_load_members,omitempty"`
 			IncludeRedundantMembers bool `json:"include_redundant_members,omitempty"`
 		} `json:"state"`
 		IncludeLeave bool `json:"include_leave,omitempty"`
 	} `json:"room"`
+}
+
+// RoomEventFilter selects events of a timeline or of /messages. Absent
+// lists keep everything; types may use "*" wildcards.
+type RoomEventFilter struct {
+	Limit      *int      `json:"limit,omitempty"`
+	Types      *[]string `json:"types,omitempty"`
+	NotTypes   []string  `json:"not_types,omitempty"`
+	Senders    *[]string `json:"senders,omitempty"`
+	NotSenders []string  `json:"not_senders,omitempty"`
+}
+
+// maxFilterList bounds each list of a filter (they become SQL IN lists).
+const maxFilterList = 200
+
+// check refuses lists too long to apply.
+func (f RoomEventFilter) check() error {
+	for _, l := range [][]string{deref(f.Types), f.NotTypes, deref(f.Senders), f.NotSenders} {
+		if len(l) > maxFilterList {
+			return badJSON("Invalid filter: more than 200 types or senders")
+		}
+	}
+	return nil
+}
+
+func deref(l *[]string) []string {
+	if l == nil {
+		return nil
+	}
+	return *l
+}
+
+// events is the store's form of the filter.
+func (f RoomEventFilter) events() store.EventFilter {
+	out := store.EventFilter{NotTypes: f.NotTypes, NotSenders: f.NotSenders}
+	if f.Types != nil {
+		out.Types = append([]string{}, *f.Types...)
+	}
+	if f.Senders != nil {
+		out.Senders = append([]string{}, *f.Senders...)
+	}
+	return out
+}
+
+// keepsRoom applies room.rooms and room.not_rooms.
+func (f Filter) keepsRoom(id string) bool {
+	return (f.Room.Rooms == nil || slices.Contains(*f.Room.Rooms, id)) && !slices.Contains(f.Room.NotRooms, id)
 }
 
 const (
@@ -54,6 +103,12 @@ func ParseFilter(js []byte) (Filter, error) {
 	}
 	if l := f.Room.Timeline.Limit; l != nil && *l < 0 {
 		return f, badJSON("Invalid filter: negative timeline limit")
+	}
+	if len(deref(f.Room.Rooms)) > maxFilterList || len(f.Room.NotRooms) > maxFilterList {
+		return f, badJSON("Invalid filter: more than 200 rooms")
+	}
+	if err := f.Room.Timeline.check(); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -285,6 +340,9 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		if m.Pos > upTo {
 			continue // changed after this sync's bound: the next one has it
 		}
+		if !filter.keepsRoom(m.RoomID) {
+			continue
+		}
 		isNew := since < 0 || m.Pos > since
 		switch m.Membership {
 		case "join":
@@ -326,8 +384,10 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		return out
 	}
 
+	kept := filter.Room.Timeline.events()
+
 	// Rooms synced from the start: recent timeline, state before it.
-	tls, err := a.store.Timelines(ctx, readable(fresh, false), 0, upTo, limit)
+	tls, err := a.store.Timelines(ctx, readable(fresh, false), kept, 0, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -342,7 +402,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 
 	// Rooms synced since the token: what happened since, and the state
 	// that changed in a gap when the timeline is limited.
-	tls, err = a.store.Timelines(ctx, readable(incremental, true), since, upTo, limit)
+	tls, err = a.store.Timelines(ctx, readable(incremental, true), kept, since, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -394,7 +454,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 		h := histories[m.RoomID]
 		gone[m.RoomID] = h.Readable(m.Pos, !h.EverJoined())
 	}
-	tls, err = a.store.Timelines(ctx, gone, after, upTo, limit)
+	tls, err = a.store.Timelines(ctx, gone, kept, after, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}

@@ -313,12 +313,12 @@ func (s *Store) RoomMembers(ctx context.Context, roomID string, ms ...string) ([
 }
 
 // Timelines returns, for each room of readable, its latest events in
-// (after, upTo] that its reader may see, at most limit+1 of them (the extra
+// (after, upTo] that its reader may see and f keeps, at most limit+1 of them (the extra
 // one tells the caller the timeline is limited), oldest first. One query
 // for all rooms.
-func (s *Store) Timelines(ctx context.Context, readable map[string]visibility.Ranges, after, upTo int64, limit int) (map[string][]Event, error) {
+func (s *Store) Timelines(ctx context.Context, readable map[string]visibility.Ranges, f EventFilter, after, upTo int64, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
-	cond, args, ok := readableWhere("x", readable, after, upTo)
+	cond, args, ok := readableWhere("x", readable, f, after, upTo)
 	if !ok {
 		return out, nil
 	}
@@ -366,14 +366,14 @@ func (s *Store) StateChanges(ctx context.Context, roomIDs []string, after int64)
 }
 
 // Messages pages through the events of a room its reader may see
-// (readable): backwards, those at or below from, newest first; forwards,
+// (readable) and f keeps: backwards, those at or below from, newest first; forwards,
 // those above from, oldest first.
-func (s *Store) Messages(ctx context.Context, roomID string, readable visibility.Ranges, from int64, backwards bool, limit int) ([]Event, error) {
+func (s *Store) Messages(ctx context.Context, roomID string, readable visibility.Ranges, f EventFilter, from int64, backwards bool, limit int) ([]Event, error) {
 	after, upTo, order := from, int64(math.MaxInt64), `ASC`
 	if backwards {
 		after, upTo, order = -1, from, `DESC`
 	}
-	cond, args, ok := readableWhere("e", map[string]visibility.Ranges{roomID: readable}, after, upTo)
+	cond, args, ok := readableWhere("e", map[string]visibility.Ranges{roomID: readable}, f, after, upTo)
 	if !ok {
 		return nil, nil
 	}

@@ -104,7 +104,7 @@ func TestAppendAndRead(t *testing.T) {
 		if m, _ := s.Membership(ctx, "!r:x", "@nobody:x"); m.Membership != "" {
 			t.Fatalf("membership of a stranger = %+v", m)
 		}
-		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": visibility.All, "!other:x": visibility.All}, 1, 5, 2)
+		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": visibility.All, "!other:x": visibility.All}, store.EventFilter{}, 1, 5, 2)
 		if err != nil || len(tl["!r:x"]) != 3 || tl["!r:x"][0].EventID != "$n1" || tl["!r:x"][2].EventID != "$n2" {
 			t.Fatalf("timelines = %+v, %v", tl, err)
 		}
@@ -115,11 +115,11 @@ func TestAppendAndRead(t *testing.T) {
 		if err != nil || len(changes["!r:x"]) != 1 || changes["!r:x"][0].EventID != "$n2" {
 			t.Fatalf("state changes = %+v, %v", changes, err)
 		}
-		back, err := s.Messages(ctx, "!r:x", visibility.All, 4, true, 2)
+		back, err := s.Messages(ctx, "!r:x", visibility.All, store.EventFilter{}, 4, true, 2)
 		if err != nil || len(back) != 2 || back[0].EventID != "$m1" || back[1].EventID != "$n1" {
 			t.Fatalf("messages backwards = %+v, %v", back, err)
 		}
-		fwd, err := s.Messages(ctx, "!r:x", visibility.Ranges{{From: 0, To: 4}}, 3, false, 10)
+		fwd, err := s.Messages(ctx, "!r:x", visibility.Ranges{{From: 0, To: 4}}, store.EventFilter{}, 3, false, 10)
 		if err != nil || len(fwd) != 1 || fwd[0].EventID != "$m1" {
 			t.Fatalf("messages forwards bounded = %+v, %v", fwd, err)
 		}
@@ -233,30 +233,78 @@ func TestReadableRanges(t *testing.T) {
 		if _, err := s.Append(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
-		ids := func(evs []store.Event) (out string) {
-			for _, e := range evs {
-				out += e.EventID
-			}
-			return out
-		}
 		rs := visibility.Ranges{{From: 2, To: 3}, {From: 6, To: 6}}
-		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, 0, 8, 2)
-		if err != nil || ids(tl["!r:x"]) != "$2$3$6" {
-			t.Fatalf("timeline = %s, %v", ids(tl["!r:x"]), err)
+		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, store.EventFilter{}, 0, 8, 2)
+		if err != nil || eventIDs(tl["!r:x"]) != "$2$3$6" {
+			t.Fatalf("timeline = %s, %v", eventIDs(tl["!r:x"]), err)
 		}
-		if tl, _ := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, 6, 8, 2); len(tl) != 0 {
+		if tl, _ := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": rs}, store.EventFilter{}, 6, 8, 2); len(tl) != 0 {
 			t.Fatalf("timeline past the ranges = %+v", tl)
 		}
-		back, err := s.Messages(ctx, "!r:x", rs, 8, true, 2)
-		if err != nil || ids(back) != "$6$3" {
-			t.Fatalf("backwards = %s, %v", ids(back), err)
+		back, err := s.Messages(ctx, "!r:x", rs, store.EventFilter{}, 8, true, 2)
+		if err != nil || eventIDs(back) != "$6$3" {
+			t.Fatalf("backwards = %s, %v", eventIDs(back), err)
 		}
-		fwd, err := s.Messages(ctx, "!r:x", rs, 2, false, 5)
-		if err != nil || ids(fwd) != "$3$6" {
-			t.Fatalf("forwards = %s, %v", ids(fwd), err)
+		fwd, err := s.Messages(ctx, "!r:x", rs, store.EventFilter{}, 2, false, 5)
+		if err != nil || eventIDs(fwd) != "$3$6" {
+			t.Fatalf("forwards = %s, %v", eventIDs(fwd), err)
 		}
-		if none, err := s.Messages(ctx, "!r:x", visibility.Ranges{}, 8, true, 5); err != nil || len(none) != 0 {
+		if none, err := s.Messages(ctx, "!r:x", visibility.Ranges{}, store.EventFilter{}, 8, true, 5); err != nil || len(none) != 0 {
 			t.Fatalf("no ranges = %+v, %v", none, err)
 		}
 	})
+}
+
+// EventFilter keeps types (with * wildcards, "_" and "%" literal) and
+// senders in SQL, so limits count only kept events.
+func TestEventFilter(t *testing.T) {
+	bothEngines(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		mk := func(id, prev, typ, sender string) store.NewEvent {
+			e := ev("!r:x", id, prev, typ, nil, `{}`)
+			e.Sender = sender
+			return e
+		}
+		evs := []store.NewEvent{
+			ev("!r:x", "$1", "", "m.room.create", sk(""), `{}`),
+			mk("$2", "$1", "m.room.message", "@a:x"),
+			mk("$3", "$2", "m.reaction", "@b:x"),
+			mk("$4", "$3", "org.x_y", "@b:x"),
+			mk("$5", "$4", "org.xzy", "@a:x"),
+			mk("$6", "$5", "m.room.message", "@b:x"),
+		}
+		if _, err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			f    store.EventFilter
+			want string
+		}{
+			{store.EventFilter{}, "$1$2$3$4$5$6"},
+			{store.EventFilter{Types: []string{"m.room.*"}}, "$1$2$6"},
+			{store.EventFilter{Types: []string{"org.x_*"}}, "$4"},
+			{store.EventFilter{Types: []string{}}, ""},
+			{store.EventFilter{NotTypes: []string{"m.room.*", "m.reaction"}}, "$4$5"},
+			{store.EventFilter{Senders: []string{"@b:x"}, NotTypes: []string{"m.reaction"}}, "$4$6"},
+			{store.EventFilter{NotSenders: []string{"@a:x"}}, "$3$4$6"},
+		} {
+			got, err := s.Messages(ctx, "!r:x", visibility.All, c.f, 0, false, 100)
+			if err != nil || eventIDs(got) != c.want {
+				t.Errorf("%+v: %s, %v; want %s", c.f, eventIDs(got), err, c.want)
+			}
+		}
+		// The limit counts kept events only.
+		tl, err := s.Timelines(ctx, map[string]visibility.Ranges{"!r:x": visibility.All}, store.EventFilter{Types: []string{"m.room.message"}}, 0, 6, 1)
+		if err != nil || eventIDs(tl["!r:x"]) != "$2$6" {
+			t.Fatalf("filtered timeline: %s, %v", eventIDs(tl["!r:x"]), err)
+		}
+	})
+}
+
+// eventIDs concatenates the ids of evs.
+func eventIDs(evs []store.Event) (out string) {
+	for _, e := range evs {
+		out += e.EventID
+	}
+	return out
 }

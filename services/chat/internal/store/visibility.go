@@ -64,10 +64,10 @@ func (s *Store) Histories(ctx context.Context, userID string, roomIDs []string, 
 }
 
 // readableWhere is the SQL condition (on table alias t) selecting, in each room
-// of readable, the events in (after, upTo] its reader may see. Rooms read
+// of readable, the events in (after, upTo] its reader may see and f keeps. Rooms read
 // in full cost one IN list; the others an OR of position ranges. ok is
 // false when nothing can match.
-func readableWhere(t string, readable map[string]visibility.Ranges, after, upTo int64) (cond string, args []any, ok bool) {
+func readableWhere(t string, readable map[string]visibility.Ranges, f EventFilter, after, upTo int64) (cond string, args []any, ok bool) {
 	var whole []any
 	var parts []string
 	for room, rs := range readable {
@@ -95,5 +95,9 @@ func readableWhere(t string, readable map[string]visibility.Ranges, after, upTo 
 		return "", nil, false
 	}
 	args = append(args, after, upTo)
-	return `(` + strings.Join(parts, ` OR `) + `) AND ` + t + `.stream_pos > ? AND ` + t + `.stream_pos <= ?`, args, true
+	cond = `(` + strings.Join(parts, ` OR `) + `) AND ` + t + `.stream_pos > ? AND ` + t + `.stream_pos <= ?`
+	if fc, fargs := f.where(t); fc != "" {
+		cond, args = cond+` AND `+fc, append(args, fargs...)
+	}
+	return cond, args, true
 }
