@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
+	"strings"
 )
 
 // PushChanges returns a user's push rule changes document ("" when none)
@@ -103,20 +105,60 @@ func (s *Store) Pushers(ctx context.Context, userID string) ([]Pusher, error) {
 // UnreadCandidates returns, per room, the events userID has not read:
 // after both their latest read receipt (public or private) and their own
 // membership event, from other senders, up to upTo; the latest max of
-// each room. One query.
-func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []string, upTo int64, max int) (map[string][]Event, error) {
+// each room (limit). Two queries: the rooms' lower bounds, then one index range
+// per room (each stops after limit rows, however long the unread history).
+func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []string, upTo int64, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
-	args := append(append([]any{userID}, anys(roomIDs)...), userID, upTo, userID, max)
-	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM (
-		SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.room_id ORDER BY x.stream_pos DESC) AS rn
-		FROM chat_events x JOIN chat_memberships m ON m.room_id = x.room_id AND m.user_id = ?
-		WHERE x.room_id IN (`+placeholders(len(roomIDs))+`) AND x.sender <> ? AND x.stream_pos <= ? AND x.stream_pos > m.stream_pos
-		AND x.stream_pos > COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r JOIN chat_events re ON re.event_id = r.event_id
-			WHERE r.room_id = x.room_id AND r.user_id = ? AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
-	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, args...)
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT m.room_id, m.stream_pos, COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r
+			JOIN chat_events re ON re.event_id = r.event_id
+			WHERE r.room_id = m.room_id AND r.user_id = m.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
+		FROM chat_memberships m WHERE m.user_id = ? AND m.room_id IN (`+placeholders(len(roomIDs))+`)`), append([]any{userID}, anys(roomIDs)...)...)
+	if err != nil {
+		return nil, err
+	}
+	type bound struct {
+		room string
+		pos  int64
+	}
+	var bounds []bound
+	for rows.Next() {
+		var b bound
+		var receipt int64
+		if err := rows.Scan(&b.room, &b.pos, &receipt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		b.pos = max(b.pos, receipt)
+		bounds = append(bounds, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// SQLite allows 500 terms in a compound SELECT.
+	for len(bounds) > 0 {
+		batch := bounds[:min(len(bounds), 200)]
+		bounds = bounds[len(batch):]
+		var parts []string
+		var args []any
+		for _, b := range batch {
+			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+` FROM chat_events e
+				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? ORDER BY e.stream_pos DESC LIMIT ?) x`)
+			args = append(args, b.room, b.pos, upTo, userID, limit)
+		}
+		got, err := s.eventsByRoom(ctx, strings.Join(parts, ` UNION ALL `), args...)
+		if err != nil {
+			return nil, err
+		}
+		for room, evs := range got {
+			slices.Reverse(evs) // oldest first
+			out[room] = evs
+		}
+	}
+	return out, nil
 }
 
 // JoinedCounts returns the number of joined members of each room.
