@@ -52,6 +52,7 @@ type API struct {
 	uia      uiaSessions
 	typing   typingRooms
 	sends    *ratelimit.Limiter
+	unread   unreadCache
 }
 
 // New returns the API.

@@ -102,13 +102,11 @@ func (s *Store) Pushers(ctx context.Context, userID string) ([]Pusher, error) {
 	return out, rows.Err()
 }
 
-// UnreadCandidates returns, per room, the events userID has not read:
-// after both their latest read receipt (public or private) and their own
-// membership event, from other senders, up to upTo; the latest max of
-// each room (limit). Two queries: the rooms' lower bounds, then one index range
-// per room (each stops after limit rows, however long the unread history).
-func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []string, upTo int64, limit int) (map[string][]Event, error) {
-	out := map[string][]Event{}
+// UnreadBounds returns, per room, the position after which userID has
+// not read: the later of their latest read receipt (public or private)
+// and their own membership event. One query.
+func (s *Store) UnreadBounds(ctx context.Context, userID string, roomIDs []string) (map[string]int64, error) {
+	out := map[string]int64{}
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
@@ -119,35 +117,39 @@ func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []s
 	if err != nil {
 		return nil, err
 	}
-	type bound struct {
-		room string
-		pos  int64
-	}
-	var bounds []bound
+	defer rows.Close()
 	for rows.Next() {
-		var b bound
-		var receipt int64
-		if err := rows.Scan(&b.room, &b.pos, &receipt); err != nil {
-			rows.Close()
+		var room string
+		var member, receipt int64
+		if err := rows.Scan(&room, &member, &receipt); err != nil {
 			return nil, err
 		}
-		b.pos = max(b.pos, receipt)
-		bounds = append(bounds, b)
+		out[room] = max(member, receipt)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	return out, rows.Err()
+}
+
+// Range is a room's stream positions (After, UpTo].
+type Range struct {
+	RoomID      string
+	After, UpTo int64
+}
+
+// EventsFrom returns, per range, the latest limit events of others than
+// userID, oldest first. One index range per room, each stopping after
+// limit rows however long the history.
+func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, limit int) (map[string][]Event, error) {
+	out := map[string][]Event{}
 	// SQLite allows 500 terms in a compound SELECT.
-	for len(bounds) > 0 {
-		batch := bounds[:min(len(bounds), 200)]
-		bounds = bounds[len(batch):]
+	for len(ranges) > 0 {
+		batch := ranges[:min(len(ranges), 200)]
+		ranges = ranges[len(batch):]
 		var parts []string
 		var args []any
-		for _, b := range batch {
+		for _, r := range batch {
 			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+` FROM chat_events e
 				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? ORDER BY e.stream_pos DESC LIMIT ?) x`)
-			args = append(args, b.room, b.pos, upTo, userID, limit)
+			args = append(args, r.RoomID, r.After, r.UpTo, userID, limit)
 		}
 		got, err := s.eventsByRoom(ctx, strings.Join(parts, ` UNION ALL `), args...)
 		if err != nil {
