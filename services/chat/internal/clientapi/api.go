@@ -59,6 +59,7 @@ type API struct {
 	// typingRelay, with several replicas, shares typing between them.
 	typingRelay *notifier.Relay
 	sends       *ratelimit.Limiter
+	unread      unreadCache
 }
 
 // New returns the API.

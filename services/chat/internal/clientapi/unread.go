@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"context"
+	"sync"
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"github.com/matrix-org/gomatrixserverlib/spec"
@@ -10,15 +11,49 @@ import (
 	"bureau/services/chat/internal/store"
 )
 
-// maxUnread bounds the events counted per room (clients show "99+").
+// maxUnread bounds the events evaluated per room when counting from
+// scratch (clients show "99+").
 const maxUnread = 100
+
+// unreadCache keeps, per (user, room), the counts up to a stream position
+// for an unread bound and a rules version: the next sync only evaluates
+// the events after that position. In memory, per process; a miss counts
+// again from the bound.
+type unreadCache struct {
+	mu      sync.Mutex
+	entries map[string]unreadEntry
+}
+
+type unreadEntry struct {
+	bound, rules, upTo int64
+	notes, highlights  int
+}
+
+const maxUnreadEntries = 100000
+
+func (c *unreadCache) get(key string) (unreadEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e, ok
+}
+
+func (c *unreadCache) put(key string, e unreadEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxUnreadEntries {
+		c.entries = map[string]unreadEntry{} // crude, but bounded
+	}
+	c.entries[key] = e
+}
 
 // syncUnread sets unread_notifications of the joined rooms of resp: the
 // events after the user's read receipt that their push rules say notify
-// (and highlight). Four queries whatever the number of rooms, plus one
-// per room with an @room candidate (power levels).
+// (and highlight). A fixed number of queries whatever the number of
+// rooms (plus power levels for a room with an @room candidate); only
+// events not counted by an earlier sync are evaluated.
 func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, initial bool, resp *syncResponse) error {
-	rs, _, _, err := a.ruleset(ctx, dev.UserID)
+	rs, _, version, err := a.ruleset(ctx, dev.UserID)
 	if err != nil {
 		return err
 	}
@@ -42,32 +77,56 @@ func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, init
 	for id := range resp.Rooms.Join {
 		ids = append(ids, id)
 	}
-	cands, err := a.store.UnreadCandidates(ctx, dev.UserID, ids, upTo, maxUnread)
+	bounds, err := a.store.UnreadBounds(ctx, dev.UserID, ids)
 	if err != nil {
 		return err
 	}
-	counts, err := a.store.JoinedCounts(ctx, ids)
+	entries := map[string]unreadEntry{}
+	var ranges []store.Range
+	for _, id := range ids {
+		e, ok := a.unread.get(dev.UserID + "\x00" + id)
+		if !ok || e.bound != bounds[id] || e.rules != version || e.upTo > upTo {
+			e = unreadEntry{bound: bounds[id], rules: version, upTo: bounds[id]}
+		}
+		entries[id] = e
+		if e.upTo < upTo {
+			ranges = append(ranges, store.Range{RoomID: id, After: e.upTo, UpTo: upTo})
+		}
+	}
+	fresh, err := a.store.EventsFrom(ctx, dev.UserID, ranges, maxUnread)
 	if err != nil {
 		return err
+	}
+	var counts map[string]int
+	if len(fresh) > 0 {
+		if counts, err = a.store.JoinedCounts(ctx, ids); err != nil {
+			return err
+		}
 	}
 	display := ""
-	if u, err := a.store.User(ctx, dev.UserID); err == nil {
-		display = u.DisplayName
+	if len(fresh) > 0 {
+		if u, err := a.store.User(ctx, dev.UserID); err == nil {
+			display = u.DisplayName
+		}
 	}
 	ev := push.NewEvaluator(rs, dev.UserID, display)
 	for _, id := range ids {
-		rc := push.RoomContext{MemberCount: counts[id], NotificationPower: a.notificationPower(ctx, id)}
-		notes, highlights := 0, 0
-		for _, e := range cands[id] {
-			res := ev.Evaluate(e.JSON, rc)
-			if res.Notify {
-				notes++
-			}
-			if res.Highlight {
-				highlights++
+		e := entries[id]
+		if evs := fresh[id]; len(evs) > 0 {
+			rc := push.RoomContext{MemberCount: counts[id], NotificationPower: a.notificationPower(ctx, id)}
+			for _, x := range evs {
+				res := ev.Evaluate(x.JSON, rc)
+				if res.Notify {
+					e.notes++
+				}
+				if res.Highlight {
+					e.highlights++
+				}
 			}
 		}
-		resp.Rooms.Join[id].UnreadNotifications = map[string]int{"notification_count": notes, "highlight_count": highlights}
+		e.upTo = max(e.upTo, upTo)
+		a.unread.put(dev.UserID+"\x00"+id, e)
+		resp.Rooms.Join[id].UnreadNotifications = map[string]int{"notification_count": e.notes, "highlight_count": e.highlights}
 	}
 	return nil
 }

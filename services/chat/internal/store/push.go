@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
+	"strings"
 )
 
 // PushChanges returns a user's push rule changes document ("" when none)
@@ -100,23 +102,65 @@ func (s *Store) Pushers(ctx context.Context, userID string) ([]Pusher, error) {
 	return out, rows.Err()
 }
 
-// UnreadCandidates returns, per room, the events userID has not read:
-// after both their latest read receipt (public or private) and their own
-// membership event, from other senders, up to upTo; the latest max of
-// each room. One query.
-func (s *Store) UnreadCandidates(ctx context.Context, userID string, roomIDs []string, upTo int64, max int) (map[string][]Event, error) {
-	out := map[string][]Event{}
+// UnreadBounds returns, per room, the position after which userID has
+// not read: the later of their latest read receipt (public or private)
+// and their own membership event. One query.
+func (s *Store) UnreadBounds(ctx context.Context, userID string, roomIDs []string) (map[string]int64, error) {
+	out := map[string]int64{}
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
-	args := append(append([]any{userID}, anys(roomIDs)...), userID, upTo, userID, max)
-	return s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM (
-		SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.room_id ORDER BY x.stream_pos DESC) AS rn
-		FROM chat_events x JOIN chat_memberships m ON m.room_id = x.room_id AND m.user_id = ?
-		WHERE x.room_id IN (`+placeholders(len(roomIDs))+`) AND x.sender <> ? AND x.stream_pos <= ? AND x.stream_pos > m.stream_pos
-		AND x.stream_pos > COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r JOIN chat_events re ON re.event_id = r.event_id
-			WHERE r.room_id = x.room_id AND r.user_id = ? AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
-	) e WHERE e.rn <= ? ORDER BY e.stream_pos`, args...)
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT m.room_id, m.stream_pos, COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r
+			JOIN chat_events re ON re.event_id = r.event_id
+			WHERE r.room_id = m.room_id AND r.user_id = m.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
+		FROM chat_memberships m WHERE m.user_id = ? AND m.room_id IN (`+placeholders(len(roomIDs))+`)`), append([]any{userID}, anys(roomIDs)...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var room string
+		var member, receipt int64
+		if err := rows.Scan(&room, &member, &receipt); err != nil {
+			return nil, err
+		}
+		out[room] = max(member, receipt)
+	}
+	return out, rows.Err()
+}
+
+// Range is a room's stream positions (After, UpTo].
+type Range struct {
+	RoomID      string
+	After, UpTo int64
+}
+
+// EventsFrom returns, per range, the latest limit events of others than
+// userID, oldest first. One index range per room, each stopping after
+// limit rows however long the history.
+func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, limit int) (map[string][]Event, error) {
+	out := map[string][]Event{}
+	// SQLite allows 500 terms in a compound SELECT.
+	for len(ranges) > 0 {
+		batch := ranges[:min(len(ranges), 200)]
+		ranges = ranges[len(batch):]
+		var parts []string
+		var args []any
+		for _, r := range batch {
+			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+` FROM chat_events e
+				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? ORDER BY e.stream_pos DESC LIMIT ?) x`)
+			args = append(args, r.RoomID, r.After, r.UpTo, userID, limit)
+		}
+		got, err := s.eventsByRoom(ctx, strings.Join(parts, ` UNION ALL `), args...)
+		if err != nil {
+			return nil, err
+		}
+		for room, evs := range got {
+			slices.Reverse(evs) // oldest first
+			out[room] = evs
+		}
+	}
+	return out, nil
 }
 
 // JoinedCounts returns the number of joined members of each room.

@@ -65,7 +65,7 @@ func TestPushRulesAndPushers(t *testing.T) {
 	})
 }
 
-func TestUnreadCandidates(t *testing.T) {
+func TestUnreadBounds(t *testing.T) {
 	bothEngines(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		b := ev("!r:x", "$jb", "$ja", "m.room.member", sk("@b:x"), `{"membership":"join"}`)
@@ -88,16 +88,26 @@ func TestUnreadCandidates(t *testing.T) {
 			prev = id
 		}
 		max, _ := s.MaxPos(ctx)
-		got, err := s.UnreadCandidates(ctx, "@a:x", []string{"!r:x"}, max, 10)
+		unread := func() []store.Event {
+			t.Helper()
+			bounds, err := s.UnreadBounds(ctx, "@a:x", []string{"!r:x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.EventsFrom(ctx, "@a:x", []store.Range{{RoomID: "!r:x", After: bounds["!r:x"], UpTo: max}}, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got["!r:x"]
+		}
 		// b's join and two messages; not a's own message.
-		if err != nil || len(got["!r:x"]) != 3 || got["!r:x"][0].EventID != "$jb" {
-			t.Fatalf("candidates = %+v, %v", got, err)
+		if got := unread(); len(got) != 3 || got[0].EventID != "$jb" || got[2].EventID != "$m3" {
+			t.Fatalf("unread = %+v", got)
 		}
 		if err := s.PutReceipt(ctx, store.Receipt{RoomID: "!r:x", UserID: "@a:x", Type: "m.read.private", EventID: "$m1", TS: 1}); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = s.UnreadCandidates(ctx, "@a:x", []string{"!r:x"}, max, 10)
-		if len(got["!r:x"]) != 1 || got["!r:x"][0].EventID != "$m3" {
+		if got := unread(); len(got) != 1 || got[0].EventID != "$m3" {
 			t.Fatalf("after receipt = %+v", got)
 		}
 		if n, _ := s.JoinedCounts(ctx, []string{"!r:x", "!none:x"}); n["!r:x"] != 2 || n["!none:x"] != 0 {
