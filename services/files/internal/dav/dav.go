@@ -281,7 +281,9 @@ func (f *davFS) Mkdir(ctx context.Context, name string, _ os.FileMode) error {
 // OpenFile implements webdav.FileSystem: reading a folder or a file, or
 // writing a file (a new version when it exists).
 func (f *davFS) OpenFile(ctx context.Context, name string, flag int, _ os.FileMode) (webdav.File, error) {
-	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+	// PUT and COPY open with O_CREATE|O_TRUNC; PROPPATCH opens O_RDWR
+	// only, to reach the dead properties: that must not write content.
+	if flag&(os.O_CREATE|os.O_TRUNC) != 0 {
 		return f.create(ctx, name)
 	}
 	sp, parts, err := f.split(name)
@@ -409,6 +411,10 @@ type info struct {
 	dir  bool
 	size int64
 	mod  time.Time
+	// props are the dead properties, once loaded (a listing loads its
+	// children's at once).
+	props       []store.Prop
+	propsLoaded bool
 }
 
 func (i *info) Name() string { return i.name }
@@ -477,8 +483,17 @@ func (f *file) Readdir(count int) ([]os.FileInfo, error) {
 			if err != nil {
 				return nil, err
 			}
+			keys := make([]string, len(nodes))
+			for i, n := range nodes {
+				keys[i] = n.ID
+			}
+			props, err := f.fs.svc.Props(f.ctx, f.fs.user, f.space.ID, keys)
+			if err != nil {
+				return nil, err
+			}
 			for _, n := range nodes {
-				f.children = append(f.children, &info{name: n.Name, node: n, dir: n.Kind == store.KindFolder, size: n.Size, mod: n.ModifiedAt})
+				f.children = append(f.children, &info{name: n.Name, node: n, dir: n.Kind == store.KindFolder, size: n.Size, mod: n.ModifiedAt,
+					props: props[n.ID], propsLoaded: true})
 			}
 		}
 		if f.path != "" && !f.fs.writes {
