@@ -315,7 +315,7 @@ func (f *davFS) create(ctx context.Context, name string) (webdav.File, error) {
 		return nil, osErr("open", name, err)
 	}
 	pr, pw := io.Pipe()
-	wf := &file{fs: f, space: sp, pw: pw, done: make(chan struct{})}
+	wf := &file{fs: f, ctx: ctx, space: sp, pw: pw, done: make(chan struct{})}
 	size := f.size
 	f.size = -1 // a COPY's files have no declared length
 	go func() {
