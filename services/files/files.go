@@ -246,7 +246,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 
 	mux := base.Mux()
 	api.Mount(mux, base, svc)
-	davh := base.Metrics.Instrument("dav", dav.New(svc, log))
+	davh := base.Metrics.Instrument("dav", dav.New(svc, st, log))
 	mux.Handle(dav.Prefix, davh)
 	mux.Handle(dav.Prefix+"/", davh)
 	r.Mux = service.Mux{ServeMux: mux}

@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/net/webdav"
@@ -43,13 +42,13 @@ const Prefix = "/dav"
 type Handler struct {
 	svc   *drive.Service
 	log   *slog.Logger
-	locks webdav.LockSystem // shared, keyed by space id (see spaceLocks)
-	probe sync.Mutex        // serialises lock probes (see spaceLocks.Create)
+	locks *store.Store // the WebDAV locks (see spaceLocks)
 }
 
-// New returns the handler.
-func New(svc *drive.Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log, locks: webdav.NewMemLS()}
+// New returns the handler; its locks are kept in st, shared by the
+// replicas and kept across restarts.
+func New(svc *drive.Service, st *store.Store, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log, locks: st}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +280,9 @@ func (f *davFS) Mkdir(ctx context.Context, name string, _ os.FileMode) error {
 // OpenFile implements webdav.FileSystem: reading a folder or a file, or
 // writing a file (a new version when it exists).
 func (f *davFS) OpenFile(ctx context.Context, name string, flag int, _ os.FileMode) (webdav.File, error) {
-	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+	// PUT and COPY open with O_CREATE|O_TRUNC; PROPPATCH opens O_RDWR
+	// only, to reach the dead properties: that must not write content.
+	if flag&(os.O_CREATE|os.O_TRUNC) != 0 {
 		return f.create(ctx, name)
 	}
 	sp, parts, err := f.split(name)
@@ -313,7 +314,7 @@ func (f *davFS) create(ctx context.Context, name string) (webdav.File, error) {
 		return nil, osErr("open", name, err)
 	}
 	pr, pw := io.Pipe()
-	wf := &file{fs: f, space: sp, pw: pw, done: make(chan struct{})}
+	wf := &file{fs: f, ctx: ctx, space: sp, pw: pw, done: make(chan struct{})}
 	size := f.size
 	f.size = -1 // a COPY's files have no declared length
 	go func() {
@@ -409,6 +410,10 @@ type info struct {
 	dir  bool
 	size int64
 	mod  time.Time
+	// props are the dead properties, once loaded (a listing loads its
+	// children's at once).
+	props       []store.Prop
+	propsLoaded bool
 }
 
 func (i *info) Name() string { return i.name }
@@ -477,8 +482,17 @@ func (f *file) Readdir(count int) ([]os.FileInfo, error) {
 			if err != nil {
 				return nil, err
 			}
+			keys := make([]string, len(nodes))
+			for i, n := range nodes {
+				keys[i] = n.ID
+			}
+			props, err := f.fs.svc.Props(f.ctx, f.fs.user, f.space.ID, keys)
+			if err != nil {
+				return nil, err
+			}
 			for _, n := range nodes {
-				f.children = append(f.children, &info{name: n.Name, node: n, dir: n.Kind == store.KindFolder, size: n.Size, mod: n.ModifiedAt})
+				f.children = append(f.children, &info{name: n.Name, node: n, dir: n.Kind == store.KindFolder, size: n.Size, mod: n.ModifiedAt,
+					props: props[n.ID], propsLoaded: true})
 			}
 		}
 		if f.path != "" && !f.fs.writes {
@@ -577,74 +591,3 @@ func (f *file) Close() error {
 	return nil
 }
 
-// spaceLocks shares one lock table between agents: paths are translated
-// from the agent's folder names to space ids, so that two members of a
-// team space (who may see it under different names) lock the same
-// resources.
-//
-// webdav takes a temporary lock on what a request without an If header
-// touches, to check that no client holds a lock on it; here it is only
-// that check, not a lock: concurrent requests on the same path (rclone
-// creates a folder from several transfers at once) are ordered by the
-// database, not refused with 423.
-type spaceLocks struct {
-	h      *Handler
-	fs     *davFS
-	method string
-}
-
-const probeToken = "bureau:probe"
-
-func (l spaceLocks) abs(name string) string {
-	if name == "" {
-		return ""
-	}
-	first, rest, _ := strings.Cut(strings.TrimPrefix(name, "/"), "/")
-	if i, ok := l.fs.byName[names.Key(first)]; ok {
-		return path.Join("/"+l.fs.spaces[i].ID, rest)
-	}
-	return path.Join("/~", name) // not a space of the agent's: fails later anyway
-}
-
-func (l spaceLocks) rel(name string) string {
-	first, rest, _ := strings.Cut(strings.TrimPrefix(name, "/"), "/")
-	for i := range l.fs.spaces {
-		if l.fs.spaces[i].ID == first {
-			return path.Join("/"+l.fs.folder[i], rest)
-		}
-	}
-	return name
-}
-
-func (l spaceLocks) Confirm(now time.Time, name0, name1 string, conditions ...webdav.Condition) (func(), error) {
-	return l.h.locks.Confirm(now, l.abs(name0), l.abs(name1), conditions...)
-}
-
-func (l spaceLocks) Create(now time.Time, details webdav.LockDetails) (string, error) {
-	details.Root = l.abs(details.Root)
-	l.h.probe.Lock()
-	defer l.h.probe.Unlock()
-	if l.method == "LOCK" {
-		return l.h.locks.Create(now, details)
-	}
-	// A probe: could the lock be taken? Then nobody else holds one.
-	token, err := l.h.locks.Create(now, details)
-	if err != nil {
-		return "", err
-	}
-	l.h.locks.Unlock(now, token)
-	return probeToken, nil
-}
-
-func (l spaceLocks) Refresh(now time.Time, token string, duration time.Duration) (webdav.LockDetails, error) {
-	d, err := l.h.locks.Refresh(now, token, duration)
-	d.Root = l.rel(d.Root)
-	return d, err
-}
-
-func (l spaceLocks) Unlock(now time.Time, token string) error {
-	if token == probeToken {
-		return nil
-	}
-	return l.h.locks.Unlock(now, token)
-}

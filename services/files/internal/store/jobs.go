@@ -69,7 +69,7 @@ func (s *Store) DeleteNodes(ctx context.Context, space string, ids []string) ([]
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			for _, q := range []string{`DELETE FROM files_versions WHERE node_id IN `, `DELETE FROM files_links WHERE node_id IN `} {
+			for _, q := range []string{`DELETE FROM files_versions WHERE node_id IN `, `DELETE FROM files_links WHERE node_id IN `, `DELETE FROM files_props WHERE node_id IN `} {
 				if _, err := tx.ExecContext(ctx, s.q(q+in), args...); err != nil {
 					return err
 				}
