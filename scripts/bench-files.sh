@@ -5,14 +5,16 @@
 # or checksum).
 #
 # Three processes as in production, all on 127.0.0.1: MinIO, the files
-# service (bin/files, S3 storage on that MinIO, SQLite metadata, no
-# antivirus) and the gateway (bin/gateway, development IdP). The bench
+# service (bin/files, S3 storage on that MinIO, SQLite metadata unless
+# FILES_DB_URL, no antivirus) and the gateway (bin/gateway, development IdP). The bench
 # (services/files/cmd/files-bench) signs in as alice through the dev IdP's
 # login_hint flow and measures, through the gateway:
 #
 #   - upload (tus creation + one PATCH) and download of a 1 GiB file, against
 #     minio-go straight to the same MinIO (one stream, same part size);
-#     MB/s for each and the ratio, ROUNDS rounds alternated;
+#     MB/s for each and the ratio, ROUNDS rounds alternated; the files
+#     service is also measured without the gateway (identity token signed by
+#     the bench with the gateway's key), to tell the two hops apart;
 #   - time to list a folder of 10 000 files (API pages of 1000, WebDAV
 #     PROPFIND depth 1 with an app password);
 #   - metadata operations per second (create folder, rename, move; 8 clients).
@@ -22,7 +24,14 @@
 #
 # Environment: BENCH_SIZE (bytes, 1073741824), BENCH_FILES (10000),
 # BENCH_OPS (2000), ROUNDS (2), PART_SIZE (files upload_part_size and
-# minio-go part size, 16777216), KEEP_TMP=1 keeps the temp dir (logs).
+# minio-go part size, 16777216), FILES_DB_URL (the files metadata database,
+# e.g. postgres://…; default a SQLite file in the temp dir), KEEP_TMP=1
+# keeps the temp dir (logs).
+#
+# Besides MB/s, each transfer prints the CPU seconds per GB spent by the
+# gateway, files and MinIO processes and by the bench itself, and how many
+# cores other work on the machine kept busy meanwhile: on a shared machine
+# the CPU cost is the stable figure, the throughput is not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,7 +125,7 @@ bin/files-bench "${MINIO_ARGS[@]}" -make-bucket bureau-files
 while read -r v; do unset "$v"; done < <(env | awk -F= '/^BUREAU_(GATEWAY|FILES)_/{print $1}')
 BUREAU_FILES_LISTEN=127.0.0.1:$FILES_PORT BUREAU_FILES_PUBLIC_URL=$GW \
   BUREAU_FILES_GATEWAY_PUBLIC_KEY=$PUB BUREAU_FILES_LOG_LEVEL=warn \
-  BUREAU_FILES_DATABASE_URL="sqlite://$TMP/files.db" \
+  BUREAU_FILES_DATABASE_URL="${FILES_DB_URL:-sqlite://$TMP/files.db}" \
   BUREAU_FILES_STORAGE_KIND=s3 BUREAU_FILES_STORAGE_S3_ENDPOINT=127.0.0.1:$MINIO_PORT \
   BUREAU_FILES_STORAGE_S3_ACCESS_KEY=$MINIO_USER BUREAU_FILES_STORAGE_S3_SECRET_KEY=$MINIO_PASS \
   BUREAU_FILES_STORAGE_S3_BUCKET=bureau-files BUREAU_FILES_UPLOAD_PART_SIZE=$PART_SIZE \

@@ -10,7 +10,8 @@
 // (directory search, role). Bruno opens the space in his own browser
 // context. Alice uploads a generated 3 MB file (upload throttled so that the
 // progress bar is seen mid-way, paused and resumed); Bruno sees it appear
-// live — no reload — and downloads it: same bytes. Alice creates a read-only
+// live — no reload — and downloads it: same bytes. Alice uploads a new
+// version and restores the first from the versions dialog. She creates a read-only
 // share link on it; a third, anonymous context opens the link and downloads
 // the same bytes. Alice puts the file in the trash and restores it.
 import { harness } from "./harness.mjs";
@@ -178,6 +179,23 @@ async function main() {
     });
     await shot("03-bruno-live", bruno);
 
+    await step("alice uploads a new version, then restores the first one", async () => {
+        await page.getByRole("button", { name: "Effacer les envois terminés" }).click();
+        await page.locator("[data-testid=upload-input]").setInputFiles({ name, mimeType: "application/octet-stream", buffer: randomBytes(100_000) });
+        await waitUploaded(page, name);
+        await page.getByTitle(`Versions de ${name}`).click();
+        const dialog = page.locator("#bureau-files-versions");
+        const items = dialog.locator("[data-testid=versions] li");
+        await items.nth(1).waitFor();
+        if ((await items.count()) !== 2) throw new Error(`${await items.count()} versions, want 2`);
+        await items.nth(1).getByRole("button", { name: "Restaurer" }).click();
+        await dialog.getByText("est redevenue la version actuelle").waitFor();
+        await items.nth(2).waitFor();
+        await shot("04-versions", page, { fullPage: false });
+        await dialog.getByRole("button", { name: "Fermer" }).click();
+        await page.locator(`tr[data-node-name="${name}"] td.bureau-files__col-size`).filter({ hasText: "3 Mo" }).waitFor();
+    });
+
     const url = await step("alice creates a read-only share link", async () => {
         await page.getByTitle(`Partager ${name}`).click();
         const dialog = page.locator("#bureau-files-share");
@@ -189,7 +207,7 @@ async function main() {
         const url = await input.inputValue();
         if (!url.startsWith(`${base}/fichiers/lien/`)) throw new Error(`link ${url}`);
         await dialog.locator("[data-link-kind=read]").first().waitFor();
-        await shot("04-share-link", page, { fullPage: false });
+        await shot("05-share-link", page, { fullPage: false });
         await dialog.getByRole("button", { name: "Fermer" }).click();
         return url;
     });
@@ -200,7 +218,7 @@ async function main() {
         await anon.getByRole("heading", { level: 1, name: "Fichiers partagés" }).waitFor();
         const got = await downloadBytes(anon, anon.locator(`li[data-node-name="${name}"] a[data-action=download]`), name);
         if (sha256(got) !== sha256(content)) throw new Error(`anonymous download: ${got.length} different bytes`);
-        await shot("05-anonymous-link-phone", anon);
+        await shot("06-anonymous-link-phone", anon);
         await anon.context().close();
     });
 
@@ -217,7 +235,7 @@ async function main() {
         await page.locator(`tr[data-node-name="${name}"]`).waitFor();
     });
     await page.setViewportSize(PHONE);
-    await shot("06-folder-phone");
+    await shot("07-folder-phone");
 }
 
 run(main);
