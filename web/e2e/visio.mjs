@@ -245,6 +245,13 @@ async function main() {
         });
         await step("the guest decodes the meeting's video", () => decodingVideos(g, 1));
         await shot(g, "visio-14-guest-meeting-phone", { fullPage: false });
+        await step("the guest closes the browser, bruno sees it", async () => {
+            delete pages.guest;
+            await context.close();
+            await until("two camera tiles again", () =>
+                b.evaluate(() => ({ ok: document.querySelectorAll('[data-visio-tile][data-source="camera"]').length === 2 }))
+            );
+        });
     }
 
     await step("alice leaves, bruno sees it", async () => {
