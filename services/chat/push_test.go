@@ -28,7 +28,13 @@ func TestPushRules(t *testing.T) {
 	if len(rs.Content) != 1 || rs.Content[0].Pattern != "alice.martin-interieur.gouv.fr" {
 		t.Fatalf("content rule = %+v", rs.Content)
 	}
-	// mautrix evaluates our defaults the way we do: a 1:1 message notifies.
+	// The default rules are also the m.push_rules account data.
+	var ad struct {
+		Global *pushrules.PushRuleset `json:"global"`
+	}
+	if err := a.GetAccountData(ctx, "m.push_rules", &ad); err != nil || ad.Global == nil || len(ad.Global.Underride) != 5 {
+		t.Fatalf("m.push_rules account data = %+v, %v", ad, err)
+	}
 	room, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{b.UserID}})
 	if err != nil {
 		t.Fatal(err)

@@ -383,6 +383,11 @@ func (a *API) accountDataGet(w http.ResponseWriter, r *http.Request, dev store.D
 		return
 	}
 	c, err := a.store.GetAccountData(r.Context(), dev.UserID, room, typ)
+	if errors.Is(err, store.ErrNotFound) && room == "" && typ == "m.push_rules" {
+		// Never changed: the default rules.
+		a.pushRules(w, r, dev)
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No account data"))
 		return

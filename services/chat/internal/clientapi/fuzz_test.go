@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -61,4 +62,20 @@ func TestLocalpart(t *testing.T) {
 			t.Errorf("Localpart(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzLazyFilter: the RoomEventFilter of /messages and /context is
+// accepted or refused with a Matrix error; never a panic.
+func FuzzLazyFilter(f *testing.F) {
+	for _, s := range []string{"", `{"lazy_load_members":true}`, `{"lazy_load_members":"yes"}`, `[]`, `{`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := lazyFilter(s); err != nil {
+			var me *matrixError
+			if !errors.As(err, &me) || me.status != 400 {
+				t.Fatalf("%q: %v", s, err)
+			}
+		}
+	})
 }
