@@ -590,4 +590,3 @@ func (f *file) Close() error {
 	}
 	return nil
 }
-
