@@ -279,8 +279,11 @@ func TestWebDAVMethods(t *testing.T) {
 	if resp := davReq(t, &alice, "MOVE", dav+"Projet/copie.bin", nil, map[string]string{"Destination": dav + "Projet/Dossier/déplacé.bin"}); resp.StatusCode != 201 {
 		t.Fatalf("MOVE: %d", resp.StatusCode)
 	}
-	if resp := davReq(t, &alice, "MOVE", dav+"Projet/Dossier/déplacé.bin", nil, map[string]string{"Destination": dav + "Mon%20espace/x.bin"}); resp.StatusCode != 403 {
+	if resp := davReq(t, &alice, "MOVE", dav+"Projet/Dossier/déplacé.bin", nil, map[string]string{"Destination": dav + "Mon%20espace/x.bin"}); resp.StatusCode != 201 {
 		t.Fatalf("MOVE across spaces: %d", resp.StatusCode)
+	}
+	if resp := davReq(t, &alice, "MOVE", dav+"Mon%20espace/x.bin", nil, map[string]string{"Destination": dav + "Projet/Dossier/déplacé.bin"}); resp.StatusCode != 201 {
+		t.Fatalf("MOVE back: %d", resp.StatusCode)
 	}
 	e.waitTree(&alice, t1.ID, folder.ID)
 	if got := readAll(t, davReq(t, &alice, "GET", dav+"Projet/Dossier/d%C3%A9plac%C3%A9.bin", nil, nil)); got != "v2" {

@@ -4,9 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"bureau/services/platform/identity"
-	"bureau/services/platform/testenv"
 )
 
 const lockBody = `<?xml version="1.0" encoding="utf-8"?>
@@ -17,13 +14,7 @@ const lockBody = `<?xml version="1.0" encoding="utf-8"?>
 // expire.
 func TestWebDAVLocksSharedAndPersistent(t *testing.T) {
 	t.Parallel()
-	pub, priv, err := identity.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := envOptions{dbURL: testenv.SharedPostgres(t).NewDatabase(t), bucket: testenv.SharedMinIO(t).NewBucket(t), clamav: "-"}
-	a := startEnv(t, o, pub, priv)
-	b := startEnv(t, o, pub, priv)
+	a, b, start := replicas(t)
 	var team space
 	a.call(&alice, "POST", "/api/files/spaces", map[string]string{"name": "Projet"}, 201, &team)
 	a.call(&alice, "POST", "/api/files/spaces/"+team.ID+"/members", map[string]string{"user_id": bruno.ID, "role": "editor"}, 201, nil)
@@ -48,7 +39,7 @@ func TestWebDAVLocksSharedAndPersistent(t *testing.T) {
 	}
 	// A restart (a new instance on the same database) keeps it.
 	a.stop()
-	c := startEnv(t, o, pub, priv)
+	c := start()
 	davC := c.davFront(&alice, &bruno).URL + "/dav/Projet/"
 	if resp := davReq(t, &bruno, "DELETE", davC+"doc.txt", nil, nil); resp.StatusCode != 423 {
 		t.Fatalf("DELETE after a restart: %d", resp.StatusCode)

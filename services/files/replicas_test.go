@@ -20,13 +20,7 @@ import (
 // the upload completes intact.
 func TestTusTwoReplicas(t *testing.T) {
 	t.Parallel()
-	pub, priv, err := identity.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := envOptions{dbURL: testenv.SharedPostgres(t).NewDatabase(t), bucket: testenv.SharedMinIO(t).NewBucket(t), clamav: "-"}
-	a := startEnv(t, o, pub, priv)
-	b := startEnv(t, o, pub, priv)
+	a, b, _ := replicas(t)
 	sp := a.personal(&alice)
 	data := randomBytes(12 << 20)
 	resp, loc := a.tusCreate(&alice, int64(len(data)), map[string]string{"space": sp.ID, "filename": "partagé.bin"})
@@ -85,6 +79,18 @@ func TestTusTwoReplicas(t *testing.T) {
 	if sha256.Sum256(got) != sha256.Sum256(data) {
 		t.Fatalf("content differs (%d bytes)", len(got))
 	}
+}
+
+// replicas starts two instances of the service on one PostgreSQL
+// database and one bucket; start starts another one.
+func replicas(t *testing.T) (a, b *env, start func() *env) {
+	pub, priv, err := identity.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := envOptions{dbURL: testenv.SharedPostgres(t).NewDatabase(t), bucket: testenv.SharedMinIO(t).NewBucket(t), clamav: "-"}
+	start = func() *env { return startEnv(t, o, pub, priv) }
+	return start(), start(), start
 }
 
 func readBody(resp *http.Response) []byte {

@@ -343,7 +343,8 @@ func (f *davFS) RemoveAll(ctx context.Context, name string) error {
 	return osErr("remove", name, f.svc.Delete(ctx, f.user, sp.ID, n.ID))
 }
 
-// Rename implements webdav.FileSystem: rename and/or move within a space.
+// Rename implements webdav.FileSystem: rename and/or move, within a space
+// or to another.
 func (f *davFS) Rename(ctx context.Context, oldName, newName string) error {
 	sp, parts, err := f.split(oldName)
 	if err != nil {
@@ -361,7 +362,10 @@ func (f *davFS) Rename(ctx context.Context, oldName, newName string) error {
 		return err
 	}
 	if dsp.ID != sp.ID {
-		return &os.PathError{Op: "rename", Path: newName, Err: os.ErrPermission} // not across spaces (yet)
+		// Across spaces: the API's move (editor on both sides, the
+		// target's quota, links revoked).
+		_, err = f.svc.MoveToSpace(ctx, f.user, sp.ID, n.ID, dsp.ID, parent, &base)
+		return osErr("rename", newName, err)
 	}
 	_, err = f.svc.Place(ctx, f.user, sp.ID, n.ID, &base, &parent)
 	return osErr("rename", newName, err)
@@ -590,4 +594,3 @@ func (f *file) Close() error {
 	}
 	return nil
 }
-

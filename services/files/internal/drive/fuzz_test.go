@@ -1,0 +1,45 @@
+package drive
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// NormalizeEmail accepts only plain addresses, lower-cased, and never
+// returns something with a display name, spaces or angle brackets.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"a@b.fr", "Emma.Durand@Culture.gouv.fr", "Bob <b@x.fr>", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "\"a\"@b.fr", "a@b.fr\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := NormalizeEmail(s)
+		if got == "" {
+			return
+		}
+		if got != strings.ToLower(s) || strings.ContainsAny(got, " <>\"\r\n\t") || strings.Count(got, "@") < 1 || len(got) > 254 {
+			t.Fatalf("NormalizeEmail(%q) = %q", s, got)
+		}
+	})
+}
+
+// zipName never yields a separator, a control character, "." or "..".
+func FuzzZipName(f *testing.F) {
+	for _, s := range []string{"a.txt", "..", ".", "a/b", "a\\b", "c:x", "\x00", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := zipName(s)
+		if got == "" || got == "." || got == ".." || strings.ContainsAny(got, "/\\:") {
+			t.Fatalf("zipName(%q) = %q", s, got)
+		}
+		for _, r := range got {
+			if r < 0x20 || r == 0x7f {
+				t.Fatalf("zipName(%q) = %q: control character", s, got)
+			}
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Fatalf("zipName(%q) = %q: invalid UTF-8", s, got)
+		}
+	})
+}
