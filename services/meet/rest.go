@@ -179,10 +179,10 @@ func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 // cancelRoom: the host cancels the meeting; its links stop working and a
-// meeting in progress on this node ends for everyone.
+// meeting in progress ends for everyone (the request goes to its node).
 func (s *Service) cancelRoom(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.hostOnly(w, r)
-	if !ok {
+	if !ok || s.forwarded(w, r, room.ID) {
 		return
 	}
 	if err := s.store.CancelRoom(r.Context(), room.ID, s.now()); err != nil {
