@@ -59,6 +59,10 @@ func TestClusterPlacement(t *testing.T) {
 	if n := a.waitMetrics("two participants on a", func(m map[string]float64) bool { return m["bureau_meet_participants"] == 2 }); n["bureau_meet_participants"] != 2 {
 		t.Fatal("participants")
 	}
+	var view roomView
+	if code, body := b.do(&bob, "GET", "/api/meet/rooms/"+room.ID, ""); code != 200 || json.Unmarshal(body, &view) != nil || view.Connected != 2 {
+		t.Fatalf("room view through b (answered by a): %d %s", code, body)
+	}
 	if m := b.metrics(); m["bureau_meet_participants"] != 0 || m["bureau_meet_rooms"] != 0 {
 		t.Fatalf("node b serves the room too: %v", meetMetrics(m))
 	}
