@@ -59,11 +59,28 @@ func TestClusterPlacement(t *testing.T) {
 	if n := a.waitMetrics("two participants on a", func(m map[string]float64) bool { return m["bureau_meet_participants"] == 2 }); n["bureau_meet_participants"] != 2 {
 		t.Fatal("participants")
 	}
+	var view roomView
+	if code, body := b.do(&bob, "GET", "/api/meet/rooms/"+room.ID, ""); code != 200 || json.Unmarshal(body, &view) != nil || view.Connected != 2 {
+		t.Fatalf("room view through b (answered by a): %d %s", code, body)
+	}
 	if m := b.metrics(); m["bureau_meet_participants"] != 0 || m["bureau_meet_rooms"] != 0 {
 		t.Fatalf("node b serves the room too: %v", meetMetrics(m))
 	}
 	cb.send(signal.Message{Type: signal.TypeChat, Text: "via b"})
 	ca.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "via b" })
+
+	// A guest reaching b waits in the lobby on a; revoking the link
+	// through b reaches a, which turns the guest away.
+	link := b.guestLink(alice, room.ID, `{}`)
+	guest := b.dialPath("guest", guestPath(link.Token, "Jeanne"), nil, loopbackAPI(t))
+	guest.send(signal.Message{Type: signal.TypeJoin})
+	guest.expect(signal.TypeLobby)
+	ca.expectWhere(signal.TypeLobbyRequest, func(m signal.Message) bool { return m.Participant.Guest })
+	if code, body := b.do(&alice, "DELETE", "/api/meet/rooms/"+room.ID+"/guest-links/"+link.ID, ""); code != 204 {
+		t.Fatalf("revoke through b: %d %s", code, body)
+	}
+	guest.expect(signal.TypeDenied)
+	guest.expectClosed(websocket.CloseNormalClosure)
 
 	// Node a goes away: both are told to reconnect, the room is freed.
 	cancel()
@@ -106,10 +123,21 @@ func TestClusterPlacement(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // retrying like a client, not synchronising
 	}
-	c.join(alice, room.ID, signal.TypeJoined)
-	_, jb3 := c.join(bob, room.ID, signal.TypeJoined)
+	ca3, _ := c.join(alice, room.ID, signal.TypeJoined)
+	cb3, jb3 := c.join(bob, room.ID, signal.TypeJoined)
 	if len(jb3.Participants) != 1 {
 		t.Fatalf("after b crashed, the room on c: %+v", jb3.Participants)
+	}
+
+	// Cancelling through a node that does not serve the room ends the
+	// meeting on the node that does.
+	d := newNode(t, key, cluster("node-d"))
+	if code, body := d.do(&alice, "DELETE", "/api/meet/rooms/"+room.ID, ""); code != 204 {
+		t.Fatalf("cancel through d: %d %s", code, body)
+	}
+	for _, cl := range []*client{ca3, cb3} {
+		cl.expect(signal.TypeEnded)
+		cl.expectClosed(websocket.CloseNormalClosure)
 	}
 }
 

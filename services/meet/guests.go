@@ -86,10 +86,11 @@ func (s *Service) listGuestLinks(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeGuestLink ends a link; guests of that link still waiting in the
-// lobby of a meeting served here are turned away. Admitted guests stay.
+// lobby are turned away (the request goes to the meeting's node). Admitted
+// guests stay.
 func (s *Service) revokeGuestLink(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.moderatorOnly(w, r)
-	if !ok {
+	if !ok || s.forwarded(w, r, room.ID) {
 		return
 	}
 	id := r.PathValue("link")

@@ -33,7 +33,7 @@ type roomView struct {
 	CreatedAt  time.Time    `json:"created_at"`
 	Role       string       `json:"role"`
 	Admission  string       `json:"admission"` // direct | lobby
-	Connected  int          `json:"connected"` // on this node
+	Connected  int          `json:"connected"` // sockets in the meeting (lobby included)
 }
 
 func (s *Service) roomLink(id string) string {
@@ -146,9 +146,11 @@ func (s *Service) listRooms(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"rooms": out})
 }
 
+// getRoom answers from the node serving the meeting, if any, so that
+// `connected` counts its participants.
 func (s *Service) getRoom(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.lookup(w, r)
-	if !ok || !s.joinable(w, room) {
+	if !ok || !s.joinable(w, room) || s.forwarded(w, r, room.ID) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.view(room, u))
@@ -179,10 +181,10 @@ func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 // cancelRoom: the host cancels the meeting; its links stop working and a
-// meeting in progress on this node ends for everyone.
+// meeting in progress ends for everyone (the request goes to its node).
 func (s *Service) cancelRoom(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.hostOnly(w, r)
-	if !ok {
+	if !ok || s.forwarded(w, r, room.ID) {
 		return
 	}
 	if err := s.store.CancelRoom(r.Context(), room.ID, s.now()); err != nil {

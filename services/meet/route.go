@@ -50,6 +50,27 @@ var nodeTransport = &http.Transport{
 	ResponseHeaderTimeout: 15 * time.Second,
 }
 
+// forwarded sends a request that acts on a live meeting (cancel, revoke a
+// guest link) to the node serving it, so that it reaches the sockets
+// there. It reports whether it answered. A room served nowhere, or here,
+// is handled here.
+func (s *Service) forwarded(w http.ResponseWriter, r *http.Request, room string) bool {
+	if r.Header.Get(hopHeader) != "" {
+		return false
+	}
+	n, local, found, err := s.place.Owner(r.Context(), room)
+	if err != nil {
+		s.base.Log.ErrorContext(r.Context(), "room placement", "room", room, "err", err)
+		httpx.WriteError(w, http.StatusServiceUnavailable, "unavailable", "Le service de visioconférence est momentanément indisponible.")
+		return true
+	}
+	if !found || local {
+		return false
+	}
+	s.proxyTo(n).ServeHTTP(w, r)
+	return true
+}
+
 func (s *Service) proxyTo(n placement.Node) http.Handler {
 	if p, ok := s.proxies.Load(n.URL); ok {
 		return p.(http.Handler)

@@ -44,6 +44,9 @@ type Placer interface {
 	// Place returns the node serving room, placing it first if needed;
 	// local is true when it is this node.
 	Place(ctx context.Context, room string) (n Node, local bool, err error)
+	// Owner returns the live node serving room without placing it; found
+	// is false when no live node serves it.
+	Owner(ctx context.Context, room string) (n Node, local, found bool, err error)
 	// Self is this node.
 	Self() Node
 	// Close gives up this node's rooms (others take them at the next join)
@@ -57,6 +60,9 @@ type Local struct{ Node Node }
 func (l Local) Place(context.Context, string) (Node, bool, error) { return l.Node, true, nil }
 func (l Local) Self() Node                                        { return l.Node }
 func (l Local) Close() error                                      { return nil }
+func (l Local) Owner(context.Context, string) (Node, bool, bool, error) {
+	return l.Node, true, true, nil
+}
 
 // Options configure a Redis placer.
 type Options struct {
@@ -202,6 +208,21 @@ func (p *Redis) Place(ctx context.Context, room string) (Node, bool, error) {
 		p.o.Log.Info("room re-placed", "room", room, "dead", owner, "node", c.ID)
 	}
 	return Node{}, false, errors.New("placement: room placement kept changing")
+}
+
+// Owner returns the live node serving room, if any.
+func (p *Redis) Owner(ctx context.Context, room string) (Node, bool, bool, error) {
+	owner, err := p.rdb.Get(ctx, p.roomKey(room)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return Node{}, false, false, nil
+	case err != nil:
+		return Node{}, false, false, err
+	case owner == p.o.Self.ID:
+		return p.o.Self, true, true, nil
+	}
+	n, alive, err := p.node(ctx, owner)
+	return n, false, alive, err
 }
 
 func (p *Redis) node(ctx context.Context, id string) (Node, bool, error) {

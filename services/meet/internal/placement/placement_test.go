@@ -43,6 +43,15 @@ func TestPlacement(t *testing.T) {
 		t.Fatalf("r1 placed on %+v local=%v err=%v, want b (least loaded)", n, local, err)
 	}
 	roomsB = []string{"r1"}
+	if n, local, found, err := a.Owner(ctx, "r1"); err != nil || !found || local || n.ID != "b" {
+		t.Fatalf("owner of r1 seen from a: %+v %v %v %v", n, local, found, err)
+	}
+	if _, _, found, _ := a.Owner(ctx, "r2"); found {
+		t.Fatal("an unplaced room has an owner")
+	}
+	if _, err := rdb.Get(ctx, "t:room:r2").Result(); err != redis.Nil {
+		t.Fatal("Owner placed the room")
+	}
 	if n, local, _ := b.Place(ctx, "r1"); !local || n.ID != "b" {
 		t.Fatalf("b does not see itself as r1's owner: %+v", n)
 	}
