@@ -338,6 +338,8 @@ func TestConfigValidation(t *testing.T) {
 	}
 	c := ok()
 	c.ICE.UDPListen = "0.0.0.0:7882"
+	c.ICE.TCPListen = ":7881"
+	c.Media.CongestionControl = "loss"
 	c.ICE.NAT1To1IPs = []string{"203.0.113.7"}
 	c.TURN.Secret, c.TURN.Realm, c.TURN.URLs = "0123456789abcdef", "bureau.test", []string{"turn:bureau.test:3478"}
 	if err := c.Validate(); err != nil {
@@ -345,13 +347,15 @@ func TestConfigValidation(t *testing.T) {
 	}
 	c = ok()
 	c.ICE.UDPListen = "7882"
+	c.ICE.TCPListen = "[::1]:7881"
+	c.Media.CongestionControl = "bbr"
 	c.ICE.NAT1To1IPs = []string{"not-an-ip"}
 	c.TURN.Secret = "short"
 	c.TURN.URLs = []string{"https://x"}
 	c.TURN.CredentialTTL = 0
 	c.Rooms.MaxParticipants = 1
 	err := c.Validate()
-	for _, f := range []string{"ice.udp_listen", "ice.nat_1to1_ips", "turn.secret", "turn.realm", "turn.urls", "turn.credential_ttl", "rooms.max_participants"} {
+	for _, f := range []string{"ice.udp_listen", "ice.tcp_listen", "media.congestion_control", "ice.nat_1to1_ips", "turn.secret", "turn.realm", "turn.urls", "turn.credential_ttl", "rooms.max_participants"} {
 		if err == nil || !strings.Contains(err.Error(), f+":") {
 			t.Errorf("%s not reported in %v", f, err)
 		}
