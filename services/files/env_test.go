@@ -248,7 +248,9 @@ func (e *env) putFile(u *identity.User, sp, parent, name string, data []byte) no
 // waitScan polls the node until its scan state leaves pending.
 func (e *env) waitScan(u *identity.User, sp, id string) node {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// clamd takes tens of seconds for the 50 MiB file of the resume test
+	// when the machine is loaded (CI runs many packages at once).
+	deadline := time.Now().Add(120 * time.Second)
 	for {
 		var n node
 		e.call(u, "GET", "/api/files/spaces/"+sp+"/nodes/"+id, nil, 200, &n)
@@ -256,7 +258,7 @@ func (e *env) waitScan(u *identity.User, sp, id string) node {
 			return n
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("node %s still pending after 30s", id)
+			e.t.Fatalf("node %s still pending after 120s", id)
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
 	}
