@@ -12,8 +12,9 @@
 // progress bar is seen mid-way, paused and resumed); Bruno sees it appear
 // live — no reload — and downloads it: same bytes. Alice uploads a new
 // version and restores the first from the versions dialog. She creates a read-only
-// share link on it; a third, anonymous context opens the link and downloads
-// the same bytes. Alice puts the file in the trash and restores it.
+// share link on it with an expiry and a password; a third, anonymous context
+// opens the link, is refused with a wrong password, and with the right one
+// downloads the same bytes. Alice puts the file in the trash and restores it.
 import { harness } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -26,6 +27,7 @@ const PHONE = { width: 360, height: 740 };
 const ALICE = "alice.martin@interieur.gouv.fr";
 const BRUNO = "bruno.leroy@interieur.gouv.fr";
 const FILE_SIZE = 3 * 1024 * 1024;
+const LINK_PASSWORD = "motdepasse-e2e";
 
 let page;
 let browser;
@@ -196,11 +198,12 @@ async function main() {
         await page.locator(`tr[data-node-name="${name}"] td.bureau-files__col-size`).filter({ hasText: "3 Mo" }).waitFor();
     });
 
-    const url = await step("alice creates a read-only share link", async () => {
+    const url = await step("alice creates a read-only share link with an expiry and a password", async () => {
         await page.getByTitle(`Partager ${name}`).click();
         const dialog = page.locator("#bureau-files-share");
         await dialog.getByText("Nouveau lien pour").waitFor();
         await dialog.getByLabel("Date d'expiration (facultative)").fill(new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10));
+        await dialog.getByLabel("Mot de passe (facultatif)").fill(LINK_PASSWORD);
         await dialog.getByRole("button", { name: "Créer le lien" }).click();
         const input = dialog.locator("#bureau-share-url");
         await input.waitFor();
@@ -212,11 +215,16 @@ async function main() {
         return url;
     });
 
-    await step("an anonymous visitor opens the link and downloads the file", async () => {
+    await step("an anonymous visitor opens the link, gives its password and downloads the file", async () => {
         const anon = await newPage("anonymous", PHONE);
         await anon.goto(url, { waitUntil: "load" });
         await anon.getByRole("heading", { level: 1, name: "Fichiers partagés" }).waitFor();
-        const got = await downloadBytes(anon, anon.locator(`li[data-node-name="${name}"] a[data-action=download]`), name);
+        await anon.getByLabel("Mot de passe du lien").fill("pas le bon");
+        await anon.getByRole("button", { name: "Ouvrir" }).click();
+        await anon.getByText("Mot de passe incorrect", { exact: false }).or(anon.locator(".fr-input-group--error")).first().waitFor();
+        await anon.getByLabel("Mot de passe du lien").fill(LINK_PASSWORD);
+        await anon.getByRole("button", { name: "Ouvrir" }).click();
+        const got = await downloadBytes(anon, anon.locator(`li[data-node-name="${name}"]`).getByRole("button", { name: "Télécharger" }), name);
         if (sha256(got) !== sha256(content)) throw new Error(`anonymous download: ${got.length} different bytes`);
         await shot("06-anonymous-link-phone", anon);
         await anon.context().close();

@@ -6,6 +6,7 @@ import {
     FilesError,
     formatSize,
     endOfDay,
+    linkAuth,
     isDownloadable,
     linkToken,
     locationPath,
@@ -148,6 +149,11 @@ describe("share links", () => {
         }
         // A share page is not a space: the Fichiers router leaves it alone.
         expect(parseLocation(`/fichiers/lien/${T}`)).toBeNull();
+    });
+    it("sends a link password as Basic with an empty user, in UTF-8", () => {
+        expect(linkAuth("")).toEqual({});
+        expect(linkAuth("motdepasse-123")).toEqual({ Authorization: "Basic " + Buffer.from(":motdepasse-123").toString("base64") });
+        expect(linkAuth("clé-été-2031")).toEqual({ Authorization: "Basic " + Buffer.from(":clé-été-2031", "utf8").toString("base64") });
     });
     it("makes an expiry date the end of that day, local time", () => {
         const iso = endOfDay("2031-03-09")!;

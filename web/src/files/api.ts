@@ -133,8 +133,16 @@ export const apiPaths = {
     linkDeposit: (token: string, name: string) => `/api/files/links/${enc(token)}/content?name=${enc(name)}`
 };
 
-/** Header carrying a share link's password. */
-export const LINK_PASSWORD_HEADER = "Bureau-Link-Password";
+/**
+ * Headers carrying a share link's password: HTTP Basic with an empty user.
+ * (The service also reads Bureau-Link-Password, but the gateway drops every
+ * client header named Bureau-*, so it never arrives through it.)
+ */
+export function linkAuth(password: string): Record<string, string> {
+    if (!password) return {};
+    const bytes = new TextEncoder().encode(":" + password);
+    return { Authorization: "Basic " + btoa(String.fromCharCode(...bytes)) };
+}
 
 async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal, extra?: Record<string, string>): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json", ...extra };
@@ -193,9 +201,9 @@ export const filesApi = {
     createAppPassword: (label: string) => call<AppPassword & { password: string }>("POST", "/api/app-passwords", { label }),
     revokeAppPassword: (id: string) => call<null>("DELETE", `/api/app-passwords/${enc(id)}`),
     linkInfo: (token: string, password: string, signal?: AbortSignal) =>
-        call<LinkInfo>("GET", apiPaths.linkInfo(token), undefined, signal, password ? { [LINK_PASSWORD_HEADER]: password } : undefined),
+        call<LinkInfo>("GET", apiPaths.linkInfo(token), undefined, signal, linkAuth(password)),
     linkList: (token: string, parent: string, password: string, signal?: AbortSignal) =>
-        call<{ items: PublicNode[]; total: number }>("GET", apiPaths.linkNodes(token, parent), undefined, signal, password ? { [LINK_PASSWORD_HEADER]: password } : undefined)
+        call<{ items: PublicNode[]; total: number }>("GET", apiPaths.linkNodes(token, parent), undefined, signal, linkAuth(password))
 };
 
 /** The page a share link opens, in this web app (no sign-in needed). */

@@ -1,7 +1,7 @@
 // The page a share link opens (/fichiers/lien/{token}), signed in or not:
 // a read link shows its file or folder (browse below it, download); a
 // « dépôt » link lets anyone deposit files without seeing the folder. A
-// password, when the link has one, is asked first and sent in a header.
+// password, when the link has one, is asked first and sent as HTTP Basic.
 import { useEffect, useRef, useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
@@ -16,7 +16,7 @@ import {
     formatDate,
     formatSize,
     isDownloadable,
-    LINK_PASSWORD_HEADER,
+    linkAuth,
     type LinkInfo,
     type PublicNode
 } from "../../files/api";
@@ -160,7 +160,7 @@ function SharedFile({ token, password, node }: { token: string; password: string
     const download = async () => {
         setError("");
         try {
-            const res = await fetch(href, { headers: { [LINK_PASSWORD_HEADER]: password }, cache: "no-store" });
+            const res = await fetch(href, { headers: linkAuth(password), cache: "no-store" });
             if (!res.ok) throw errorFromBody(res.status, await res.json().catch(() => null));
             const url = URL.createObjectURL(await res.blob());
             const a = document.createElement("a");
@@ -212,7 +212,7 @@ function DepositView({ token, password, info }: { token: string; password: strin
         setDeposits((ds) => [...ds, { id, name: file.name, size: file.size, sent: 0, status: "uploading" }]);
         const xhr = new XMLHttpRequest();
         xhr.open("PUT", apiPaths.linkDeposit(token, file.name));
-        if (password) xhr.setRequestHeader(LINK_PASSWORD_HEADER, password);
+        for (const [k, v] of Object.entries(linkAuth(password))) xhr.setRequestHeader(k, v);
         xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
         xhr.upload.onprogress = (e) => update(id, { sent: e.loaded });
         xhr.onload = () => {
