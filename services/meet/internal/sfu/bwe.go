@@ -48,6 +48,9 @@ const (
 	// allocateEvery is how often a subscriber's layers are re-chosen from
 	// its estimate (also on every change GCC reports).
 	allocateEvery = 500 * time.Millisecond
+	// probeHold: how long the estimate must not fall before a subscriber
+	// below its wanted layer tries the next one up (see allocate).
+	probeHold = 3 * time.Second
 )
 
 // registerCC adds the send-side estimator (pion's cc interceptor with
@@ -171,6 +174,9 @@ type estimator struct {
 	bwe  cc.BandwidthEstimator
 	stop chan struct{}
 	once sync.Once
+	// Owned by the allocation goroutine.
+	last     int       // the estimate at the last allocation
+	lastDrop time.Time // when it last fell (by 5 % or more)
 }
 
 func (p *Peer) startEstimator(bwe cc.BandwidthEstimator) {
@@ -193,7 +199,7 @@ func (p *Peer) startEstimator(bwe cc.BandwidthEstimator) {
 			case <-t.C:
 			case <-kick:
 			}
-			p.allocate(bwe.GetTargetBitrate())
+			p.allocate(bwe.GetTargetBitrate(), time.Now())
 		}
 	}()
 }
@@ -217,7 +223,19 @@ func (p *Peer) TargetBitrate() int {
 // first (a fixed reserve each), then video, screen shares before cameras
 // (text must stay readable), each taking the highest layer within its
 // size cap whose measured rate fits in what is left.
-func (p *Peer) allocate(budget int) {
+//
+// GCC climbs back slowly after congestion (+5 % per 200 ms at best), and a
+// subscriber on a low layer sends too little to show that more would fit:
+// after probeHold without the estimate falling, a subscriber below the
+// layer it wants is moved one layer up whatever the estimate — that
+// layer's traffic is the probe — and kept there until the estimate falls.
+func (p *Peer) allocate(budget int, now time.Time) {
+	e := p.est
+	if budget < e.last*95/100 {
+		e.lastDrop = now
+	}
+	e.last = budget
+	stable := now.Sub(e.lastDrop) >= probeHold
 	p.mu.Lock()
 	downs := make([]*downTrack, 0, len(p.subs))
 	for _, sub := range p.subs {
@@ -246,8 +264,7 @@ func (p *Peer) allocate(budget int) {
 			budget -= d.t.layerRate(LayerLow) // one encoding: nothing to choose
 			continue
 		}
-		l := d.fit(budget)
-
+		l := d.probe(d.fit(budget), e.lastDrop, stable, now)
 		budget -= d.t.layerRate(l)
 		d.setEstimate(l, &p.sfu.Stats)
 	}
@@ -275,6 +292,24 @@ func (d *downTrack) fit(budget int) int {
 		}
 	}
 	return LayerLow
+}
+
+// probe raises l (what the estimate allows) to a probing layer: the one
+// being probed while the estimate has not fallen since, or the next one up
+// when the estimate has been stable for probeHold since the last probe.
+func (d *downTrack) probe(l int, lastDrop time.Time, stable bool, now time.Time) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.probing > l && lastDrop.Before(d.probeAt) {
+		l = d.probing
+	} else {
+		d.probing = -1
+	}
+	if want := min(d.sizeMax, d.t.topLayer()); stable && l < want && now.Sub(d.probeAt) >= probeHold {
+		l++
+		d.probing, d.probeAt = l, now
+	}
+	return l
 }
 
 // setEstimate caps d at layer l from the bandwidth estimate.

@@ -165,10 +165,13 @@ type downTrack struct {
 	resent  [64]resend // by sequence number modulo 64
 	// estimator
 	lastDown, lastChange time.Time
+	// congestion control probing (see allocate)
+	probing int // layer being probed, -1: none
+	probeAt time.Time
 }
 
 func newDownTrack(t *Track) *downTrack {
-	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh, ccMax: LayerHigh}
+	return &downTrack{t: t, current: -1, target: LayerHigh, sizeMax: LayerHigh, bwMax: LayerHigh, ccMax: LayerHigh, probing: -1}
 }
 
 // Bind implements webrtc.TrackLocal.
