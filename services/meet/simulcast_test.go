@@ -240,7 +240,9 @@ func TestSimulcastLayers(t *testing.T) {
 	if m["bureau_meet_layer_switches_total"] < 2 || m["bureau_meet_nacks_received_total"] == 0 {
 		t.Fatalf("metrics: layer switches %v, nacks %v", m["bureau_meet_layer_switches_total"], m["bureau_meet_nacks_received_total"])
 	}
-	if k.maxJump.Load() > 1000 || k.tsJump.Load() > 90000*2 {
+	// A broken rewrite jumps by random 16/32-bit offsets; a loaded
+	// machine can stall the stream for a few seconds, which is no bug.
+	if k.maxJump.Load() > 1000 || k.tsJump.Load() > 90000*10 {
 		t.Fatalf("discontinuous stream: seq jump %d, ts jump %d", k.maxJump.Load(), k.tsJump.Load())
 	}
 	sub.send(signal.Message{Type: signal.TypeSetQuality, Track: "nope-t9", Quality: "low"})
