@@ -2,7 +2,6 @@ package meet_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,14 +109,7 @@ func (c *client) publishSimulcast(ctx context.Context) {
 		if d == nil {
 			return 0
 		}
-		for _, line := range strings.Split(d.SDP, "\r\n") {
-			var id uint8
-			var u string
-			if _, err := fmt.Sscanf(line, "a=extmap:%d %s", &id, &u); err == nil && u == uri {
-				return id
-			}
-		}
-		return 0
+		return signal.ExtmapID(d.SDP, uri)
 	}
 	go func() {
 		sizes := [3]int{300, 1200, 4000}

@@ -3,8 +3,6 @@ package meet_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,14 +20,7 @@ func (c *client) extID(uri string) uint8 {
 	if d == nil {
 		return 0
 	}
-	for _, line := range strings.Split(d.SDP, "\r\n") {
-		var id uint8
-		var u string
-		if _, err := fmt.Sscanf(line, "a=extmap:%d %s", &id, &u); err == nil && u == uri {
-			return id
-		}
-	}
-	return 0
+	return signal.ExtmapID(d.SDP, uri)
 }
 
 // publishLevel sends Opus packets every 20 ms carrying the audio level

@@ -745,14 +745,7 @@ func (c *client) publishSimulcast(ctx context.Context, kbps int) {
 		if d == nil {
 			return 0
 		}
-		for _, line := range strings.Split(d.SDP, "\r\n") {
-			var id uint8
-			var u string
-			if _, err := fmt.Sscanf(line, "a=extmap:%d %s", &id, &u); err == nil && u == uri {
-				return id
-			}
-		}
-		return 0
+		return msignal.ExtmapID(d.SDP, uri)
 	}
 	go func() {
 		audio := bytes.Repeat([]byte{0xfc}, 120)

@@ -375,3 +375,16 @@ func MaxDisplayName(s string) string {
 	}
 	return string([]rune(s)[:maxDisplayNameLen])
 }
+
+// ExtmapID is the id an SDP gives a header extension (0: not negotiated).
+// Clients read it from their local description to stamp their packets.
+func ExtmapID(sdp, uri string) uint8 {
+	for _, line := range strings.Split(sdp, "\r\n") {
+		var id uint8
+		var u string
+		if _, err := fmt.Sscanf(line, "a=extmap:%d %s", &id, &u); err == nil && u == uri {
+			return id
+		}
+	}
+	return 0
+}
