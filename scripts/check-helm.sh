@@ -115,6 +115,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -322,9 +323,12 @@ func configs(want, file string) error {
 				for _, e := range c.Env {
 					switch {
 					case e.ValueFrom == nil:
-						env[e.Name] = e.Value
+						// $(VAR) names a variable defined earlier, as the kubelet expands it.
+						env[e.Name] = kubeVar.ReplaceAllStringFunc(e.Value, func(m string) string { return env[m[2:len(m)-1]] })
 					case e.ValueFrom.SecretKeyRef != nil:
 						env[e.Name] = placeholder(e.Name, e.ValueFrom.SecretKeyRef.Key)
+					case e.ValueFrom.FieldRef != nil:
+						env[e.Name] = map[string]string{"status.podIP": "10.1.2.3", "metadata.name": "bureau-meet-7d9f-abcde"}[e.ValueFrom.FieldRef.FieldPath]
 					}
 				}
 				envs[c.Name] = env
@@ -365,6 +369,9 @@ func configs(want, file string) error {
 	}
 	return nil
 }
+
+// kubeVar is a $(VAR) reference in an env value.
+var kubeVar = regexp.MustCompile(`\$\([A-Za-z_][A-Za-z0-9_]*\)`)
 
 func examples(dir string) error {
 	env := map[string]map[string]string{

@@ -66,7 +66,7 @@ that the Secrets are in place when the services gain them.
 {{- if $v.identity.existingSecret }}
 {{ include "bureau.secretEnv" (dict "name" (printf "%sGATEWAY_PUBLIC_KEY" $p) "secret" $v.identity.existingSecret "key" $v.identity.publicKey) }}
 {{- end }}
-{{- if and (has .component (list "chat" "files")) $v.postgresql.existingSecret }}
+{{- if and (has .component (list "chat" "files" "meet")) $v.postgresql.existingSecret }}
 {{ include "bureau.secretEnv" (dict "name" (printf "%sDATABASE_URL" $p) "secret" $v.postgresql.existingSecret "key" $v.postgresql.urlKey) }}
 {{- end }}
 {{- include "bureau.redisEnv" (dict "root" .root "prefix" $p) }}
@@ -96,7 +96,46 @@ that the Secrets are in place when the services gain them.
   value: {{ . | quote }}
 {{- end }}
 {{- end }}
+{{- if eq .component "chat" }}
+{{- /* The media repository shares the bucket under its own prefix. */}}
+- name: {{ $p }}MEDIA_STORAGE_KIND
+  value: "s3"
+{{- with $v.s3.endpoint }}
+- name: {{ $p }}MEDIA_STORAGE_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: {{ $p }}MEDIA_STORAGE_S3_BUCKET
+  value: {{ $v.s3.bucket | quote }}
+{{- with $v.s3.region }}
+- name: {{ $p }}MEDIA_STORAGE_S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+- name: {{ $p }}MEDIA_STORAGE_S3_PREFIX
+  value: {{ printf "%schat-media/" ($v.s3.prefix | default "") | quote }}
+{{- if $v.s3.existingSecret }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sMEDIA_STORAGE_S3_ACCESS_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.accessKeyKey) }}
+{{ include "bureau.secretEnv" (dict "name" (printf "%sMEDIA_STORAGE_S3_SECRET_KEY" $p) "secret" $v.s3.existingSecret "key" $v.s3.secretKeyKey) }}
+{{- end }}
+{{- with $v.clamav.address }}
+- name: {{ $p }}MEDIA_CLAMAV_ADDRESS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- if eq .component "meet" }}
+{{- /* Placement: the nodes sharing Redis proxy signalling to the room's
+node at its pod address (docs/meet.md, several nodes). */}}
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: {{ $p }}PLACEMENT_NODE_ID
+  value: "$(POD_NAME)"
+- name: {{ $p }}PLACEMENT_ADVERTISE_URL
+  value: {{ printf "http://$(POD_IP):%v" $c.port | quote }}
 {{- if $c.media.enabled }}
 - name: {{ $p }}ICE_UDP_LISTEN
   value: {{ printf "0.0.0.0:%v" $c.media.udpPort | quote }}
