@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -93,10 +94,20 @@ type prepareFunc func(ver gomatrixserverlib.IRoomVersion, proto *gomatrixserverl
 func (s *Service) send(ctx context.Context, roomID string, from Sender, evType string, stateKey *string, content json.RawMessage, prepare prepareFunc) (string, error) {
 	unlock := s.lockRoom(roomID)
 	defer unlock()
-	const attempts = 8
-	for range attempts {
+	// The in-process lock orders this replica's writers; writers on other
+	// replicas race on the room's forward extremity. The loser rebuilds,
+	// after a short random pause so that it does not lose to the same
+	// steady sender again and again.
+	const attempts = 32
+	for i := range attempts {
 		id, err := s.trySend(ctx, roomID, from, evType, stateKey, content, prepare)
 		if errors.Is(err, store.ErrConflict) {
+			pause := time.Duration(mrand.Int64N(int64(time.Millisecond) << min(i, 6)))
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
 			continue
 		}
 		if errors.Is(err, store.ErrDuplicateTxn) {
