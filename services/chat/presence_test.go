@@ -38,7 +38,7 @@ func sharingAgents(t *testing.T, e *env) (a, b, c *mautrix.Client, room *mautrix
 func TestPresence(t *testing.T) {
 	e := newEnv(t, func(c *chat.Config) { c.Presence = true })
 	ctx := t.Context()
-	a, b, c, _ := sharingAgents(t, e)
+	a, b, c, room := sharingAgents(t, e)
 
 	// A sync with set_presence=offline does not bring its user online;
 	// a plain one does.
@@ -104,6 +104,14 @@ func TestPresence(t *testing.T) {
 	s, err = b.SyncRequest(ctx, 0, s.NextBatch, "", false, event.PresenceOffline)
 	if err != nil || len(s.Presence.Events) != 0 {
 		t.Fatalf("presence without change: %v, %v", presenceOf(s), err)
+	}
+
+	// Sending a message is activity: Alice is online again, message kept.
+	if _, err := a.SendText(ctx, room.RoomID, "de retour"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := b.GetPresence(ctx, a.UserID); err != nil || p.Presence != event.PresenceOnline || p.StatusMsg != "Absente" {
+		t.Fatalf("alice after sending: %+v, %v", p, err)
 	}
 
 	base := "/_matrix/client/v3/presence/"
