@@ -114,6 +114,24 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("alice after sending: %+v, %v", p, err)
 	}
 
+	// Carol (online since her sync) newly shares a room with Alice:
+	// Alice's next sync carries her presence, though it did not change.
+	s, err = a.SyncRequest(ctx, 0, "", "", false, event.PresenceOffline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{c.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.JoinRoomByID(ctx, other.RoomID); err != nil {
+		t.Fatal(err)
+	}
+	s, err = a.SyncRequest(ctx, 0, s.NextBatch, "", false, event.PresenceOffline)
+	if got := presenceOf(s); err != nil || got[c.UserID.String()] != "unavailable" {
+		t.Fatalf("newcomer's presence = %v, %v", got, err)
+	}
+
 	base := "/_matrix/client/v3/presence/"
 	self := base + url.PathEscape(a.UserID.String()) + "/status"
 	for _, bad := range []struct {
@@ -128,7 +146,7 @@ func TestPresence(t *testing.T) {
 		{a, "PUT", self, `{"presence":1}`, 400, "M_BAD_JSON"},
 		{a, "PUT", self, `{"presence":"online","status_msg":5}`, 400, "M_BAD_JSON"},
 		{a, "PUT", self, `{"presence":`, 400, "M_NOT_JSON"},
-		{c, "GET", self, ``, 403, "M_FORBIDDEN"},
+		{b, "GET", base + url.PathEscape(c.UserID.String()) + "/status", ``, 403, "M_FORBIDDEN"},
 		{a, "GET", "/_matrix/client/v3/sync?set_presence=away", ``, 400, "M_INVALID_PARAM"},
 	} {
 		if status, code := raw(t, bad.cli, bad.method, bad.path, bad.body); status != bad.status || code != bad.code {

@@ -249,7 +249,9 @@ func (a *API) presenceActive(ctx context.Context, userID string) error {
 }
 
 // syncPresence adds the m.presence events of the users sharing a room with
-// the syncing user whose presence changed in (since, upTo].
+// the syncing user whose presence changed in (since, upTo], and, on an
+// incremental sync, of those who newly share one (device_lists.changed
+// holds them, already computed).
 func (a *API) syncPresence(ctx context.Context, userID string, since, upTo int64, resp *syncResponse) error {
 	if a.cfg.PresenceOff {
 		return nil
@@ -257,6 +259,23 @@ func (a *API) syncPresence(ctx context.Context, userID string, since, upTo int64
 	ps, err := a.store.PresenceChanges(ctx, userID, max(since, 0), upTo)
 	if err != nil {
 		return err
+	}
+	if since >= 0 && len(resp.DeviceLists.Changed) > 0 {
+		seen := map[string]bool{}
+		for _, p := range ps {
+			seen[p.UserID] = true
+		}
+		var more []string
+		for _, u := range resp.DeviceLists.Changed {
+			if !seen[u] {
+				more = append(more, u)
+			}
+		}
+		newcomers, err := a.store.Presences(ctx, more)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, newcomers...)
 	}
 	now := a.now().UnixMilli()
 	for _, p := range ps {

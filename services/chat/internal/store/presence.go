@@ -61,6 +61,26 @@ func (s *Store) PresenceChanges(ctx context.Context, userID string, after, upTo 
 	if err != nil {
 		return nil, err
 	}
+	return scanPresences(rows)
+}
+
+// Presences returns the rows of the given users (those who have one).
+func (s *Store) Presences(ctx context.Context, userIDs []string) ([]Presence, error) {
+	var out []Presence
+	err := inBatches(userIDs, func(part []string) error {
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id, state, status_msg, last_active_ts, last_sync_ts, stream_pos FROM chat_presence
+			WHERE user_id IN (`+placeholders(len(part))+`) ORDER BY user_id`), anys(part)...)
+		if err != nil {
+			return err
+		}
+		got, err := scanPresences(rows)
+		out = append(out, got...)
+		return err
+	})
+	return out, err
+}
+
+func scanPresences(rows *sql.Rows) ([]Presence, error) {
 	defer rows.Close()
 	var out []Presence
 	for rows.Next() {
