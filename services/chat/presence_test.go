@@ -77,6 +77,18 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("initial presence = %v", got)
 	}
 
+	// The filter's presence section applies.
+	for filter, want := range map[string]int{
+		`{"presence":{"not_types":["m.*"]}}`:                     0,
+		`{"presence":{"senders":["` + a.UserID.String() + `"]}}`: 1,
+		`{"presence":{"limit":1}}`:                               1,
+	} {
+		f, err := b.SyncRequest(ctx, 0, "", filter, false, event.PresenceOffline)
+		if err != nil || len(f.Presence.Events) != want {
+			t.Errorf("filter %s: %v, %v; want %d events", filter, presenceOf(f), err, want)
+		}
+	}
+
 	// A parked incremental sync wakes on Alice's change and carries only it.
 	done := make(chan *mautrix.RespSync, 1)
 	go func() {

@@ -60,3 +60,19 @@ func FuzzParsePresence(f *testing.F) {
 		}
 	})
 }
+
+func TestGlobMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"m.presence", "m.presence", true}, {"m.presence", "m.presences", false},
+		{"*", "m.presence", true}, {"m.*", "m.presence", true}, {"*.presence", "m.presence", true},
+		{"m.*e", "m.presence", true}, {"m.*x*", "m.presence", false}, {"m.*r*s*", "m.presence", true},
+		{"im.*", "m.presence", false}, {"m.presence*", "m.presence", true}, {"**", "", true},
+	} {
+		if got := globMatch(c.pattern, c.s); got != c.want {
+			t.Errorf("globMatch(%q, %q) = %v", c.pattern, c.s, got)
+		}
+	}
+}

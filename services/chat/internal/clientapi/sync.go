@@ -29,6 +29,8 @@ type Filter struct {
 		} `json:"state"`
 		IncludeLeave bool `json:"include_leave,omitempty"`
 	} `json:"room"`
+	// Presence has the fields of an event filter (limit, types, senders).
+	Presence RoomEventFilter `json:"presence"`
 }
 
 // RoomEventFilter selects events of a timeline or of /messages. Absent
@@ -108,6 +110,9 @@ func ParseFilter(js []byte) (Filter, error) {
 		return f, badJSON("Invalid filter: more than 200 rooms")
 	}
 	if err := f.Room.Timeline.check(); err != nil {
+		return f, err
+	}
+	if err := f.Presence.check(); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -477,7 +482,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
 		return nil, false, err
 	}
-	if err := a.syncPresence(ctx, dev.UserID, since, upTo, resp); err != nil {
+	if err := a.syncPresence(ctx, dev.UserID, since, upTo, filter.Presence, resp); err != nil {
 		return nil, false, err
 	}
 	if filter.Room.State.LazyLoadMembers {
