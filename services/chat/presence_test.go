@@ -54,6 +54,13 @@ func TestPresence(t *testing.T) {
 	if p, err := c.GetOwnPresence(ctx); err != nil || p.Presence != event.PresenceOnline || !p.CurrentlyActive {
 		t.Fatalf("carol after a sync: %+v, %v", p, err)
 	}
+	// Her client says she is idle.
+	if _, err := c.SyncRequest(ctx, 0, "", "", false, event.PresenceUnavailable); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.GetOwnPresence(ctx); err != nil || p.Presence != event.PresenceUnavailable {
+		t.Fatalf("carol after an unavailable sync: %+v, %v", p, err)
+	}
 
 	if err := a.SetPresence(ctx, mautrix.ReqPresence{Presence: event.PresenceOnline, StatusMsg: "En réunion"}); err != nil {
 		t.Fatal(err)

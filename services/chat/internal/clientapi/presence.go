@@ -48,12 +48,18 @@ func (a *API) registerPresence(route func(pattern, name string, h http.HandlerFu
 }
 
 // presenceTouches remembers, per user, when this process last refreshed
-// their row, so a sync or a send does not write every time.
-type presenceTouches struct{ synced, active sync.Map } // user id → ms
+// their row (and for which set_presence), so a sync or a send does not
+// write every time.
+type presenceTouches struct{ synced, active sync.Map } // user id → touch
 
-func (t *presenceTouches) due(m *sync.Map, user string, now int64) bool {
+type touch struct {
+	at    int64 // ms
+	state string
+}
+
+func (t *presenceTouches) due(m *sync.Map, user, state string, now int64) bool {
 	last, ok := m.Load(user)
-	return !ok || now-last.(int64) >= touchEvery.Milliseconds()
+	return !ok || last.(touch).state != state || now-last.(touch).at >= touchEvery.Milliseconds()
 }
 
 // effectivePresence is the state others read at now (ms).
@@ -206,16 +212,18 @@ func (a *API) notifySharers(ctx context.Context, userID string) error {
 }
 
 // presenceSyncing records a sync with set_presence state (not offline): a
-// user who read as offline comes back as state; otherwise only the sync
-// time is refreshed, now and then, without waking anyone.
+// user who read as offline comes back as state, an online one whose
+// client says it is idle (unavailable) becomes unavailable; otherwise only
+// the sync time is refreshed, now and then, without waking anyone.
 func (a *API) presenceSyncing(ctx context.Context, userID, state string) error {
 	now := a.now().UnixMilli()
-	if a.cfg.PresenceOff || state == presenceOffline || !a.touches.due(&a.touches.synced, userID, now) {
+	if a.cfg.PresenceOff || state == presenceOffline || !a.touches.due(&a.touches.synced, userID, state, now) {
 		return nil
 	}
 	p, err := a.store.GetPresence(ctx, userID)
+	effective := a.effectivePresence(p, now)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || err == nil && a.effectivePresence(p, now) == presenceOffline:
+	case errors.Is(err, store.ErrNotFound) || err == nil && (effective == presenceOffline || state == presenceUnavailable && effective == presenceOnline):
 		if err := a.setPresence(ctx, userID, state, nil); err != nil {
 			return err
 		}
@@ -226,7 +234,7 @@ func (a *API) presenceSyncing(ctx context.Context, userID, state string) error {
 			return err
 		}
 	}
-	a.touches.synced.Store(userID, now)
+	a.touches.synced.Store(userID, touch{now, state})
 	return nil
 }
 
@@ -234,7 +242,7 @@ func (a *API) presenceSyncing(ctx context.Context, userID, state string) error {
 // idle or unavailable user is online again.
 func (a *API) presenceActive(ctx context.Context, userID string) error {
 	now := a.now().UnixMilli()
-	if a.cfg.PresenceOff || !a.touches.due(&a.touches.active, userID, now) {
+	if a.cfg.PresenceOff || !a.touches.due(&a.touches.active, userID, "", now) {
 		return nil
 	}
 	p, err := a.store.GetPresence(ctx, userID)
@@ -247,7 +255,7 @@ func (a *API) presenceActive(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	a.touches.active.Store(userID, now)
+	a.touches.active.Store(userID, touch{at: now})
 	return nil
 }
 
