@@ -157,14 +157,7 @@ func strs(v any) []string {
 func TestToDeviceAndDeviceLists(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	a, b, c := e.login(alice), e.login(bob), e.login(carol)
-	room, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{b.UserID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
-		t.Fatal(err)
-	}
+	a, b, c, room := sharingAgents(t, e)
 	_, out := call(t, b, "GET", "/sync", nil)
 	since := out["next_batch"].(string)
 

@@ -60,6 +60,7 @@ type API struct {
 	typingRelay *notifier.Relay
 	sends       *ratelimit.Limiter
 	unread      unreadCache
+	touches     presenceTouches
 }
 
 // New returns the API.
@@ -125,6 +126,7 @@ func (a *API) Register(mux *http.ServeMux, instrument func(name string, h http.H
 	a.registerMedia(mux, instrument)
 	a.registerDirectory(route)
 	a.registerTags(route)
+	a.registerPresence(route)
 	a.registerRelations(mux, instrument)
 }
 

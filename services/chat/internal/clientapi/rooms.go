@@ -222,6 +222,10 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		a.fail(w, r, notMemberIfUnknown(err))
 		return
 	}
+	if err := a.presenceActive(r.Context(), dev.UserID); err != nil {
+		// The event is sent: a presence refresh is not worth failing it.
+		a.log.WarnContext(r.Context(), "chat: presence refresh failed", "err", err)
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"event_id": evID})
 }
 

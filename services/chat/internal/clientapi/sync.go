@@ -29,6 +29,8 @@ type Filter struct {
 		} `json:"state"`
 		IncludeLeave bool `json:"include_leave,omitempty"`
 	} `json:"room"`
+	// Presence has the fields of an event filter (limit, types, senders).
+	Presence RoomEventFilter `json:"presence"`
 }
 
 // RoomEventFilter selects events of a timeline or of /messages. Absent
@@ -108,6 +110,9 @@ func ParseFilter(js []byte) (Filter, error) {
 		return f, badJSON("Invalid filter: more than 200 rooms")
 	}
 	if err := f.Room.Timeline.check(); err != nil {
+		return f, err
+	}
+	if err := f.Presence.check(); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -204,6 +209,18 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		return
 	}
 	fullState := q.Get("full_state") == "true"
+	setPresence := q.Get("set_presence")
+	if setPresence == "" {
+		setPresence = presenceOnline
+	}
+	if !validPresence(setPresence) {
+		a.fail(w, r, badParam("Invalid set_presence"))
+		return
+	}
+	if err := a.presenceSyncing(r.Context(), dev.UserID, setPresence); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	deadline := time.Now().Add(timeout)
 	for {
 		wake := a.notifier.Listen(dev.UserID)
@@ -273,8 +290,8 @@ type syncResponse struct {
 		Invite map[string]*invitedRoom `json:"invite"`
 		Leave  map[string]*leftRoom    `json:"leave"`
 	} `json:"rooms"`
-	AccountData anyList   `json:"account_data"`
-	Presence    eventList `json:"presence"`
+	AccountData anyList `json:"account_data"`
+	Presence    anyList `json:"presence"`
 	ToDevice    struct {
 		Events []toDeviceEvent `json:"events"`
 	} `json:"to_device"`
@@ -324,7 +341,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	}
 	resp := &syncResponse{NextBatch: FormatToken(upTo), OneTimeKeysCount: map[string]int{}}
 	resp.Rooms.Join, resp.Rooms.Invite, resp.Rooms.Leave = map[string]*joinedRoom{}, map[string]*invitedRoom{}, map[string]*leftRoom{}
-	resp.AccountData.Events, resp.Presence.Events, resp.ToDevice.Events = []any{}, []clientEvent{}, []toDeviceEvent{}
+	resp.AccountData.Events, resp.Presence.Events, resp.ToDevice.Events = []any{}, []any{}, []toDeviceEvent{}
 	resp.DeviceLists.Changed, resp.DeviceLists.Left = []string{}, []string{}
 	for _, m := range msgs {
 		resp.ToDevice.Events = append(resp.ToDevice.Events, toDeviceEvent{Sender: m.Sender, Type: m.Type, Content: json.RawMessage(m.ContentJSON)})
@@ -465,13 +482,16 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
 		return nil, false, err
 	}
+	if err := a.syncPresence(ctx, dev.UserID, since, upTo, filter.Presence, resp); err != nil {
+		return nil, false, err
+	}
 	if filter.Room.State.LazyLoadMembers {
 		if err := a.syncLazyMembers(ctx, dev.UserID, upTo, resp); err != nil {
 			return nil, false, err
 		}
 	}
 	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||
-		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events) > 0
+		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events)+len(resp.Presence.Events) > 0
 	return resp, news, nil
 }
 

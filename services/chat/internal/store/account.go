@@ -10,6 +10,12 @@ import (
 // AllocPos takes a stream position for a change kept outside the database
 // (typing notifications).
 func (s *Store) AllocPos(ctx context.Context) (int64, error) {
+	return s.atNextPos(ctx, func(*sql.Tx, int64) error { return nil })
+}
+
+// atNextPos runs write in a transaction at a new stream position, which
+// it returns once committed.
+func (s *Store) atNextPos(ctx context.Context, write func(tx *sql.Tx, pos int64) error) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -17,6 +23,9 @@ func (s *Store) AllocPos(ctx context.Context) (int64, error) {
 	defer tx.Rollback()
 	pos, err := s.nextPos(ctx, tx)
 	if err != nil {
+		return 0, err
+	}
+	if err := write(tx, pos); err != nil {
 		return 0, err
 	}
 	return pos, tx.Commit()

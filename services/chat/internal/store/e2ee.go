@@ -313,22 +313,18 @@ func (s *Store) KeyChanges(ctx context.Context, after, upTo int64, candidates []
 		return []string{}, nil
 	}
 	out := []string{}
-	const batch = 500
-	for i := 0; i < len(candidates); i += batch {
-		part := candidates[i:min(i+batch, len(candidates))]
-		args := []any{after, upTo}
-		for _, u := range part {
-			args = append(args, u)
-		}
+	err := inBatches(candidates, func(part []string) error {
+		args := append([]any{after, upTo}, anys(part)...)
 		rows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id FROM chat_key_changes WHERE stream_pos > ? AND stream_pos <= ? AND user_id IN (`+placeholders(len(part))+`)`), args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		got, err := scanStrings(rows)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, got...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(out)
 	return out, nil

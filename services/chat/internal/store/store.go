@@ -273,3 +273,15 @@ func (s *Store) Filter(ctx context.Context, userID string, id int64) (string, er
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// inBatches calls f on successive parts of ids small enough for an SQL IN
+// list.
+func inBatches(ids []string, f func(part []string) error) error {
+	const batch = 500
+	for i := 0; i < len(ids); i += batch {
+		if err := f(ids[i:min(i+batch, len(ids))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
