@@ -19,7 +19,7 @@ import {
 } from "../../files/api";
 import { uploads } from "../../files/uploads";
 import { NotFound } from "../InfoPage";
-import { DeleteDialog, MoveDialog, NewFolderDialog, RenameDialog, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
+import { DeleteDialog, NewFolderDialog, RenameDialog, TransferDialog, copyModal, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
 import { FolderTable, type NodeAction } from "./FolderTable";
 import { QuotaBar } from "./QuotaBar";
 import { LoadError, SpaceList } from "./SpaceList";
@@ -58,9 +58,11 @@ export function FilesPage({ pathname, meId, email, canCreateSpaces, latest }: Pr
 
 function SpacesView({ canCreate, email, reloadKey }: { canCreate: boolean; email: string; reloadKey: number }) {
     const { data: spaces, error, reload } = useLoad((signal) => filesApi.spaces(signal).then(sortSpaces), [reloadKey]);
+    // The agent's own quota is secondary: the page shows without it if it fails.
+    const { data: myQuota } = useLoad((signal) => filesApi.myQuota(signal), [reloadKey]);
     if (error) return <LoadError message={error} retry={reload} />;
     if (!spaces) return <Loading />;
-    return <SpaceList spaces={spaces} canCreate={canCreate} email={email} />;
+    return <SpaceList spaces={spaces} canCreate={canCreate} email={email} myQuota={myQuota} />;
 }
 
 type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };
@@ -141,7 +143,7 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
         if (action === "share") return openShare(node, "links");
         setTarget(node);
         if (action === "versions") setVersionsKey((k) => k + 1);
-        ({ rename: renameModal, move: moveModal, delete: deleteModal, versions: versionsModal })[action].open();
+        ({ rename: renameModal, move: moveModal, copy: copyModal, delete: deleteModal, versions: versionsModal })[action].open();
     };
     const onSort = (key: SortKey) =>
         setSort((s) => ({ key, order: s.key === key && s.order === "asc" ? "desc" : key === "modified" && s.key !== key ? "desc" : "asc" }));
@@ -217,13 +219,14 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                 <>
                     <ShareDialog space={info} meId={meId} target={share} names={names} />
                     <VersionsDialog node={target} openKey={versionsKey} editable={editable} onRestored={reload} />
+                    <TransferDialog node={target} mode="copy" onDone={reload} />
                 </>
             )}
             {!trash && editable && (
                 <>
                     <NewFolderDialog space={space} parent={folder} onDone={reload} />
                     <RenameDialog node={target} onDone={reload} />
-                    <MoveDialog node={target} onDone={reload} />
+                    <TransferDialog node={target} mode="move" onDone={reload} />
                     <DeleteDialog node={target} onDone={reload} />
                 </>
             )}
