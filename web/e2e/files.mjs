@@ -14,7 +14,8 @@
 // version and restores the first from the versions dialog. She creates a read-only
 // share link on it with an expiry and a password; a third, anonymous context
 // opens the link, is refused with a wrong password, and with the right one
-// downloads the same bytes. Alice puts the file in the trash and restores it.
+// downloads the same bytes. Alice puts the file in the trash and restores it,
+// then finds it with the search of the spaces page (360 px wide) and opens its folder.
 import { harness } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -244,6 +245,18 @@ async function main() {
     });
     await page.setViewportSize(PHONE);
     await shot("07-folder-phone");
+
+    await step("alice finds the file by searching all her spaces and opens its folder", async () => {
+        await page.goto(base + "/fichiers");
+        await page.getByTestId("my-quota").waitFor();
+        await page.getByLabel("Rechercher dans tous mes espaces").fill(name.slice(0, 12));
+        const hit = page.locator(`[data-testid=search-results] li[data-hit-name="${name}"]`);
+        await hit.filter({ hasText: spaceName }).waitFor();
+        await shot("08-search-phone", page, { fullPage: false });
+        await hit.getByRole("link", { name }).click();
+        await page.getByRole("heading", { level: 1, name: spaceName }).waitFor();
+        await page.locator(`tr[data-node-name="${name}"]`).waitFor();
+    });
 }
 
 run(main);
