@@ -22,7 +22,6 @@ import {
     type Role,
     type Space
 } from "../../files/api";
-import { navigate } from "../../router";
 import { roleLabel } from "./SpaceList";
 import { Loading } from "./TrashView";
 import { useLoad } from "./useLoad";
@@ -38,7 +37,7 @@ function memberName(m: Member, meId: string): string {
 
 const memberKey = (m: Member) => (m.status === "pending" ? "invitation:" + m.email : m.user_id);
 
-export function MembersPanel({ space, meId, openKey }: { space: Space; meId: string; openKey: number }) {
+export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; meId: string; openKey: number; onLeft: () => void }) {
     const { data: members, error, reload } = useLoad(
         // Members by rank, pending invitations last (the service's order too).
         (signal) =>
@@ -98,7 +97,7 @@ export function MembersPanel({ space, meId, openKey }: { space: Space; meId: str
                     label="Quitter l'espace"
                     busy={busy}
                     onYes={() =>
-                        void act(() => filesApi.removeMember(space.id, meId), "Vous avez quitté l'espace.", () => navigate("/fichiers"))
+                        void act(() => filesApi.removeMember(space.id, meId), "Vous avez quitté l'espace.", onLeft)
                     }
                     onNo={() => setConfirming("")}
                 />
@@ -175,7 +174,13 @@ export function MembersPanel({ space, meId, openKey }: { space: Space; meId: str
             {space.kind === "personal" ? (
                 <p className="fr-text--sm bureau-muted fr-mt-2w">Votre espace personnel ne se partage pas avec des membres : créez un lien de partage ou un espace d'équipe.</p>
             ) : canManage(space.role) ? (
-                <AddMember space={space} onAdded={reload} />
+                <AddMember
+                    space={space}
+                    onAdded={() => {
+                        setNotice(null); // the add form shows its own notice
+                        reload();
+                    }}
+                />
             ) : (
                 <p className="fr-text--sm bureau-muted fr-mt-2w">Seuls les gestionnaires de l'espace peuvent ajouter des membres.</p>
             )}
