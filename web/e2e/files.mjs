@@ -18,7 +18,8 @@
 // then finds it with the search of the spaces page (360 px wide) and opens its folder.
 // In the members tab she makes Bruno a reader, invites an unknown address
 // (« En attente ») and withdraws it, and is refused leaving as the last owner.
-// She duplicates the file in its folder and moves the copy to her personal space.
+// She duplicates the file in its folder and moves the copy to her personal
+// space; a new folder's zip link serves a zip.
 import { harness } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -293,10 +294,25 @@ async function main() {
         const move = page.locator("#bureau-files-move");
         await move.locator("select[name=destination-space]").selectOption({ label: "Mon espace" });
         await move.getByTestId("move-destination").filter({ hasText: "Mon espace" }).waitFor();
+        await shot("10-move-picker-phone", page, { fullPage: false });
         await move.getByRole("button", { name: "Déplacer ici" }).click();
         await page.locator(`tr[data-node-name="${copy}"]`).waitFor({ state: "detached" });
         const hits = await page.evaluate(async (q) => (await (await fetch(`/api/files/search?q=${encodeURIComponent(q)}`)).json()).items, copy);
         if (hits.length !== 1 || hits[0].space_name !== "Mon espace") throw new Error(`the moved copy is not alone in « Mon espace »: ${JSON.stringify(hits)}`);
+    });
+
+    await step("a folder's « Télécharger (zip) » link serves a zip", async () => {
+        await page.getByRole("button", { name: "Nouveau dossier" }).click();
+        const dialog = page.locator("#bureau-files-new-folder");
+        await dialog.getByLabel("Nom du dossier").fill("Archives");
+        await dialog.getByRole("button", { name: "Créer" }).click();
+        const href = await page.locator('tr[data-node-name="Archives"] a[data-action=zip]').getAttribute("href");
+        const got = await page.evaluate(async (url) => {
+            const res = await fetch(url);
+            const head = new Uint8Array(await res.arrayBuffer()).slice(0, 2);
+            return { status: res.status, type: res.headers.get("content-type"), head: String.fromCharCode(...head) };
+        }, href);
+        if (got.status !== 200 || got.type !== "application/zip" || got.head !== "PK") throw new Error(`zip link: ${JSON.stringify(got)}`);
     });
 }
 
