@@ -314,6 +314,12 @@ async function main() {
         }, href);
         if (got.status !== 200 || got.type !== "application/zip" || got.head !== "PK") throw new Error(`zip link: ${JSON.stringify(got)}`);
     });
+
+    await step("the folder view's « Rechercher » finds the new folder", async () => {
+        await page.getByRole("button", { name: "Rechercher", exact: true }).click();
+        await page.getByLabel("Rechercher dans tous mes espaces").fill("Archiv");
+        await page.locator('[data-testid=search-results] li[data-hit-name="Archives"]').filter({ hasText: spaceName }).waitFor();
+    });
 }
 
 run(main);

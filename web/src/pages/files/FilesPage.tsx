@@ -23,6 +23,7 @@ import { DeleteDialog, NewFolderDialog, RenameDialog, TransferDialog, copyModal,
 import { FolderTable, type NodeAction } from "./FolderTable";
 import { QuotaBar } from "./QuotaBar";
 import { LoadError, SpaceList } from "./SpaceList";
+import { FileSearch } from "./Search";
 import { ShareDialog, shareModal, type ShareTarget } from "./ShareDialog";
 import { Empty, Loading, TrashView } from "./TrashView";
 import { DropZone, UploadButton, UploadList } from "./UploadPanel";
@@ -77,7 +78,10 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
     const [share, setShare] = useState<ShareTarget>({ node: null, tab: "members", key: 0 });
     const [versionsKey, setVersionsKey] = useState(0);
     const [error, setError] = useState("");
+    const [searching, setSearching] = useState(false);
     const cache = useRef(new Map<string, FileNode>());
+    // A search hit opens a folder: the search closes there.
+    useEffect(() => setSearching(false), [folder]);
 
     useEffect(() => {
         const ctl = new AbortController();
@@ -178,6 +182,16 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                             Partager
                         </Button>
                     )}
+                    {!trash && (
+                        <Button
+                            iconId="fr-icon-search-line"
+                            priority="tertiary"
+                            onClick={() => setSearching((v) => !v)}
+                            nativeButtonProps={{ "aria-expanded": searching }}
+                        >
+                            Rechercher
+                        </Button>
+                    )}
                     {trash ? (
                         <Button iconId="fr-icon-arrow-go-back-line" priority="tertiary" linkProps={{ href: locationPath({ view: "folder", space, folder: "" }) }}>
                             Retour aux fichiers
@@ -189,6 +203,7 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                     )}
                 </div>
             </div>
+            {searching && <FileSearch autoFocus />}
             <QuotaBar space={info} />
             {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
             {!trash && <UploadList />}

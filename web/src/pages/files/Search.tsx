@@ -8,7 +8,7 @@ import { errorMessage, filesApi, formatSize, hitLocation, locationPath, type Sea
 import { Link } from "../../router";
 import { ScanBadge } from "./ScanBadge";
 
-export function FileSearch() {
+export function FileSearch({ autoFocus = false }: { autoFocus?: boolean }) {
     const [q, setQ] = useState("");
     const [hits, setHits] = useState<SearchHit[] | null>(null);
     const [error, setError] = useState("");
@@ -46,7 +46,7 @@ export function FileSearch() {
             <Input
                 label="Rechercher dans tous mes espaces"
                 className={fr.cx("fr-mb-1w")}
-                nativeInputProps={{ value: q, onChange: (e) => setQ(e.target.value), type: "search", autoComplete: "off", name: "files-search", placeholder: "Nom d'un fichier ou d'un dossier" }}
+                nativeInputProps={{ value: q, onChange: (e) => setQ(e.target.value), type: "search", autoComplete: "off", name: "files-search", autoFocus, placeholder: "Nom d'un fichier ou d'un dossier" }}
             />
             {error && <Alert severity="error" small description={error} />}
             {loading && !hits && <p className="fr-text--sm bureau-muted">Recherche…</p>}
