@@ -156,7 +156,12 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
         const ctl = new AbortController();
         filesApi
             .spaces(ctl.signal)
-            .then((all) => setSpaces(sortSpaces(all).filter((sp) => canEdit(sp.role))))
+            .then((all) => {
+                const ok = sortSpaces(all).filter((sp) => canEdit(sp.role));
+                setSpaces(ok);
+                // A reader copies out of this space: start from a space they may add to.
+                if (!ok.some((sp) => sp.id === node.space_id)) setSpace(ok[0]?.id ?? "");
+            })
             .catch((err) => !ctl.signal.aborted && setLoadError(errorMessage(err)));
         return () => ctl.abort();
         // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -220,6 +225,7 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
                     ))}
                 </Select>
             )}
+            {spaces?.length === 0 && <p className="fr-text--sm bureau-muted">Vous n'avez aucun espace où ajouter des fichiers.</p>}
             <p className="fr-text--sm fr-mb-1w">
                 Destination : <strong data-testid={`${mode}-destination`}>{[spaceName || "Racine de l'espace", ...path.map((p) => p.name)].join(" › ")}</strong>
             </p>
@@ -238,7 +244,7 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
                     </PickerItem>
                 ))}
                 {folders?.length === 0 && <li className="fr-text--sm bureau-muted">Aucun sous-dossier.</li>}
-                {folders === null && !loadError && <li className="fr-text--sm">Chargement…</li>}
+                {folders === null && !loadError && space && <li className="fr-text--sm">Chargement…</li>}
             </ul>
             <ErrorText error={loadError || s.error} />
         </modal.Component>
