@@ -14,7 +14,12 @@
 // version and restores the first from the versions dialog. She creates a read-only
 // share link on it with an expiry and a password; a third, anonymous context
 // opens the link, is refused with a wrong password, and with the right one
-// downloads the same bytes. Alice puts the file in the trash and restores it.
+// downloads the same bytes. Alice puts the file in the trash and restores it,
+// then finds it with the search of the spaces page (360 px wide) and opens its folder.
+// In the members tab she makes Bruno a reader, invites an unknown address
+// (« En attente ») and withdraws it, and is refused leaving as the last owner.
+// She duplicates the file in its folder and moves the copy to her personal
+// space; a new folder's zip link serves a zip.
 import { harness } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -244,6 +249,77 @@ async function main() {
     });
     await page.setViewportSize(PHONE);
     await shot("07-folder-phone");
+
+    await step("alice finds the file by searching all her spaces and opens its folder", async () => {
+        await page.goto(base + "/fichiers");
+        await page.getByTestId("my-quota").waitFor();
+        await page.getByLabel("Rechercher dans tous mes espaces").fill(name.slice(0, 12));
+        const hit = page.locator(`[data-testid=search-results] li[data-hit-name="${name}"]`);
+        await hit.filter({ hasText: spaceName }).waitFor();
+        await shot("08-search-phone", page, { fullPage: false });
+        await hit.getByRole("link", { name }).click();
+        await page.getByRole("heading", { level: 1, name: spaceName }).waitFor();
+        await page.locator(`tr[data-node-name="${name}"]`).waitFor();
+    });
+
+    await step("alice makes bruno a reader, invites and uninvites by email, cannot leave as the last owner", async () => {
+        await page.getByRole("button", { name: "Partager", exact: true }).click();
+        const dialog = page.locator("#bureau-files-share");
+        const panel = dialog.getByTestId("members-panel");
+        const brunoRow = panel.locator("li", { hasText: "Bruno" });
+        await brunoRow.locator("select[name=member-role]").selectOption("reader");
+        await brunoRow.locator(".fr-badge", { hasText: "lecteur" }).waitFor();
+        const guest = `invite.e2e.${Date.now()}@culture.gouv.fr`;
+        await dialog.getByLabel("Rechercher un agent").fill(guest);
+        await dialog.getByTestId("invite").getByRole("button", { name: "Inviter" }).click();
+        const pending = panel.locator(`li[data-member-status=pending][data-member-email="${guest}"]`);
+        await pending.getByText("En attente").waitFor();
+        await shot("09-members-pending-phone", page, { fullPage: false });
+        await pending.getByRole("button", { name: "Annuler l'invitation" }).click();
+        await pending.getByRole("button", { name: "Confirmer : annuler l'invitation" }).click();
+        await pending.waitFor({ state: "detached" });
+        const me = panel.locator("li", { hasText: "Vous" });
+        await me.getByRole("button", { name: "Quitter l'espace" }).click();
+        await me.getByRole("button", { name: "Confirmer : quitter l'espace" }).click();
+        await panel.getByText("au moins un propriétaire").waitFor();
+        await dialog.getByRole("button", { name: "Fermer" }).click();
+    });
+
+    await step("alice duplicates the file, then moves the copy to her personal space", async () => {
+        const copy = name.replace(/\.bin$/, " (copie).bin");
+        await page.getByTitle(`Copier ${name} vers…`).click();
+        await page.locator("#bureau-files-copy").getByRole("button", { name: "Dupliquer ici" }).click();
+        await page.locator(`tr[data-node-name="${copy}"]`).waitFor();
+        await page.getByTitle(`Déplacer ${copy} vers…`).click();
+        const move = page.locator("#bureau-files-move");
+        await move.locator("select[name=destination-space]").selectOption({ label: "Mon espace" });
+        await move.getByTestId("move-destination").filter({ hasText: "Mon espace" }).waitFor();
+        await shot("10-move-picker-phone", page, { fullPage: false });
+        await move.getByRole("button", { name: "Déplacer ici" }).click();
+        await page.locator(`tr[data-node-name="${copy}"]`).waitFor({ state: "detached" });
+        const hits = await page.evaluate(async (q) => (await (await fetch(`/api/files/search?q=${encodeURIComponent(q)}`)).json()).items, copy);
+        if (hits.length !== 1 || hits[0].space_name !== "Mon espace") throw new Error(`the moved copy is not alone in « Mon espace »: ${JSON.stringify(hits)}`);
+    });
+
+    await step("a folder's « Télécharger (zip) » link serves a zip", async () => {
+        await page.getByRole("button", { name: "Nouveau dossier" }).click();
+        const dialog = page.locator("#bureau-files-new-folder");
+        await dialog.getByLabel("Nom du dossier").fill("Archives");
+        await dialog.getByRole("button", { name: "Créer" }).click();
+        const href = await page.locator('tr[data-node-name="Archives"] a[data-action=zip]').getAttribute("href");
+        const got = await page.evaluate(async (url) => {
+            const res = await fetch(url);
+            const head = new Uint8Array(await res.arrayBuffer()).slice(0, 2);
+            return { status: res.status, type: res.headers.get("content-type"), head: String.fromCharCode(...head) };
+        }, href);
+        if (got.status !== 200 || got.type !== "application/zip" || got.head !== "PK") throw new Error(`zip link: ${JSON.stringify(got)}`);
+    });
+
+    await step("the folder view's « Rechercher » finds the new folder", async () => {
+        await page.getByRole("button", { name: "Rechercher", exact: true }).click();
+        await page.getByLabel("Rechercher dans tous mes espaces").fill("Archiv");
+        await page.locator('[data-testid=search-results] li[data-hit-name="Archives"]').filter({ hasText: spaceName }).waitFor();
+    });
 }
 
 run(main);

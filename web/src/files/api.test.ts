@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
     apiPaths,
+    assignableRoles,
+    canManageMember,
+    copyName,
+    hitLocation,
+    looksLikeEmail,
     errorFromBody,
     filesApi,
     FilesError,
@@ -161,5 +166,99 @@ describe("share links", () => {
         expect([d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()]).toEqual([2031, 2, 9, 23, 59]);
         expect(endOfDay("09/03/2031")).toBeUndefined();
         expect(endOfDay("")).toBeUndefined();
+    });
+});
+
+describe("members, search, copy and quota client", () => {
+    afterEach(() => vi.unstubAllGlobals());
+    const record = (body: string | null, status = 200) => {
+        const fetchMock = vi.fn(async (_url: string, _init: RequestInit) => new Response(body, { status }));
+        vi.stubGlobal("fetch", fetchMock);
+        return () => {
+            const [url, init] = fetchMock.mock.calls[fetchMock.mock.calls.length - 1];
+            return { url, method: init.method, body: init.body ? JSON.parse(init.body as string) : undefined };
+        };
+    };
+
+    it("changes a role, removes a member, withdraws an invitation", async () => {
+        let last = record('{"user_id":"ubruno","role":"manager","status":"member"}');
+        expect((await filesApi.setRole(S, "ubruno", "manager")).role).toBe("manager");
+        expect(last()).toEqual({ url: `/api/files/spaces/${S}/members/ubruno`, method: "PATCH", body: { role: "manager" } });
+
+        last = record(null, 204);
+        await filesApi.removeMember(S, "u/x");
+        expect(last()).toEqual({ url: `/api/files/spaces/${S}/members/u%2Fx`, method: "DELETE", body: undefined });
+
+        await filesApi.cancelInvitation(S, "emma.durand@culture.gouv.fr");
+        expect(last().url).toBe(`/api/files/spaces/${S}/invitations/emma.durand%40culture.gouv.fr`);
+        expect(last().method).toBe("DELETE");
+    });
+
+    it("invites by email and returns the pending invitation", async () => {
+        const last = record('{"user_id":"","email":"emma@culture.gouv.fr","role":"editor","status":"pending"}', 201);
+        const m = await filesApi.invite(S, "emma@culture.gouv.fr", "editor");
+        expect(m.status).toBe("pending");
+        expect(last()).toEqual({ url: `/api/files/spaces/${S}/members`, method: "POST", body: { email: "emma@culture.gouv.fr", role: "editor" } });
+    });
+
+    it("surfaces the last-owner refusal with the service's message", async () => {
+        record('{"error":"last_owner","message":"L\'espace doit garder au moins un propriétaire."}', 409);
+        const err = await filesApi.removeMember(S, "ualice").catch((e) => e);
+        expect(err).toBeInstanceOf(FilesError);
+        expect(err.code).toBe("last_owner");
+        expect(err.message).toContain("propriétaire");
+    });
+
+    it("searches with an encoded query and unwraps the hits", async () => {
+        const last = record('{"items":[{"id":"n1","space_id":"s","parent_id":"p","kind":"file","name":"Rapport 50%.pdf","size":3,"space_name":"Mon espace","path":"/Budget"}]}');
+        const hits = await filesApi.search("50% & co");
+        expect(last().url).toBe("/api/files/search?q=50%25%20%26%20co&limit=50");
+        expect(hits[0].space_name).toBe("Mon espace");
+        record("{}");
+        expect(await filesApi.search("x")).toEqual([]);
+    });
+
+    it("reads the agent's quota", async () => {
+        const last = record('{"quota":1048576,"used":1024,"reserved":0}');
+        expect(await filesApi.myQuota()).toEqual({ quota: 1048576, used: 1024, reserved: 0 });
+        expect(last().url).toBe("/api/files/me/quota");
+    });
+
+    it("copies and moves across spaces", async () => {
+        let last = record('{"id":"n2"}', 201);
+        await filesApi.copy(S, F, { space: "t", parent: "", name: "a (copie).txt" });
+        expect(last()).toEqual({ url: `/api/files/spaces/${S}/nodes/${F}/copy`, method: "POST", body: { space: "t", parent: "", name: "a (copie).txt" } });
+        last = record('{"id":"n1"}');
+        await filesApi.place(S, F, { space: "t", parent: "" });
+        expect(last()).toEqual({ url: `/api/files/spaces/${S}/nodes/${F}`, method: "PATCH", body: { space: "t", parent: "" } });
+        expect(apiPaths.zip(S, F)).toBe(`/api/files/spaces/${S}/nodes/${F}/zip`);
+    });
+});
+
+describe("member rules and helpers", () => {
+    it("offers roles up to one's own, none below manager", () => {
+        expect(assignableRoles("owner")).toEqual(["reader", "editor", "manager", "owner"]);
+        expect(assignableRoles("manager")).toEqual(["reader", "editor", "manager"]);
+        expect(assignableRoles("editor")).toEqual([]);
+        expect(assignableRoles(undefined)).toEqual([]);
+    });
+    it("lets only owners touch owners", () => {
+        expect(canManageMember("manager", { role: "owner" })).toBe(false);
+        expect(canManageMember("manager", { role: "editor" })).toBe(true);
+        expect(canManageMember("owner", { role: "owner" })).toBe(true);
+        expect(canManageMember("reader", { role: "reader" })).toBe(false);
+    });
+    it("recognises a plain address", () => {
+        expect(looksLikeEmail("emma.durand@culture.gouv.fr")).toBe(true);
+        for (const s of ["emma", "emma@", "Emma <e@x.fr>", "a b@x.fr", "e@x"]) expect(looksLikeEmail(s)).toBe(false);
+    });
+    it("opens a folder hit itself and a file hit's folder", () => {
+        expect(hitLocation({ kind: "folder", id: F, space_id: S, parent_id: "" })).toEqual({ view: "folder", space: S, folder: F });
+        expect(hitLocation({ kind: "file", id: "n", space_id: S, parent_id: F })).toEqual({ view: "folder", space: S, folder: F });
+    });
+    it("names a duplicate before the extension", () => {
+        expect(copyName("Rapport.pdf", "file")).toBe("Rapport (copie).pdf");
+        expect(copyName(".env", "file")).toBe(".env (copie)");
+        expect(copyName("v1.2", "folder")).toBe("v1.2 (copie)");
     });
 });

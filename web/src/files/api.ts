@@ -43,7 +43,13 @@ export type Member = {
     /** Not served yet (members come by id): shown when present. */
     display_name?: string;
     email?: string;
+    /** "pending": an invitation by email to an agent the service has not seen yet (user_id empty). */
+    status?: "member" | "pending";
 };
+/** A search hit: a node plus its space's name and the folder it is in ("/", "/Budget/2025"). */
+export type SearchHit = FileNode & { space_name: string; path: string };
+/** The agent's own quota, across spaces (bytes; quota 0 = unlimited; reserved = uploads in progress). */
+export type AgentQuota = { quota: number; used: number; reserved: number };
 export type Version = {
     id: string;
     node_id: string;
@@ -104,6 +110,10 @@ export const apiPaths = {
     spaces: () => "/api/files/spaces",
     space: (space: string) => `/api/files/spaces/${enc(space)}`,
     members: (space: string) => `/api/files/spaces/${enc(space)}/members`,
+    member: (space: string, user: string) => `/api/files/spaces/${enc(space)}/members/${enc(user)}`,
+    invitation: (space: string, email: string) => `/api/files/spaces/${enc(space)}/invitations/${enc(email)}`,
+    myQuota: "/api/files/me/quota",
+    search: (q: string, limit = 50) => `/api/files/search?q=${enc(q)}&limit=${limit}`,
     nodes: (space: string, q: { parent?: string; sort?: SortKey; order?: SortOrder; limit?: number; offset?: number }) => {
         const p = new URLSearchParams();
         p.set("parent", q.parent ?? "");
@@ -116,6 +126,8 @@ export const apiPaths = {
     node: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}`,
     folders: (space: string) => `/api/files/spaces/${enc(space)}/folders`,
     content: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/content`,
+    copy: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/copy`,
+    zip: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/zip`,
     trash: (space: string) => `/api/files/spaces/${enc(space)}/trash`,
     restore: (space: string, node: string) => `/api/files/spaces/${enc(space)}/trash/${enc(node)}/restore`,
     versions: (space: string, node: string) => `/api/files/spaces/${enc(space)}/nodes/${enc(node)}/versions`,
@@ -175,11 +187,24 @@ export const filesApi = {
     members: (space: string, signal?: AbortSignal) =>
         call<{ members: Member[] }>("GET", apiPaths.members(space), undefined, signal).then((r) => r.members ?? []),
     addMember: (space: string, userId: string, role: Role) => call<Member>("POST", apiPaths.members(space), { user_id: userId, role }),
+    /** Adds the agent at once if the service knows this email, else records a pending invitation. */
+    invite: (space: string, email: string, role: Role) => call<Member>("POST", apiPaths.members(space), { email, role }),
+    setRole: (space: string, userId: string, role: Role) => call<Member>("PATCH", apiPaths.member(space, userId), { role }),
+    /** Removes a member; one's own id means leaving the space. */
+    removeMember: (space: string, userId: string) => call<null>("DELETE", apiPaths.member(space, userId)),
+    cancelInvitation: (space: string, email: string) => call<null>("DELETE", apiPaths.invitation(space, email)),
+    myQuota: (signal?: AbortSignal) => call<AgentQuota>("GET", apiPaths.myQuota, undefined, signal),
+    search: (q: string, signal?: AbortSignal, limit = 50) =>
+        call<{ items: SearchHit[] }>("GET", apiPaths.search(q, limit), undefined, signal).then((r) => r.items ?? []),
+    /** Copies into space/parent ("" = root), in the same space when space is absent. */
+    copy: (space: string, node: string, to: { space?: string; parent?: string; name?: string }) =>
+        call<FileNode>("POST", apiPaths.copy(space, node), to),
     list: (space: string, q: Parameters<typeof apiPaths.nodes>[1], signal?: AbortSignal) =>
         call<NodePage>("GET", apiPaths.nodes(space, q), undefined, signal),
     node: (space: string, node: string, signal?: AbortSignal) => call<FileNode>("GET", apiPaths.node(space, node), undefined, signal),
     createFolder: (space: string, parent: string, name: string) => call<FileNode>("POST", apiPaths.folders(space), { parent, name }),
-    place: (space: string, node: string, change: { name?: string; parent?: string }) =>
+    /** Renames and/or moves; with space set to another space, moves across spaces. */
+    place: (space: string, node: string, change: { name?: string; parent?: string; space?: string }) =>
         call<FileNode>("PATCH", apiPaths.node(space, node), change),
     remove: (space: string, node: string) => call<null>("DELETE", apiPaths.node(space, node)),
     trash: (space: string, signal?: AbortSignal) =>
@@ -333,4 +358,37 @@ export function nameProblem(name: string): string | null {
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return "Le nom contient des caractères de contrôle.";
     if (new TextEncoder().encode(name).length > 255) return "Le nom est trop long (255 octets au plus).";
     return null;
+}
+
+// ---- Members -----------------------------------------------------------------
+
+export const ROLES: Role[] = ["reader", "editor", "manager", "owner"];
+export const RANK: Record<Role, number> = { reader: 0, editor: 1, manager: 2, owner: 3 };
+
+/** Roles one may give: up to one's own (the service answers 403 role_too_high above it). */
+export function assignableRoles(mine: Role | undefined): Role[] {
+    if (!canManage(mine)) return [];
+    return ROLES.filter((r) => RANK[r] <= RANK[mine!]);
+}
+
+/** Whether one may change or remove this member: manager+, and only owners touch owners. */
+export function canManageMember(mine: Role | undefined, m: Pick<Member, "role">): boolean {
+    return canManage(mine) && (mine === "owner" || m.role !== "owner");
+}
+
+/** A plain address (what the service accepts for an invitation), loosely. */
+export function looksLikeEmail(s: string): boolean {
+    return /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/.test(s);
+}
+
+/** Where a search hit opens: a folder itself, a file's containing folder. */
+export function hitLocation(h: Pick<SearchHit, "kind" | "id" | "space_id" | "parent_id">): Location {
+    return { view: "folder", space: h.space_id, folder: h.kind === "folder" ? h.id : h.parent_id };
+}
+
+/** The name of a duplicate in the same folder: « Rapport (copie).pdf », « Dossier (copie) ». */
+export function copyName(name: string, kind: FileNode["kind"]): string {
+    const dot = kind === "file" ? name.lastIndexOf(".") : -1;
+    if (dot <= 0) return `${name} (copie)`;
+    return `${name.slice(0, dot)} (copie)${name.slice(dot)}`;
 }

@@ -1,4 +1,4 @@
-// The modal dialogs of a folder: new folder, rename, move, delete. Each
+// The modal dialogs of a folder: new folder, rename, move or copy, delete. Each
 // submits to the service, shows its French message on failure, and calls
 // onDone() on success so the page reloads the folder.
 import { useEffect, useState, type ReactNode } from "react";
@@ -6,12 +6,14 @@ import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Input } from "@codegouvfr/react-dsfr/Input";
 import { createModal } from "@codegouvfr/react-dsfr/Modal";
-import { errorMessage, filesApi, nameProblem, type FileNode } from "../../files/api";
+import { Select } from "@codegouvfr/react-dsfr/Select";
+import { canEdit, copyName, errorMessage, filesApi, nameProblem, sortSpaces, type FileNode, type Space } from "../../files/api";
 
 export const folderModal = createModal({ id: "bureau-files-new-folder", isOpenedByDefault: false });
 export const renameModal = createModal({ id: "bureau-files-rename", isOpenedByDefault: false });
 export const moveModal = createModal({ id: "bureau-files-move", isOpenedByDefault: false });
 export const deleteModal = createModal({ id: "bureau-files-delete", isOpenedByDefault: false });
+export const copyModal = createModal({ id: "bureau-files-copy", isOpenedByDefault: false });
 
 /** Submission state of a dialog: busy flag, error message, run(). */
 function useSubmit(close: () => void, onDone: () => void) {
@@ -130,50 +132,106 @@ export function DeleteDialog({ node, onDone }: { node: FileNode | null; onDone: 
     );
 }
 
-/** A simple folder picker: browse the space's folders from the root, then "Déplacer ici". */
-export function MoveDialog({ node, onDone }: { node: FileNode | null; onDone: () => void }) {
+/**
+ * « Déplacer vers… » and « Copier vers… »: pick a space (those where one may
+ * add items), browse its folders from the root, then act there. Moving to
+ * another space or copying goes through the service's cross-space rules
+ * (editor on both sides, the target's quota; links revoked on a move).
+ */
+export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; mode: "move" | "copy"; onDone: () => void }) {
+    const modal = mode === "move" ? moveModal : copyModal;
+    const [spaces, setSpaces] = useState<Space[] | null>(null);
+    const [space, setSpace] = useState("");
     const [path, setPath] = useState<{ id: string; name: string }[]>([]);
     const [folders, setFolders] = useState<FileNode[] | null>(null);
     const [loadError, setLoadError] = useState("");
-    const s = useSubmit(moveModal.close, onDone);
+    const s = useSubmit(modal.close, onDone);
     const here = path.length ? path[path.length - 1].id : "";
 
     useEffect(() => {
         setPath([]);
+        setSpace(node?.space_id ?? "");
         s.setError("");
+        if (!node) return;
+        const ctl = new AbortController();
+        filesApi
+            .spaces(ctl.signal)
+            .then((all) => {
+                const ok = sortSpaces(all).filter((sp) => canEdit(sp.role));
+                setSpaces(ok);
+                // A reader copies out of this space: start from a space they may add to.
+                if (!ok.some((sp) => sp.id === node.space_id)) setSpace(ok[0]?.id ?? "");
+            })
+            .catch((err) => !ctl.signal.aborted && setLoadError(errorMessage(err)));
+        return () => ctl.abort();
         // eslint-disable-next-line react-hooks/exhaustive-deps
     }, [node]);
 
     useEffect(() => {
-        if (!node) return;
+        if (!node || !space) return;
         const ctl = new AbortController();
         setFolders(null);
         setLoadError("");
         filesApi
-            .list(node.space_id, { parent: here, sort: "name", limit: 1000 }, ctl.signal)
+            .list(space, { parent: here, sort: "name", limit: 1000 }, ctl.signal)
+            // A folder cannot go into itself: it is not offered as a destination.
             .then((p) => setFolders(p.items.filter((n) => n.kind === "folder" && n.id !== node.id)))
             .catch((err) => !ctl.signal.aborted && setLoadError(errorMessage(err)));
         return () => ctl.abort();
-    }, [node, here]);
+    }, [node, space, here]);
 
-    const sameFolder = node !== null && node.parent_id === here;
+    const sameFolder = node !== null && node.space_id === space && node.parent_id === here;
+    const submit = () => {
+        if (!node) return;
+        if (mode === "copy") {
+            // Into its own folder: a duplicate, « nom (copie).ext » (the same name would be name_taken).
+            const to = sameFolder ? { space, parent: here, name: copyName(node.name, node.kind) } : { space, parent: here };
+            return void s.run(() => filesApi.copy(node.space_id, node.id, to));
+        }
+        const change = node.space_id === space ? { parent: here } : { space, parent: here };
+        void s.run(() => filesApi.place(node.space_id, node.id, change));
+    };
+    const spaceName = spaces?.find((sp) => sp.id === space)?.name ?? "";
+    const verb = mode === "move" ? "Déplacer" : "Copier";
     return (
-        <moveModal.Component
-            title={`Déplacer « ${node?.name ?? ""} »`}
+        <modal.Component
+            title={`${verb} « ${node?.name ?? ""} »`}
             buttons={[
                 { children: "Annuler", priority: "secondary" },
                 {
-                    children: "Déplacer ici",
+                    children: mode === "move" ? "Déplacer ici" : sameFolder ? "Dupliquer ici" : "Copier ici",
                     doClosesModal: false,
-                    disabled: s.busy || !node || sameFolder,
-                    onClick: () => node && void s.run(() => filesApi.place(node.space_id, node.id, { parent: here }))
+                    disabled: s.busy || !node || !space || (mode === "move" && sameFolder),
+                    onClick: submit
                 }
             ]}
         >
+            {spaces && spaces.length > 1 && (
+                <Select
+                    label="Espace de destination"
+                    nativeSelectProps={{
+                        value: space,
+                        name: "destination-space",
+                        onChange: (e) => {
+                            setSpace(e.target.value);
+                            setPath([]);
+                        }
+                    }}
+                >
+                    {spaces.map((sp) => (
+                        <option key={sp.id} value={sp.id}>
+                            {sp.name}
+                        </option>
+                    ))}
+                </Select>
+            )}
+            {spaces?.length === 0 && <p className="fr-text--sm bureau-muted">Vous n'avez aucun espace où ajouter des fichiers.</p>}
             <p className="fr-text--sm fr-mb-1w">
-                Destination :{" "}
-                <strong data-testid="move-destination">{["Racine de l'espace", ...path.map((p) => p.name)].join(" › ")}</strong>
+                Destination : <strong data-testid={`${mode}-destination`}>{[spaceName || "Racine de l'espace", ...path.map((p) => p.name)].join(" › ")}</strong>
             </p>
+            {mode === "move" && node && space !== node.space_id && (
+                <p className="fr-text--xs bureau-muted">Les liens de partage de cet élément seront révoqués en changeant d'espace.</p>
+            )}
             <ul className="bureau-files__picker">
                 {path.length > 0 && (
                     <PickerItem icon="fr-icon-arrow-go-back-line" onClick={() => setPath(path.slice(0, -1))}>
@@ -186,10 +244,10 @@ export function MoveDialog({ node, onDone }: { node: FileNode | null; onDone: ()
                     </PickerItem>
                 ))}
                 {folders?.length === 0 && <li className="fr-text--sm bureau-muted">Aucun sous-dossier.</li>}
-                {folders === null && !loadError && <li className="fr-text--sm">Chargement…</li>}
+                {folders === null && !loadError && space && <li className="fr-text--sm">Chargement…</li>}
             </ul>
             <ErrorText error={loadError || s.error} />
-        </moveModal.Component>
+        </modal.Component>
     );
 }
 

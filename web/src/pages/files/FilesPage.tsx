@@ -19,10 +19,11 @@ import {
 } from "../../files/api";
 import { uploads } from "../../files/uploads";
 import { NotFound } from "../InfoPage";
-import { DeleteDialog, MoveDialog, NewFolderDialog, RenameDialog, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
+import { DeleteDialog, NewFolderDialog, RenameDialog, TransferDialog, copyModal, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
 import { FolderTable, type NodeAction } from "./FolderTable";
 import { QuotaBar } from "./QuotaBar";
 import { LoadError, SpaceList } from "./SpaceList";
+import { FileSearch } from "./Search";
 import { ShareDialog, shareModal, type ShareTarget } from "./ShareDialog";
 import { Empty, Loading, TrashView } from "./TrashView";
 import { DropZone, UploadButton, UploadList } from "./UploadPanel";
@@ -58,9 +59,11 @@ export function FilesPage({ pathname, meId, email, canCreateSpaces, latest }: Pr
 
 function SpacesView({ canCreate, email, reloadKey }: { canCreate: boolean; email: string; reloadKey: number }) {
     const { data: spaces, error, reload } = useLoad((signal) => filesApi.spaces(signal).then(sortSpaces), [reloadKey]);
+    // The agent's own quota is secondary: the page shows without it if it fails.
+    const { data: myQuota } = useLoad((signal) => filesApi.myQuota(signal), [reloadKey]);
     if (error) return <LoadError message={error} retry={reload} />;
     if (!spaces) return <Loading />;
-    return <SpaceList spaces={spaces} canCreate={canCreate} email={email} />;
+    return <SpaceList spaces={spaces} canCreate={canCreate} email={email} myQuota={myQuota} />;
 }
 
 type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };
@@ -75,7 +78,10 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
     const [share, setShare] = useState<ShareTarget>({ node: null, tab: "members", key: 0 });
     const [versionsKey, setVersionsKey] = useState(0);
     const [error, setError] = useState("");
+    const [searching, setSearching] = useState(false);
     const cache = useRef(new Map<string, FileNode>());
+    // A search hit opens a folder: the search closes there.
+    useEffect(() => setSearching(false), [folder]);
 
     useEffect(() => {
         const ctl = new AbortController();
@@ -141,7 +147,7 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
         if (action === "share") return openShare(node, "links");
         setTarget(node);
         if (action === "versions") setVersionsKey((k) => k + 1);
-        ({ rename: renameModal, move: moveModal, delete: deleteModal, versions: versionsModal })[action].open();
+        ({ rename: renameModal, move: moveModal, copy: copyModal, delete: deleteModal, versions: versionsModal })[action].open();
     };
     const onSort = (key: SortKey) =>
         setSort((s) => ({ key, order: s.key === key && s.order === "asc" ? "desc" : key === "modified" && s.key !== key ? "desc" : "asc" }));
@@ -176,6 +182,16 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                             Partager
                         </Button>
                     )}
+                    {!trash && (
+                        <Button
+                            iconId="fr-icon-search-line"
+                            priority="tertiary"
+                            onClick={() => setSearching((v) => !v)}
+                            nativeButtonProps={{ "aria-expanded": searching }}
+                        >
+                            Rechercher
+                        </Button>
+                    )}
                     {trash ? (
                         <Button iconId="fr-icon-arrow-go-back-line" priority="tertiary" linkProps={{ href: locationPath({ view: "folder", space, folder: "" }) }}>
                             Retour aux fichiers
@@ -187,6 +203,7 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                     )}
                 </div>
             </div>
+            {searching && <FileSearch autoFocus />}
             <QuotaBar space={info} />
             {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
             {!trash && <UploadList />}
@@ -217,13 +234,14 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                 <>
                     <ShareDialog space={info} meId={meId} target={share} names={names} />
                     <VersionsDialog node={target} openKey={versionsKey} editable={editable} onRestored={reload} />
+                    <TransferDialog node={target} mode="copy" onDone={reload} />
                 </>
             )}
             {!trash && editable && (
                 <>
                     <NewFolderDialog space={space} parent={folder} onDone={reload} />
                     <RenameDialog node={target} onDone={reload} />
-                    <MoveDialog node={target} onDone={reload} />
+                    <TransferDialog node={target} mode="move" onDone={reload} />
                     <DeleteDialog node={target} onDone={reload} />
                 </>
             )}

@@ -13,7 +13,7 @@ import {
 import { Link } from "../../router";
 import { ScanBadge } from "./ScanBadge";
 
-export type NodeAction = "rename" | "move" | "delete" | "versions" | "share";
+export type NodeAction = "rename" | "move" | "copy" | "delete" | "versions" | "share";
 
 type Props = {
     items: FileNode[];
@@ -126,6 +126,18 @@ function Row({ node: n, editable, onAction }: { node: FileNode; editable: boolea
                                 title={n.scan === "pending" ? "Téléchargement possible après l'analyse antivirus" : "Téléchargement bloqué"}
                             />
                         ))}
+                    {folder && (
+                        // A plain link: the browser streams the zip to disk itself.
+                        <a
+                            className={fr.cx("fr-btn", "fr-btn--tertiary-no-outline", "fr-btn--sm", "fr-icon-download-line")}
+                            href={apiPaths.zip(n.space_id, n.id)}
+                            download={`${n.name}.zip`}
+                            title={`Télécharger ${n.name} (zip)`}
+                            data-action="zip"
+                        >
+                            Télécharger (zip)
+                        </a>
+                    )}
                     {!folder && (
                         <Button
                             iconId="fr-icon-time-line"
@@ -135,6 +147,14 @@ function Row({ node: n, editable, onAction }: { node: FileNode; editable: boolea
                             onClick={() => onAction("versions", n)}
                         />
                     )}
+                    {/* Copying needs only reading here: the picker offers the spaces one may add to. */}
+                    <Button
+                        iconId="ri-file-copy-line"
+                        priority="tertiary no outline"
+                        size="small"
+                        title={`Copier ${n.name} vers…`}
+                        onClick={() => onAction("copy", n)}
+                    />
                     {editable && (
                         <>
                             <Button
@@ -155,7 +175,7 @@ function Row({ node: n, editable, onAction }: { node: FileNode; editable: boolea
                                 iconId="fr-icon-folder-2-line"
                                 priority="tertiary no outline"
                                 size="small"
-                                title={`Déplacer ${n.name}`}
+                                title={`Déplacer ${n.name} vers…`}
                                 onClick={() => onAction("move", n)}
                             />
                             <Button

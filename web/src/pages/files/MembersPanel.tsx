@@ -1,5 +1,7 @@
-// Members of a space: the list with roles, and (managers and owners of a
-// team space) adding an agent found through the gateway's directory.
+// Members of a space: the list with roles; for managers and owners of a team
+// space, changing a role, removing a member, withdrawing an invitation, and
+// adding an agent found through the gateway's directory or invited by email.
+// Anyone may leave a team space.
 import { useEffect, useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
@@ -7,41 +9,164 @@ import { Badge } from "@codegouvfr/react-dsfr/Badge";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { Input } from "@codegouvfr/react-dsfr/Input";
 import { Select } from "@codegouvfr/react-dsfr/Select";
-import { canManage, errorMessage, filesApi, type DirectoryEntry, type Member, type Role, type Space } from "../../files/api";
+import {
+    assignableRoles,
+    canManage,
+    canManageMember,
+    errorMessage,
+    filesApi,
+    looksLikeEmail,
+    RANK,
+    type DirectoryEntry,
+    type Member,
+    type Role,
+    type Space
+} from "../../files/api";
 import { roleLabel } from "./SpaceList";
 import { Loading } from "./TrashView";
 import { useLoad } from "./useLoad";
-
-const ROLES: Role[] = ["reader", "editor", "manager", "owner"];
-const RANK: Record<Role, number> = { reader: 0, editor: 1, manager: 2, owner: 3 };
 
 /** Names of agents seen in the directory this session: members come by id only. */
 const known = new Map<string, DirectoryEntry>();
 
 function memberName(m: Member, meId: string): string {
     if (m.user_id === meId) return "Vous";
+    if (m.status === "pending") return m.email ?? "";
     return m.display_name || known.get(m.user_id)?.display_name || m.email || known.get(m.user_id)?.email || `Agent ${m.user_id.slice(0, 8)}…`;
 }
 
-export function MembersPanel({ space, meId, openKey }: { space: Space; meId: string; openKey: number }) {
+const memberKey = (m: Member) => (m.status === "pending" ? "invitation:" + m.email : m.user_id);
+
+export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; meId: string; openKey: number; onLeft: () => void }) {
     const { data: members, error, reload } = useLoad(
-        (signal) => filesApi.members(space.id, signal).then((ms) => [...ms].sort((a, b) => RANK[b.role] - RANK[a.role])),
+        // Members by rank, pending invitations last (the service's order too).
+        (signal) =>
+            filesApi
+                .members(space.id, signal)
+                .then((ms) => [...ms].sort((a, b) => Number(a.status === "pending") - Number(b.status === "pending") || RANK[b.role] - RANK[a.role])),
         [space.id, openKey]
     );
+    // The row awaiting confirmation of « Retirer » / « Quitter » / « Annuler l'invitation ».
+    const [confirming, setConfirming] = useState("");
+    const [busy, setBusy] = useState(false);
+    const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
+    useEffect(() => {
+        setConfirming("");
+        setNotice(null);
+    }, [space.id, openKey]);
+
+    const team = space.kind === "team";
+    const act = async (fn: () => Promise<unknown>, done: string, after?: () => void) => {
+        setBusy(true);
+        setNotice(null);
+        try {
+            await fn();
+            setNotice({ ok: true, text: done });
+            setConfirming("");
+            if (after) after();
+            else reload();
+        } catch (err) {
+            setNotice({ ok: false, text: errorMessage(err) });
+        } finally {
+            setBusy(false);
+        }
+    };
+
+    const rowActions = (m: Member) => {
+        const key = memberKey(m);
+        const me = m.user_id === meId;
+        if (!team) return null;
+        if (m.status === "pending") {
+            if (!canManage(space.role)) return null;
+            return confirming === key ? (
+                <Confirm
+                    label="Annuler l'invitation"
+                    busy={busy}
+                    onYes={() => void act(() => filesApi.cancelInvitation(space.id, m.email ?? ""), `L'invitation de ${m.email} est annulée.`)}
+                    onNo={() => setConfirming("")}
+                />
+            ) : (
+                <Button size="small" priority="tertiary" onClick={() => setConfirming(key)}>
+                    Annuler l'invitation
+                </Button>
+            );
+        }
+        if (me) {
+            return confirming === key ? (
+                <Confirm
+                    label="Quitter l'espace"
+                    busy={busy}
+                    onYes={() =>
+                        void act(() => filesApi.removeMember(space.id, meId), "Vous avez quitté l'espace.", onLeft)
+                    }
+                    onNo={() => setConfirming("")}
+                />
+            ) : (
+                <Button size="small" priority="tertiary" iconId="fr-icon-logout-box-r-line" onClick={() => setConfirming(key)}>
+                    Quitter l'espace
+                </Button>
+            );
+        }
+        if (!canManageMember(space.role, m)) return null;
+        return (
+            <>
+                <Select
+                    label={<span className="fr-sr-only">Rôle de {memberName(m, meId)}</span>}
+                    className="bureau-files__member-role"
+                    disabled={busy}
+                    nativeSelectProps={{
+                        value: m.role,
+                        name: "member-role",
+                        onChange: (e) => {
+                            const role = e.target.value as Role;
+                            void act(() => filesApi.setRole(space.id, m.user_id, role), `${memberName(m, meId)} est maintenant ${roleLabel(role)}.`);
+                        }
+                    }}
+                >
+                    {assignableRoles(space.role).map((r) => (
+                        <option key={r} value={r}>
+                            {roleLabel(r)}
+                        </option>
+                    ))}
+                </Select>
+                {confirming === key ? (
+                    <Confirm
+                        label="Retirer"
+                        busy={busy}
+                        onYes={() => void act(() => filesApi.removeMember(space.id, m.user_id), `${memberName(m, meId)} a été retiré de l'espace.`)}
+                        onNo={() => setConfirming("")}
+                    />
+                ) : (
+                    <Button size="small" priority="tertiary" onClick={() => setConfirming(key)}>
+                        Retirer
+                    </Button>
+                )}
+            </>
+        );
+    };
 
     return (
         <div data-testid="members-panel">
             {error && <Alert severity="error" small description={error} className={fr.cx("fr-mb-2w")} />}
+            {notice && <Alert severity={notice.ok ? "success" : "error"} small description={notice.text} className={fr.cx("fr-mb-2w")} />}
             {!members && !error && <Loading />}
             {members && (
                 <ul className="bureau-files__members">
                     {members.map((m) => (
-                        <li key={m.user_id} data-member-id={m.user_id}>
-                            <span className={fr.cx("fr-icon-user-line", "fr-icon--sm", "fr-mr-1w")} aria-hidden="true" />
-                            <span className="bureau-files__member-name">{memberName(m, meId)}</span>
-                            <Badge as="span" small noIcon severity={m.role === "owner" || m.role === "manager" ? "new" : undefined}>
-                                {roleLabel(m.role)}
-                            </Badge>
+                        <li key={memberKey(m)} data-member-id={m.user_id} data-member-email={m.email} data-member-status={m.status ?? "member"}>
+                            <span className="bureau-files__member-who">
+                                <span className={fr.cx(m.status === "pending" ? "fr-icon-mail-line" : "fr-icon-user-line", "fr-icon--sm", "fr-mr-1w")} aria-hidden="true" />
+                                <span className="bureau-files__member-name">{memberName(m, meId)}</span>
+                                <Badge as="span" small noIcon severity={m.role === "owner" || m.role === "manager" ? "new" : undefined}>
+                                    {roleLabel(m.role)}
+                                </Badge>
+                                {m.status === "pending" && (
+                                    <Badge as="span" small noIcon severity="warning">
+                                        En attente
+                                    </Badge>
+                                )}
+                            </span>
+                            <span className="bureau-files__member-actions">{rowActions(m)}</span>
                         </li>
                     ))}
                 </ul>
@@ -49,11 +174,30 @@ export function MembersPanel({ space, meId, openKey }: { space: Space; meId: str
             {space.kind === "personal" ? (
                 <p className="fr-text--sm bureau-muted fr-mt-2w">Votre espace personnel ne se partage pas avec des membres : créez un lien de partage ou un espace d'équipe.</p>
             ) : canManage(space.role) ? (
-                <AddMember space={space} onAdded={reload} />
+                <AddMember
+                    space={space}
+                    onAdded={() => {
+                        setNotice(null); // the add form shows its own notice
+                        reload();
+                    }}
+                />
             ) : (
                 <p className="fr-text--sm bureau-muted fr-mt-2w">Seuls les gestionnaires de l'espace peuvent ajouter des membres.</p>
             )}
         </div>
+    );
+}
+
+function Confirm({ label, busy, onYes, onNo }: { label: string; busy: boolean; onYes: () => void; onNo: () => void }) {
+    return (
+        <span className="bureau-files__confirm" role="group" aria-label={`Confirmer : ${label}`}>
+            <Button size="small" priority="primary" disabled={busy} onClick={onYes} nativeButtonProps={{ "data-confirm": "yes" }}>
+                Confirmer : {label.toLowerCase()}
+            </Button>
+            <Button size="small" priority="secondary" onClick={onNo}>
+                Annuler
+            </Button>
+        </span>
     );
 }
 
@@ -86,14 +230,17 @@ function AddMember({ space, onAdded }: { space: Space; onAdded: () => void }) {
         };
     }, [q]);
 
-    const allowed = ROLES.filter((r) => RANK[r] <= RANK[space.role ?? "reader"]);
-    const add = async () => {
-        if (!chosen) return;
+    const allowed = assignableRoles(space.role);
+    // Invite by email when the directory has no agent with exactly that address.
+    const email = q.trim().toLowerCase();
+    const invitable = looksLikeEmail(email) && results !== null && !results.some((e) => e.email.toLowerCase() === email);
+    // Adds (by directory id) or invites (by email); the notice says which happened.
+    const submit = async (fn: () => Promise<Member>, done: (m: Member) => string) => {
         setBusy(true);
         setNotice(null);
         try {
-            await filesApi.addMember(space.id, chosen.id, role);
-            setNotice({ ok: true, text: `${chosen.display_name} a été ajouté comme ${roleLabel(role)}.` });
+            const m = await fn();
+            setNotice({ ok: true, text: done(m) });
             setChosen(null);
             setQ("");
             onAdded();
@@ -103,6 +250,15 @@ function AddMember({ space, onAdded }: { space: Space; onAdded: () => void }) {
             setBusy(false);
         }
     };
+    const invite = () =>
+        submit(
+            () => filesApi.invite(space.id, email, role),
+            (m) =>
+                m.status === "pending"
+                    ? `Invitation enregistrée : ${email} deviendra ${roleLabel(role)} à sa première connexion.`
+                    : `${email} a été ajouté comme ${roleLabel(role)}.`
+        );
+    const add = () => chosen && submit(() => filesApi.addMember(space.id, chosen.id, role), () => `${chosen.display_name} a été ajouté comme ${roleLabel(role)}.`);
 
     return (
         <section className="fr-mt-3w" aria-labelledby="bureau-add-member">
@@ -116,13 +272,7 @@ function AddMember({ space, onAdded }: { space: Space; onAdded: () => void }) {
                         <strong>{chosen.display_name}</strong> <span className="bureau-muted">{chosen.email}</span>
                         {chosen.ministry?.name ? <span className="fr-text--xs bureau-muted"> · {chosen.ministry.name}</span> : null}
                     </p>
-                    <Select label="Rôle" nativeSelectProps={{ value: role, onChange: (e) => setRole(e.target.value as Role), name: "role" }}>
-                        {allowed.map((r) => (
-                            <option key={r} value={r}>
-                                {roleLabel(r)}
-                            </option>
-                        ))}
-                    </Select>
+                    <RoleSelect roles={allowed} role={role} onChange={setRole} name="role" />
                     <div className="bureau-files__buttons">
                         <Button size="small" disabled={busy} onClick={() => void add()}>
                             Ajouter
@@ -142,6 +292,17 @@ function AddMember({ space, onAdded }: { space: Space; onAdded: () => void }) {
                         nativeInputProps={{ value: q, onChange: (e) => setQ(e.target.value), type: "search", autoComplete: "off", name: "member-search" }}
                     />
                     {results && results.length === 0 && <p className="fr-text--sm bureau-muted">Aucun agent ne correspond.</p>}
+                    {invitable && (
+                        <div className="bureau-files__chosen" data-testid="invite">
+                            <p className="fr-text--sm fr-mb-1w">
+                                Inviter <strong>{email}</strong> par adresse électronique : l'agent rejoindra l'espace à sa première connexion.
+                            </p>
+                            <RoleSelect roles={allowed} role={role} onChange={setRole} name="invite-role" />
+                            <Button size="small" disabled={busy} onClick={() => void invite()}>
+                                Inviter
+                            </Button>
+                        </div>
+                    )}
                     {results && results.length > 0 && (
                         <ul className="bureau-files__picker" data-testid="directory-results">
                             {results.map((e) => (
@@ -161,5 +322,17 @@ function AddMember({ space, onAdded }: { space: Space; onAdded: () => void }) {
                 </>
             )}
         </section>
+    );
+}
+
+function RoleSelect({ roles, role, onChange, name }: { roles: Role[]; role: Role; onChange: (r: Role) => void; name: string }) {
+    return (
+        <Select label="Rôle" nativeSelectProps={{ value: role, onChange: (e) => onChange(e.target.value as Role), name }}>
+            {roles.map((r) => (
+                <option key={r} value={r}>
+                    {roleLabel(r)}
+                </option>
+            ))}
+        </Select>
     );
 }

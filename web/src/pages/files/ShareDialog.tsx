@@ -5,6 +5,7 @@ import { useState } from "react";
 import { createModal } from "@codegouvfr/react-dsfr/Modal";
 import { Tabs } from "@codegouvfr/react-dsfr/Tabs";
 import type { FileNode, Space } from "../../files/api";
+import { navigate } from "../../router";
 import { LinksPanel } from "./LinksPanel";
 import { MembersPanel } from "./MembersPanel";
 
@@ -13,6 +14,12 @@ export const shareModal = createModal({ id: "bureau-files-share", isOpenedByDefa
 export type ShareTarget = { node: FileNode | null; tab: "members" | "links"; key: number };
 
 type Props = { space: Space; meId: string; target: ShareTarget; names: Map<string, string> };
+
+/** After leaving the space: close the dialog first, then back to the spaces list. */
+function leave() {
+    shareModal.close();
+    navigate("/fichiers");
+}
 
 export function ShareDialog({ space, meId, target, names }: Props) {
     const [tab, setTab] = useState(target.tab);
@@ -34,7 +41,7 @@ export function ShareDialog({ space, meId, target, names }: Props) {
                 ]}
             >
                 {tab === "members" ? (
-                    <MembersPanel space={space} meId={meId} openKey={target.key} />
+                    <MembersPanel space={space} meId={meId} openKey={target.key} onLeft={leave} />
                 ) : (
                     <LinksPanel space={space} node={target.node} names={names} openKey={target.key} />
                 )}

@@ -4,15 +4,16 @@ import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { Input } from "@codegouvfr/react-dsfr/Input";
 import { createModal } from "@codegouvfr/react-dsfr/Modal";
-import { errorMessage, filesApi, locationPath, nameProblem, type Space } from "../../files/api";
+import { errorMessage, filesApi, locationPath, nameProblem, type AgentQuota, type Space } from "../../files/api";
 import { Link, navigate } from "../../router";
 import { QuotaBar } from "./QuotaBar";
+import { FileSearch } from "./Search";
 import { WebDavAccess } from "./WebDavAccess";
 
 const spaceModal = createModal({ id: "bureau-files-new-space", isOpenedByDefault: false });
 
-/** The agent's spaces (personal first) and the creation of a team space. */
-export function SpaceList({ spaces, canCreate, email }: { spaces: Space[]; canCreate: boolean; email: string }) {
+/** The agent's spaces (personal first), their own quota, search, and the creation of a team space. */
+export function SpaceList({ spaces, canCreate, email, myQuota }: { spaces: Space[]; canCreate: boolean; email: string; myQuota: AgentQuota | null }) {
     return (
         <>
             <div className="bureau-files__toolbar">
@@ -23,6 +24,8 @@ export function SpaceList({ spaces, canCreate, email }: { spaces: Space[]; canCr
                     </Button>
                 )}
             </div>
+            {myQuota && <QuotaBar space={{ used: myQuota.used + myQuota.reserved, quota: myQuota.quota }} mine />}
+            <FileSearch />
             <ul className="bureau-files__spaces">
                 {spaces.map((s) => (
                     <li key={s.id} className="bureau-files__space" data-space-kind={s.kind}>
