@@ -2,11 +2,14 @@ package testenv
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TURN is a running coturn server with the TURN REST API shared secret
@@ -53,8 +56,47 @@ func StartCoturn(t testing.TB) *TURN {
 		t.Fatalf("testenv: coturn: %v", err)
 	}
 	t.Cleanup(p.stop)
-	if err := p.waitReady(func(ctx context.Context) error { return WaitTCP(ctx, tr.Addr) }); err != nil {
+	// coturn opens its TCP and UDP listeners one after the other: wait for
+	// both, the UDP one by a STUN Binding answered.
+	ready := func(ctx context.Context) error {
+		if err := WaitTCP(ctx, tr.Addr); err != nil {
+			return err
+		}
+		return waitSTUN(ctx, tr.Addr)
+	}
+	if err := p.waitReady(ready); err != nil {
 		t.Fatalf("testenv: coturn: %v (log %s)", err, filepath.Join(dir, "turnserver.log"))
 	}
 	return tr
+}
+
+// waitSTUN sends STUN Binding requests (RFC 8489) to addr over UDP until one
+// is answered.
+func waitSTUN(ctx context.Context, addr string) error {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	req := make([]byte, 20)
+	binary.BigEndian.PutUint16(req[0:], 0x0001)
+	binary.BigEndian.PutUint32(req[4:], 0x2112A442)
+	resp := make([]byte, 1500)
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("no STUN answer on %s: %w", addr, err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := conn.Write(req); err == nil {
+			if n, err := conn.Read(resp); err == nil && n >= 20 {
+				return nil
+			}
+		}
+		// Refused (answered at once by the kernel) or lost: the listener is
+		// not up yet; pause before the next try.
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
