@@ -53,8 +53,7 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		a.fail(w, r, err)
 		return
 	}
-	// A RoomEventFilter: only lazy_load_members applies for now.
-	lazy, err := lazyFilter(r.URL.Query().Get("filter"))
+	filter, err := parseRoomEventFilter(r.URL.Query().Get("filter"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -65,12 +64,12 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		return
 	}
 	nBefore := limit / 2
-	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, store.EventFilter{}, ev.Pos-1, true, nBefore)
+	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos-1, true, nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, store.EventFilter{}, ev.Pos, false, limit-nBefore)
+	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos, false, limit-nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -80,7 +79,7 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		a.fail(w, r, err)
 		return
 	}
-	if lazy {
+	if filter.LazyLoadMembers {
 		// Only the members of the senders of the events returned.
 		senders := map[string]bool{ev.Sender: true, dev.UserID: true}
 		for _, e := range append(before, after...) {

@@ -71,7 +71,7 @@ func FuzzLazyFilter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if _, err := lazyFilter(s); err != nil {
+		if _, err := parseRoomEventFilter(s); err != nil {
 			var me *matrixError
 			if !errors.As(err, &me) || me.status != 400 {
 				t.Fatalf("%q: %v", s, err)

@@ -2,7 +2,6 @@ package clientapi
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
 
@@ -90,22 +89,4 @@ func (a *API) lazyMembers(ctx context.Context, roomID string, evs []clientEvent)
 		return nil, err
 	}
 	return clientEvents(members[roomID], store.Device{}), nil
-}
-
-// lazyFilter reads the RoomEventFilter of /messages and /context: only
-// lazy_load_members applies.
-func lazyFilter(f string) (bool, error) {
-	if f == "" {
-		return false, nil
-	}
-	var filter struct {
-		LazyLoadMembers bool `json:"lazy_load_members"`
-	}
-	if !json.Valid([]byte(f)) {
-		return false, errNotJSON
-	}
-	if len(f) == 0 || f[0] != '{' || json.Unmarshal([]byte(f), &filter) != nil {
-		return false, badJSON("Invalid filter")
-	}
-	return filter.LazyLoadMembers, nil
 }

@@ -490,7 +490,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		}
 		limit = min(n, 1000)
 	}
-	lazy, err := lazyFilter(q.Get("filter"))
+	filter, err := parseRoomEventFilter(q.Get("filter"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -513,19 +513,6 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 	if s := q.Get("to"); s != "" {
 		if to, err = ParseToken(s); err != nil {
 			a.fail(w, r, badParam(err.Error()))
-			return
-		}
-	}
-	var filter RoomEventFilter
-	if s := q.Get("filter"); s != "" {
-		err := json.Unmarshal([]byte(s), &filter)
-		if err != nil {
-			err = badParam("Invalid filter: " + err.Error())
-		} else {
-			err = filter.check()
-		}
-		if err != nil {
-			a.fail(w, r, err)
 			return
 		}
 	}
@@ -553,7 +540,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 		return
 	}
 	resp := map[string]any{"start": FormatToken(from), "chunk": chunk}
-	if lazy {
+	if filter.LazyLoadMembers {
 		if resp["state"], err = a.lazyMembers(r.Context(), id, chunk); err != nil {
 			a.fail(w, r, err)
 			return

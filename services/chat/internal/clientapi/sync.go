@@ -41,6 +41,29 @@ type RoomEventFilter struct {
 	NotTypes   []string  `json:"not_types,omitempty"`
 	Senders    *[]string `json:"senders,omitempty"`
 	NotSenders []string  `json:"not_senders,omitempty"`
+	// LazyLoadMembers applies to /messages and /context (RoomEventFilter);
+	// /sync reads it from room.state.
+	LazyLoadMembers bool `json:"lazy_load_members,omitempty"`
+}
+
+// parseRoomEventFilter reads the filter parameter of /messages and
+// /context: not JSON → M_NOT_JSON, not an object → M_BAD_JSON, fields of
+// the wrong type → M_INVALID_PARAM.
+func parseRoomEventFilter(s string) (RoomEventFilter, error) {
+	var f RoomEventFilter
+	if s == "" {
+		return f, nil
+	}
+	if !json.Valid([]byte(s)) {
+		return f, errNotJSON
+	}
+	if s[0] != '{' {
+		return f, badJSON("Invalid filter")
+	}
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		return f, badParam("Invalid filter: " + err.Error())
+	}
+	return f, f.check()
 }
 
 // maxFilterList bounds each list of a filter (they become SQL IN lists).
