@@ -83,28 +83,7 @@ PRIV=$(awk '/^private:/ {print $2}' <<<"$KEYS")
 PUB=$(awk '/^public:/ {print $2}' <<<"$KEYS")
 [[ -n $PRIV && -n $PUB ]] || die "bureau keygen printed no key pair"
 
-taken=" "
-pick_port() { # pick_port VAR: a free loopback port, distinct from earlier picks
-  local p
-  for _ in $(seq 1 500); do
-    p=$((20000 + RANDOM % 40000))
-    case "$taken" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      taken+="$p "
-      printf -v "$1" '%s' "$p"
-      return 0
-    fi
-  done
-  die "no free port on 127.0.0.1"
-}
-wait_http() { # wait_http URL NAME PID
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited at start-up: $(tail -n 5 "$TMP/$2.log")"
-    sleep 0.1
-  done
-  die "$2 did not answer on $1 within 30s; see $TMP/$2.log"
-}
+source scripts/lib/ports.sh
 pick_port MINIO_PORT; pick_port CONSOLE_PORT; pick_port FILES_PORT; pick_port GW_PORT
 GW=http://127.0.0.1:$GW_PORT
 
@@ -116,7 +95,7 @@ MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER=off MI
   >"$TMP/minio.log" 2>&1 &
 pids+=($!)
 MINIO_PID=${pids[-1]}
-wait_http "http://127.0.0.1:$MINIO_PORT/minio/health/live" minio "$MINIO_PID"
+wait_http "http://127.0.0.1:$MINIO_PORT/minio/health/live" minio "$MINIO_PID" "$TMP/minio.log"
 MINIO_ARGS=(-minio "127.0.0.1:$MINIO_PORT" -access-key "$MINIO_USER" -secret-key "$MINIO_PASS")
 bin/files-bench "${MINIO_ARGS[@]}" -make-bucket bureau-files
 
@@ -132,7 +111,7 @@ BUREAU_FILES_LISTEN=127.0.0.1:$FILES_PORT BUREAU_FILES_PUBLIC_URL=$GW \
   bin/files >"$TMP/files.log" 2>&1 &
 pids+=($!)
 FILES_PID=${pids[-1]}
-wait_http "http://127.0.0.1:$FILES_PORT/healthz" files "$FILES_PID"
+wait_http "http://127.0.0.1:$FILES_PORT/healthz" files "$FILES_PID" "$TMP/files.log"
 
 # --- gateway -------------------------------------------------------------------
 mkdir -p "$TMP/web"
@@ -158,7 +137,7 @@ EOF
 bin/gateway -config "$TMP/gateway.yaml" >"$TMP/gateway.log" 2>&1 &
 pids+=($!)
 GW_PID=${pids[-1]}
-wait_http "$GW/healthz" gateway "$GW_PID"
+wait_http "$GW/healthz" gateway "$GW_PID" "$TMP/gateway.log"
 
 echo "bench-files: pids gateway=$GW_PID files=$FILES_PID minio=$MINIO_PID; logs in $TMP"
 bin/files-bench -url "$GW" "${MINIO_ARGS[@]}" -files-url "http://127.0.0.1:$FILES_PORT" -identity-key "$PRIV" \

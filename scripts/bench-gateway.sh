@@ -91,20 +91,7 @@ go build -o bin/gateway ./gateway/cmd/gateway
 go build -o bin/bench-upstream ./services/bureau/cmd/bench-upstream
 
 # --- free loopback ports ---------------------------------------------------
-taken=" "
-pick_port() { # pick_port VAR: a port nothing listens on, distinct from earlier picks
-  local p i
-  for i in $(seq 1 500); do
-    p=$((20000 + RANDOM % 40000))
-    case "$taken" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      taken+="$p "
-      printf -v "$1" '%s' "$p"
-      return 0
-    fi
-  done
-  die "no free port on 127.0.0.1"
-}
+source scripts/lib/ports.sh
 pick_port UP_PORT
 pick_port NGINX_PORT
 pick_port GW_PORT
@@ -112,21 +99,12 @@ UP=http://127.0.0.1:$UP_PORT
 NGINX=http://127.0.0.1:$NGINX_PORT
 GW=http://127.0.0.1:$GW_PORT
 
-wait_http() { # wait_http URL NAME PID
-  local i
-  for i in $(seq 1 200); do
-    if curl -s -o /dev/null --max-time 1 "$1"; then return 0; fi
-    kill -0 "$3" 2>/dev/null || die "$2 exited at start-up; see $tmp/$2.log: $(tail -n 5 "$tmp/$2.log" 2>/dev/null)"
-    sleep 0.1
-  done
-  die "$2 did not answer on $1 within 20s; see $tmp/$2.log"
-}
 
 # --- upstream --------------------------------------------------------------
 "${SRV_PIN[@]}" bin/bench-upstream -listen "127.0.0.1:$UP_PORT" >"$tmp/upstream.log" 2>&1 &
 UP_PID=$!
 pids+=("$UP_PID")
-wait_http "$UP/__bench/stats" upstream "$UP_PID"
+wait_http "$UP/__bench/stats" upstream "$UP_PID" "$tmp/upstream.log"
 
 # --- nginx -----------------------------------------------------------------
 mkdir -p "$tmp/nginx/logs" "$tmp/nginx/tmp"
@@ -170,7 +148,7 @@ nginx -t -q -p "$tmp/nginx" -e "$tmp/nginx/logs/error.log" -c "$tmp/nginx/nginx.
 "${SRV_PIN[@]}" nginx -p "$tmp/nginx" -e "$tmp/nginx/logs/error.log" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' >>"$tmp/nginx.log" 2>&1 &
 NGINX_PID=$!
 pids+=("$NGINX_PID")
-wait_http "$NGINX/" nginx "$NGINX_PID"
+wait_http "$NGINX/" nginx "$NGINX_PID" "$tmp/nginx.log"
 
 # --- gateway ---------------------------------------------------------------
 # The environment must not change the bench's gateway config.
@@ -199,7 +177,7 @@ EOF
 "${SRV_PIN[@]}" bin/gateway -config "$tmp/gateway.yaml" >"$tmp/gateway.log" 2>&1 &
 GW_PID=$!
 pids+=("$GW_PID")
-wait_http "$GW/healthz" gateway "$GW_PID"
+wait_http "$GW/healthz" gateway "$GW_PID" "$tmp/gateway.log"
 
 # --- sign in (dev IdP, no click) -------------------------------------------
 curl -s -o /dev/null -c "$tmp/jar" -b "$tmp/jar" -L --max-redirs 10 --max-time 10 \
