@@ -107,18 +107,18 @@ func TestShareLinks(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "" {
 		t.Fatalf("no password, from fetch: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-	if code, body := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Bureau-Link-Password": "motdepasse-123"})); code != 200 || body != "contenu a" {
+	if code, body := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Link-Password": "motdepasse-123"})); code != 200 || body != "contenu a" {
 		t.Fatalf("right password: %d %s", code, body)
 	}
 	for i := range 5 {
-		if code, _ := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Bureau-Link-Password": fmt.Sprint("faux", i)})); code != 401 {
+		if code, _ := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Link-Password": fmt.Sprint("faux", i)})); code != 401 {
 			t.Fatalf("wrong password %d: %d", i, code)
 		}
 	}
-	if code, errc := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Bureau-Link-Password": "motdepasse-123"})); code != 429 || !strings.Contains(errc, "too_many_attempts") {
+	if code, errc := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Link-Password": "motdepasse-123"})); code != 429 || !strings.Contains(errc, "too_many_attempts") {
 		t.Fatalf("after 5 failures: %d %s", code, errc)
 	}
-	if code, _ := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Bureau-Link-Password": "motdepasse-123", "X-Forwarded-For": "192.0.2.7"})); code != 200 {
+	if code, _ := status(e.pub("GET", pl.Path+"/content", nil, map[string]string{"Link-Password": "motdepasse-123", "X-Forwarded-For": "192.0.2.7"})); code != 200 {
 		t.Fatalf("another address: %d", code)
 	}
 

@@ -55,6 +55,40 @@ func TestFilesThroughGateway(t *testing.T) {
 		t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(got))
 	}
 
+	// A password-protected share link opened through the gateway: the
+	// password header must reach the files service (the gateway drops
+	// client headers of its own Bureau-* prefix).
+	body, _ := json.Marshal(map[string]any{"node": nodeID, "kind": "read", "password": "motdepasse-123"})
+	req, _ = http.NewRequest(http.MethodPost, s.URL+"/api/files/spaces/"+space+"/links", bytes.NewReader(body))
+	req.Header.Set("Origin", s.URL)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err = alice.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var link struct{ Path string }
+	_ = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || link.Path == "" {
+		t.Fatalf("create link: %d %+v", resp.StatusCode, link)
+	}
+	for _, tc := range []struct {
+		password string
+		want     int
+	}{{"", 401}, {"motdepasse-123", 200}} {
+		req, _ = http.NewRequest(http.MethodGet, s.URL+link.Path+"/content", nil)
+		if tc.password != "" {
+			req.Header.Set("Link-Password", tc.password)
+		}
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == 200 && !bytes.Equal(got, content)) {
+			t.Fatalf("link with password %q through the gateway: %d, %d bytes", tc.password, resp.StatusCode, len(got))
+		}
+	}
+
 	chloe := signIn(t, s, "chloe.bernard@finances.gouv.fr")
 	var e map[string]any
 	if st := getJSON(chloe, "/api/files/spaces/"+space+"/nodes/"+nodeID, &e); st != 404 {

@@ -146,9 +146,8 @@ export const apiPaths = {
 };
 
 /**
- * Headers carrying a share link's password: HTTP Basic with an empty user.
- * (The service also reads Bureau-Link-Password, but the gateway drops every
- * client header named Bureau-*, so it never arrives through it.)
+ * Headers carrying a share link's password: HTTP Basic with an empty user
+ * (the service also reads a Link-Password header).
  */
 export function linkAuth(password: string): Record<string, string> {
     if (!password) return {};

@@ -13,8 +13,9 @@ import (
 )
 
 // LinkPasswordHeader carries a link's password (HTTP Basic's password is
-// accepted too, so that a browser can prompt for it).
-const LinkPasswordHeader = "Bureau-Link-Password"
+// accepted too, so that a browser can prompt for it). Not Bureau-*: the
+// gateway drops every client header of that prefix.
+const LinkPasswordHeader = "Link-Password"
 
 func (a *API) createLink(w http.ResponseWriter, r *http.Request, u identity.User) {
 	var in drive.NewLink
