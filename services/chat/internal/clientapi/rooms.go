@@ -325,11 +325,7 @@ func (a *API) state(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]clientEvent, 0, len(evs))
-	for _, ev := range evs {
-		out = append(out, toClient(ev, ""))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, clientEvents(evs, store.Device{}))
 }
 
 // joinedRoom reads the {roomId} path value and checks the caller is joined
