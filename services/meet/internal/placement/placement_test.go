@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,12 +13,30 @@ import (
 	"bureau/services/platform/testenv"
 )
 
-func newNode(t *testing.T, rdb *redis.Client, id string, load *int, rooms *[]string) *Redis {
+// state is what a node reports in its heartbeats; the test changes its
+// rooms while the heartbeat goroutine reads them.
+type state struct {
+	mu    sync.Mutex
+	load  int
+	rooms []string
+}
+
+func (s *state) setRooms(rooms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rooms = rooms
+}
+
+func newNode(t *testing.T, rdb *redis.Client, id string, st *state) *Redis {
 	t.Helper()
 	p, err := NewRedis(context.Background(), rdb, Options{
 		Prefix: "t:", Self: Node{ID: id, URL: "http://" + id}, Heartbeat: 50 * time.Millisecond,
-		Load: func() (int, []string) { return *load, *rooms },
-		Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Load: func() (int, []string) {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			return st.load, st.rooms
+		},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -33,16 +52,15 @@ func TestPlacement(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.StartRedis(t).Addr})
 	defer rdb.Close()
 	ctx := context.Background()
-	loadA, loadB, loadC := 10, 2, 5
-	var roomsA, roomsB, roomsC []string
-	a := newNode(t, rdb, "a", &loadA, &roomsA)
-	b := newNode(t, rdb, "b", &loadB, &roomsB)
+	stA, stB, stC := &state{load: 10}, &state{load: 2}, &state{load: 5}
+	a := newNode(t, rdb, "a", stA)
+	b := newNode(t, rdb, "b", stB)
 	// NewRedis registered both nodes with their loads.
 	n, local, err := a.Place(ctx, "r1")
 	if err != nil || local || n.ID != "b" || n.URL != "http://b" {
 		t.Fatalf("r1 placed on %+v local=%v err=%v, want b (least loaded)", n, local, err)
 	}
-	roomsB = []string{"r1"}
+	stB.setRooms("r1")
 	if n, local, found, err := a.Owner(ctx, "r1"); err != nil || !found || local || n.ID != "b" {
 		t.Fatalf("owner of r1 seen from a: %+v %v %v %v", n, local, found, err)
 	}
@@ -57,7 +75,7 @@ func TestPlacement(t *testing.T) {
 	}
 	// b crashes: its record lapses after 3 heartbeats and the next join
 	// moves r1 to the least loaded live node, c.
-	c := newNode(t, rdb, "c", &loadC, &roomsC)
+	c := newNode(t, rdb, "c", stC)
 	b.Halt()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -77,7 +95,7 @@ func TestPlacement(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling Redis, not synchronising
 	}
 	// c closes: r1 is freed at once and goes to the least loaded live node.
-	roomsC = []string{"r1"}
+	stC.setRooms("r1")
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
