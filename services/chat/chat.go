@@ -22,6 +22,7 @@ import (
 	"bureau/services/chat/internal/clientapi"
 	"bureau/services/chat/internal/media"
 	"bureau/services/chat/internal/notifier"
+	"bureau/services/chat/internal/ratelimit"
 	"bureau/services/chat/internal/rooms"
 	"bureau/services/chat/internal/store"
 	"bureau/services/platform/antivirus"
@@ -214,6 +215,18 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	}
 	n := notifier.New()
 	srv := &Server{store: st, notifier: n, media: ms, closers: []func() error{func() error { stop(); return nil }}}
+	var rdb *redis.Client
+	sends := ratelimit.New(c.RateLimit.PerSecond, c.RateLimit.Burst, time.Now)
+	if c.Redis.URL != "" {
+		opts, err := redis.ParseURL(c.Redis.URL)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("chat: redis.url: %w", err)
+		}
+		rdb = redis.NewClient(opts)
+		// One budget per user whichever replica takes the send.
+		sends = ratelimit.NewRedis(rdb, "bureau:chat:ratelimit:send:", c.RateLimit.PerSecond, c.RateLimit.Burst, base.Log)
+	}
 	rs := &rooms.Service{
 		Store: st, Notifier: n, ServerName: spec.ServerName(serverName), KeyID: "ed25519:auto", Key: key,
 		DefaultVersion: gomatrixserverlib.RoomVersion(c.RoomVersion), Now: time.Now,
@@ -221,11 +234,13 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 	public := strings.TrimRight(c.PublicURL, "/")
 	api := clientapi.New(clientapi.Config{
 		ServerName: serverName, PublicURL: public, PresenceOff: !c.Presence, AccessTokenLifetime: c.AccessTokenLifetime,
-		SendRate: c.RateLimit.PerSecond, SendBurst: c.RateLimit.Burst,
+		Sends: sends,
 		Media: ms, LegacyMedia: c.Media.LegacyDownloads,
 	}, st, rs, n, base.Log)
-	if c.Redis.URL != "" {
-		if err := relay(c.Redis.URL, n, api, srv, base); err != nil {
+	if rdb != nil {
+		err := relay(rdb, n, api, srv, base)
+		srv.closers = append(srv.closers, rdb.Close) // after the relay's
+		if err != nil {
 			srv.Close()
 			return nil, err
 		}
@@ -289,15 +304,10 @@ func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Bas
 
 // relay connects the notifier and typing to the other replicas through
 // the Redis bus (closed with srv).
-func relay(url string, n *notifier.Notifier, api *clientapi.API, srv *Server, base *service.Base) error {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return fmt.Errorf("chat: redis.url: %w", err)
-	}
-	rdb := redis.NewClient(opts)
+func relay(rdb *redis.Client, n *notifier.Notifier, api *clientapi.API, srv *Server, base *service.Base) error {
 	b := bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
 	ctx, cancel := context.WithCancel(context.Background())
-	srv.closers = append(srv.closers, func() error { cancel(); return nil }, b.Close, rdb.Close)
+	srv.closers = append(srv.closers, func() error { cancel(); return nil }, b.Close)
 	r := notifier.NewRelay(b, base.Log)
 	if err := n.Relay(ctx, r); err != nil {
 		return fmt.Errorf("chat: wake-up relay: %w", err)

@@ -40,10 +40,9 @@ type Config struct {
 	// AccessTokenLifetime is the life of access tokens of clients that
 	// asked for a refresh token (others never expire, as on Synapse).
 	AccessTokenLifetime time.Duration
-	// SendRate and SendBurst limit each user's event sends (messages,
-	// redactions); SendRate 0 means no limit.
-	SendRate  float64
-	SendBurst int
+	// Sends limits each user's event sends (messages, redactions); nil
+	// means no limit.
+	Sends ratelimit.Limiter
 }
 
 // API is the Client-Server API.
@@ -54,11 +53,10 @@ type API struct {
 	notifier *notifier.Notifier
 	log      *slog.Logger
 	now      func() time.Time
-	uia      uiaSessions
 	typing   typingRooms
 	// typingRelay, with several replicas, shares typing between them.
 	typingRelay *notifier.Relay
-	sends       *ratelimit.Limiter
+	sends       ratelimit.Limiter
 	unread      unreadCache
 	touches     presenceTouches
 }
@@ -74,7 +72,10 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	if cfg.MaxSyncTimeout <= 0 {
 		cfg.MaxSyncTimeout = 60 * time.Second
 	}
-	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: ratelimit.New(cfg.SendRate, cfg.SendBurst, time.Now)}
+	if cfg.Sends == nil {
+		cfg.Sends = ratelimit.Unlimited{}
+	}
+	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: cfg.Sends}
 }
 
 const v3 = "/_matrix/client/v3"
@@ -279,7 +280,11 @@ func (a *API) authed(h func(http.ResponseWriter, *http.Request, store.Device)) h
 // allowSend applies the send rate limit, answering 429 M_LIMIT_EXCEEDED
 // itself when the user is over it.
 func (a *API) allowSend(w http.ResponseWriter, dev store.Device) bool {
-	ok, wait := a.sends.Allow(dev.UserID)
+	// A shared limiter (Redis) that does not answer quickly lets the send
+	// through rather than hold it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ok, wait := a.sends.Allow(ctx, dev.UserID)
 	if !ok {
 		ms := wait.Milliseconds()
 		w.Header().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))

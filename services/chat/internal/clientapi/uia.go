@@ -6,7 +6,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"bureau/services/chat/internal/store"
@@ -25,57 +24,10 @@ import (
 //   - m.login.token: a fresh login token from the SSO redirect, as after a
 //     login.
 //
-// Sessions live in memory for 10 minutes (per replica).
+// Sessions are rows of the database (10 minutes), so that the fallback
+// page and the retried request may reach any replica.
 
 const uiaTTL = 10 * time.Minute
-
-type uiaSession struct {
-	userID    string
-	completed bool
-	expires   time.Time
-}
-
-type uiaSessions struct {
-	mu sync.Mutex
-	m  map[string]*uiaSession
-}
-
-func (u *uiaSessions) get(id string, now time.Time) *uiaSession {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for k, s := range u.m {
-		if now.After(s.expires) {
-			delete(u.m, k)
-		}
-	}
-	return u.m[id]
-}
-
-func (u *uiaSessions) put(id string, s *uiaSession) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.m == nil {
-		u.m = map[string]*uiaSession{}
-	}
-	u.m[id] = s
-}
-
-func (u *uiaSessions) del(id string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.m, id)
-}
-
-func (u *uiaSessions) complete(id, userID string, now time.Time) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	s := u.m[id]
-	if s == nil || s.userID != userID || now.After(s.expires) {
-		return false
-	}
-	s.completed = true
-	return true
-}
 
 // checkUIA reports whether auth completes user-interactive authentication;
 // when it does not, it has written the 401 with the flows.
@@ -90,31 +42,44 @@ func (a *API) checkUIA(w http.ResponseWriter, r *http.Request, dev store.Device,
 			return false, badJSON("auth: " + err.Error())
 		}
 	}
-	now := a.now()
-	s := a.uia.get(req.Session, now)
-	if s != nil && s.userID != dev.UserID {
-		s = nil
+	ctx := r.Context()
+	now := a.now().UnixMilli()
+	known := false // req.Session is a live session of this user
+	if req.Session != "" {
+		s, err := a.store.UIASession(ctx, req.Session, now)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		known = err == nil && s.UserID == dev.UserID
+		if known && s.Completed {
+			// Taking it is atomic: a session authorises one operation.
+			ok, err := a.store.TakeUIASession(ctx, req.Session, dev.UserID, now)
+			if err != nil || ok {
+				return ok, err
+			}
+			known = false
+		}
 	}
-	switch {
-	case s != nil && s.completed:
-		a.uia.del(req.Session)
-		return true, nil
-	case req.Type == "m.login.token" && req.Token != "":
-		userID, err := a.store.TakeLoginToken(r.Context(), hashToken(req.Token), now.UnixMilli())
+	if req.Type == "m.login.token" && req.Token != "" {
+		userID, err := a.store.TakeLoginToken(ctx, hashToken(req.Token), now)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return false, err
 		}
 		if err == nil && userID == dev.UserID {
-			if s != nil {
-				a.uia.del(req.Session)
+			if known {
+				if err := a.store.DeleteUIASession(ctx, req.Session); err != nil {
+					return false, err
+				}
 			}
 			return true, nil
 		}
 	}
 	id := req.Session
-	if s == nil {
+	if !known {
 		id = newToken("uia_")
-		a.uia.put(id, &uiaSession{userID: dev.UserID, expires: now.Add(uiaTTL)})
+		if err := a.store.AddUIASession(ctx, id, dev.UserID, now, now+uiaTTL.Milliseconds()); err != nil {
+			return false, err
+		}
 	}
 	body := map[string]any{
 		"flows":     []any{map[string]any{"stages": []string{"m.login.sso"}}, map[string]any{"stages": []string{"m.login.token"}}},
@@ -137,9 +102,12 @@ func (a *API) uiaFallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	session := r.URL.Query().Get("session")
-	s := a.uia.get(session, a.now())
-	if s == nil {
-		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "Unknown or expired session"))
+	s, err := a.store.UIASession(r.Context(), session, a.now().UnixMilli())
+	if errors.Is(err, store.ErrNotFound) {
+		err = errf(http.StatusNotFound, "M_NOT_FOUND", "Unknown or expired session")
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	agent, ok := identity.FromContext(r.Context())
@@ -147,17 +115,24 @@ func (a *API) uiaFallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/auth/login?redirect="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 		return
 	}
-	u, err := a.store.User(r.Context(), s.userID)
+	u, err := a.store.User(r.Context(), s.UserID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, err)
 		return
 	}
+	same := err == nil && u.BureauID == agent.ID
+	if same {
+		if same, err = a.store.CompleteUIASession(r.Context(), session, s.UserID, a.now().UnixMilli()); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'")
-	if err != nil || u.BureauID != agent.ID || !a.uia.complete(session, s.userID, a.now()) {
+	if !same {
 		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`<!doctype html><title>Bureau</title><p>Ce compte ProConnect n'est pas celui de la session Matrix ` + html.EscapeString(s.userID) + `.</p>`))
+		w.Write([]byte(`<!doctype html><title>Bureau</title><p>Ce compte ProConnect n'est pas celui de la session Matrix ` + html.EscapeString(s.UserID) + `.</p>`))
 		return
 	}
 	w.Write([]byte(`<!doctype html><title>Bureau</title><p>Authentification confirmée. Vous pouvez fermer cette fenêtre.</p>

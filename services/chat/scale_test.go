@@ -1,0 +1,86 @@
+package chat_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"maunium.net/go/mautrix"
+
+	"bureau/services/chat"
+	"bureau/services/platform/identity"
+	"bureau/services/platform/testenv"
+)
+
+// replicasWith is replicas with a configuration tweak on both.
+func replicasWith(t *testing.T, configure func(*chat.Config)) (*env, *env) {
+	rd := testenv.StartRedis(t)
+	a := newEnvOn(t, testenv.SharedPostgres(t).NewDatabase(t), "redis://"+rd.Addr)
+	a.configure = configure
+	a.start()
+	t.Cleanup(a.stop)
+	b := *a
+	b.start()
+	t.Cleanup(b.stop)
+	return a, &b
+}
+
+// A user-interactive auth session started on one replica is completed
+// through the SSO fallback page on the other, and the retried request
+// succeeds on either — once.
+func TestReplicasShareUIASessions(t *testing.T) {
+	ra, rb := replicas(t)
+	a := ra.login(alice)
+	a2 := ra.login(alice)
+	code, out := call(t, a, "DELETE", "/devices/"+string(a2.DeviceID), nil)
+	session, _ := out["session"].(string)
+	if code != 401 || session == "" {
+		t.Fatalf("want UIA: %d %v", code, out)
+	}
+	tok, _, _ := rb.signer.Sign(alice, "chat")
+	req, _ := http.NewRequest("GET", rb.srv.URL+"/_matrix/client/v3/auth/m.login.sso/fallback/web?session="+url.QueryEscape(session), nil)
+	req.Header.Set(identity.Header, tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("fallback on the other replica: %d", resp.StatusCode)
+	}
+	auth := map[string]any{"auth": map[string]any{"type": "m.login.sso", "session": session}}
+	if code, out := call(t, on(t, rb, a), "DELETE", "/devices/"+string(a2.DeviceID), auth); code != 200 {
+		t.Fatalf("completed session refused on the other replica: %d %v", code, out)
+	}
+	if _, err := a2.Whoami(t.Context()); errcode(err) != "M_UNKNOWN_TOKEN" {
+		t.Fatalf("deleted device still works: %v", err)
+	}
+	a3 := rb.login(alice)
+	if code, out := call(t, a, "DELETE", "/devices/"+string(a3.DeviceID), auth); code != 401 || out["session"] == session {
+		t.Fatalf("a session used twice: %d %v", code, out)
+	}
+}
+
+// Two replicas on one Redis share each user's send budget.
+func TestReplicasShareRateLimit(t *testing.T) {
+	ra, rb := replicasWith(t, func(c *chat.Config) { c.RateLimit.PerSecond, c.RateLimit.Burst = 0.01, 4 })
+	a := ra.login(alice)
+	room, err := a.CreateRoom(t.Context(), &mautrix.ReqCreateRoom{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/_matrix/client/v3/rooms/" + url.PathEscape(room.RoomID.String()) + "/send/m.room.message/"
+	b := on(t, rb, a)
+	for i, cli := range []*mautrix.Client{a, b, a, b} {
+		if st, out := callURL(t, cli, "PUT", path+fmt.Sprint("t", i), map[string]string{"body": "x"}); st != 200 {
+			t.Fatalf("send %d within the burst: %d %v", i, st, out)
+		}
+	}
+	for i, cli := range []*mautrix.Client{a, b} {
+		st, out := callURL(t, cli, "PUT", path+fmt.Sprint("over", i), map[string]string{"body": "x"})
+		if ms, _ := out["retry_after_ms"].(float64); st != 429 || out["errcode"] != "M_LIMIT_EXCEEDED" || ms < 1000 {
+			t.Fatalf("over the shared burst: %d %v", st, out)
+		}
+	}
+}
