@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 
 	"bureau/services/chat"
 	"bureau/services/platform/identity"
@@ -82,5 +83,52 @@ func TestReplicasShareRateLimit(t *testing.T) {
 		if ms, _ := out["retry_after_ms"].(float64); st != 429 || out["errcode"] != "M_LIMIT_EXCEEDED" || ms < 1000 {
 			t.Fatalf("over the shared burst: %d %v", st, out)
 		}
+	}
+}
+
+// Unread counts cached on one replica follow a redaction made through
+// the other: the redacted message no longer counts.
+func TestReplicasUnreadAfterRedaction(t *testing.T) {
+	ra, rb := replicas(t)
+	ctx := t.Context()
+	a, b := ra.login(alice), rb.login(bob)
+	room, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{b.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := a.SendText(ctx, room.RoomID, "oups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SendText(ctx, room.RoomID, "bonjour"); err != nil {
+		t.Fatal(err)
+	}
+	count := func(r *mautrix.RespSync) int {
+		t.Helper()
+		jr := r.Rooms.Join[room.RoomID]
+		if jr == nil || jr.UnreadNotifications == nil {
+			t.Fatalf("no unread counts for the room: %+v", r.Rooms.Join)
+		}
+		return jr.UnreadNotifications.NotificationCount
+	}
+	first, err := b.SyncRequest(ctx, 0, "", "", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(first); n != 2 {
+		t.Fatalf("unread before = %d", n)
+	}
+	if _, err := a.RedactEvent(ctx, room.RoomID, sent.EventID); err != nil {
+		t.Fatal(err)
+	}
+	next, err := b.SyncRequest(ctx, 0, first.NextBatch, "", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(next); n != 1 {
+		t.Fatalf("unread on the other replica after the redaction = %d, want 1", n)
 	}
 }

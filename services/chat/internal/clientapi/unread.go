@@ -81,11 +81,15 @@ func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, init
 	if err != nil {
 		return err
 	}
+	stale, err := a.unreadStaleBefore(ctx, ids)
+	if err != nil {
+		return err
+	}
 	entries := map[string]unreadEntry{}
 	var ranges []store.Range
 	for _, id := range ids {
 		e, ok := a.unread.get(dev.UserID + "\x00" + id)
-		if !ok || e.bound != bounds[id] || e.rules != version || e.upTo > upTo {
+		if !ok || e.bound != bounds[id] || e.rules != version || e.upTo > upTo || e.upTo < stale[id] {
 			e = unreadEntry{bound: bounds[id], rules: version, upTo: bounds[id]}
 		}
 		entries[id] = e

@@ -136,7 +136,8 @@ type Range struct {
 }
 
 // EventsFrom returns, per range, the latest limit events of others than
-// userID, oldest first. One index range per room, each stopping after
+// userID that are not redacted (a redacted event no longer notifies, as
+// on Synapse), oldest first. One index range per room, each stopping after
 // limit rows however long the history.
 func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
@@ -148,7 +149,7 @@ func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, l
 		var args []any
 		for _, r := range batch {
 			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+` FROM chat_events e
-				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? ORDER BY e.stream_pos DESC LIMIT ?) x`)
+				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? AND e.redacted_because IS NULL ORDER BY e.stream_pos DESC LIMIT ?) x`)
 			args = append(args, r.RoomID, r.After, r.UpTo, userID, limit)
 		}
 		got, err := s.eventsByRoom(ctx, strings.Join(parts, ` UNION ALL `), args...)
