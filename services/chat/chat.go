@@ -178,6 +178,10 @@ func (s *Server) Close() error {
 	return s.store.Close()
 }
 
+// MediaWaiting is the number of downloads waiting for an upload or a scan
+// (tests use it to know a download is parked).
+func (s *Server) MediaWaiting() int { return s.media.Waiting() }
+
 // MediaScanning tells whether uploads go through the antivirus.
 func (s *Server) MediaScanning() bool { return s.media.Scanning() }
 
@@ -302,8 +306,8 @@ func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Bas
 	return ms, func() { cancel(); <-done; cleanup() }, nil
 }
 
-// relay connects the notifier and typing to the other replicas through
-// the Redis bus (closed with srv).
+// relay connects the notifier, typing and media to the other replicas
+// through the Redis bus (closed with srv).
 func relay(rdb *redis.Client, n *notifier.Notifier, api *clientapi.API, srv *Server, base *service.Base) error {
 	b := bus.NewRedis(rdb, bus.RedisOptions{Prefix: "bureau:bus:"})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -314,6 +318,9 @@ func relay(rdb *redis.Client, n *notifier.Notifier, api *clientapi.API, srv *Ser
 	}
 	if err := api.RelayTyping(ctx, r); err != nil {
 		return fmt.Errorf("chat: typing relay: %w", err)
+	}
+	if err := srv.media.Relay(ctx, r); err != nil {
+		return fmt.Errorf("chat: media relay: %w", err)
 	}
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
@@ -131,4 +133,34 @@ func TestReplicasUnreadAfterRedaction(t *testing.T) {
 	if n := count(next); n != 1 {
 		t.Fatalf("unread on the other replica after the redaction = %d, want 1", n)
 	}
+}
+
+// A download waiting on one replica for an upload made through the
+// other wakes when that replica stores the bytes and its antivirus passes
+// them, through the bus (well before the waiting replica's safety poll).
+func TestReplicasMediaWakeUp(t *testing.T) {
+	clam := testenv.StartClamAV(t)
+	blobs := filepath.Join(t.TempDir(), "blobs") // shared, as S3 would be
+	ra, rb := replicasWith(t, func(c *chat.Config) {
+		c.Media.ClamAV.Address = clam.Addr
+		c.Media.Storage.Kind, c.Media.Storage.Dir = "disk", blobs
+	})
+	a := ra.login(alice)
+	b := rb.login(bob)
+	created, err := a.CreateMXC(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan media, 1)
+	go func() { got <- fetch(t, rb.srv.URL, b.AccessToken, dl(created.ContentURI)+"?timeout_ms=30000") }()
+	waitFor(t, func() bool { return rb.runner.(*chat.Server).MediaWaiting() > 0 })
+	start := time.Now()
+	if st, code := raw(t, a, "PUT", "/_matrix/media/v3/upload/bureau.test/"+created.ContentURI.FileID+"?filename=note.txt", "bonjour"); st != 200 {
+		t.Fatalf("upload: %d %s", st, code)
+	}
+	r := <-got
+	if r.status != 200 || string(r.body) != "bonjour" || time.Since(start) > 5*time.Second {
+		t.Fatalf("download on the other replica: %d %q after %v", r.status, r.body, time.Since(start))
+	}
+	t.Logf("served on the other replica %v after the upload", time.Since(start))
 }

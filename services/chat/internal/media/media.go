@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +20,12 @@ import (
 	"mime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"bureau/services/chat/internal/notifier"
 	"bureau/services/chat/internal/store"
 	"bureau/services/platform/antivirus"
 	"bureau/services/platform/blob"
@@ -58,6 +61,8 @@ type Service struct {
 	av    *antivirus.Client // nil: scanning off
 	log   *slog.Logger
 	now   func() time.Time
+
+	relay atomic.Pointer[notifier.Relay] // nil: one replica
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // media id → downloads waiting for a verdict
@@ -268,7 +273,7 @@ func (s *Service) UploadTo(ctx context.Context, uploader, id string, u Upload) e
 		return ErrCannotOverwrite
 	}
 	s.Wake()
-	s.signal(id)
+	s.changed(ctx, id)
 	return nil
 }
 
@@ -277,6 +282,10 @@ func (s *Service) UploadTo(ctx context.Context, uploader, id string, u Upload) e
 func (s *Service) Ready(ctx context.Context, id string, wait time.Duration) (store.Media, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	// Verdicts of other replicas arrive through the relay; the slow
+	// safety poll only covers a wake-up lost with the bus.
+	poll := time.NewTicker(safetyPoll)
+	defer poll.Stop()
 	for {
 		ch := s.waitFor(id)
 		m, err := s.store.Media(ctx, id)
@@ -305,6 +314,8 @@ func (s *Service) Ready(ctx context.Context, id string, wait time.Duration) (sto
 		}
 		select {
 		case <-ch:
+		case <-poll.C:
+			s.stopWaiting(id, ch)
 		case <-deadline.C:
 			s.stopWaiting(id, ch)
 			return m, ErrNotYetUploaded
@@ -337,6 +348,62 @@ func (s *Service) stopWaiting(id string, ch chan struct{}) {
 		delete(s.waiters, id)
 	} else {
 		s.waiters[id] = list
+	}
+}
+
+// safetyPoll is how often a waiting download reads its entry again
+// without a wake-up.
+const safetyPoll = 10 * time.Second
+
+// Relay shares the state changes of media with the other replicas: a
+// download waiting on one replica wakes when another one's upload or
+// scan completes. It runs until ctx ends.
+func (s *Service) Relay(ctx context.Context, r *notifier.Relay) error {
+	s.relay.Store(r)
+	return r.Subscribe(ctx, notifier.MediaTopic, func(data json.RawMessage) {
+		var id string
+		if json.Unmarshal(data, &id) == nil {
+			s.signal(id)
+		}
+	}, s.signalAll)
+}
+
+// changed wakes the downloads waiting for id, here and on the other
+// replicas. The caller has committed the change.
+func (s *Service) changed(ctx context.Context, id string) {
+	s.signal(id)
+	r := s.relay.Load()
+	if r == nil {
+		return
+	}
+	if err := r.Publish(context.WithoutCancel(ctx), notifier.MediaTopic, id); err != nil {
+		// The other replicas' downloads read again at their safety poll.
+		s.log.Warn("chat: media change not relayed to the other replicas", "media_id", id, "err", err)
+	}
+}
+
+// Waiting is the number of downloads waiting for an upload or a scan
+// (for tests and metrics).
+func (s *Service) Waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, list := range s.waiters {
+		n += len(list)
+	}
+	return n
+}
+
+// signalAll wakes every waiting download (they read their entry again).
+func (s *Service) signalAll() {
+	s.mu.Lock()
+	all := s.waiters
+	s.waiters = map[string][]chan struct{}{}
+	s.mu.Unlock()
+	for _, list := range all {
+		for _, ch := range list {
+			close(ch)
+		}
 	}
 }
 

@@ -103,6 +103,6 @@ func (s *Service) verdict(ctx context.Context, m store.Media, state, signature s
 			s.log.Warn("chat: deleting a media that is not clean", "media_id", m.MediaID, "err", err)
 		}
 	}
-	s.signal(m.MediaID)
+	s.changed(ctx, m.MediaID)
 	return nil
 }

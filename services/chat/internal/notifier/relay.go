@@ -15,6 +15,9 @@ import (
 const (
 	WakeTopic   = "chat.wake"
 	TypingTopic = "chat.typing"
+	// MediaTopic carries the media ids whose state changed (uploaded,
+	// scanned), for the downloads waiting on the other replicas.
+	MediaTopic = "chat.media"
 )
 
 // Relay carries messages between the replicas of the chat service sharing
