@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/matrix-org/gomatrixserverlib"
@@ -95,6 +96,17 @@ type Media struct {
 	// (Synapse's enable_authenticated_media off). Media ids are random
 	// and unguessable, but anyone holding one can fetch it.
 	LegacyDownloads bool `yaml:"legacy_downloads" env:"LEGACY_DOWNLOADS"`
+	// UserQuotaBytes bounds what one user's media hold (default 10 GiB;
+	// 0: no bound). Over it an upload is refused with 403
+	// M_USER_LIMIT_EXCEEDED.
+	UserQuotaBytes int64 `yaml:"user_quota_bytes" env:"USER_QUOTA_BYTES"`
+	// QuotaInfoURI is the page linked from that error (info_uri);
+	// default: public_url.
+	QuotaInfoURI string `yaml:"quota_info_uri" env:"QUOTA_INFO_URI"`
+	// Retention deletes media older than this, whether messages still
+	// link them or not (encrypted messages hide their links from the
+	// server); 0 (the default) keeps media forever. At least 24h.
+	Retention time.Duration `yaml:"retention" env:"RETENTION"`
 }
 
 // Default returns the defaults.
@@ -103,6 +115,7 @@ func Default() *Config {
 	c.Media.MaxUploadSize = 100 << 20
 	c.Media.ClamAV.Timeout = 30 * time.Second
 	c.Media.LegacyDownloads = true
+	c.Media.UserQuotaBytes = 10 << 30
 	return c
 }
 
@@ -139,6 +152,15 @@ func (c *Config) Validate() error {
 		v.Addr("media.clamav.address", c.Media.ClamAV.Address)
 	}
 	v.Positive("media.clamav.timeout", c.Media.ClamAV.Timeout)
+	if c.Media.UserQuotaBytes < 0 {
+		v.Fail("media.user_quota_bytes", "must not be negative (0: no quota)")
+	}
+	if r := c.Media.Retention; r < 0 || (r > 0 && r < 24*time.Hour) {
+		v.Fail("media.retention", "must be at least 24h (or 0: media kept forever)")
+	}
+	if u := c.Media.QuotaInfoURI; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		v.Fail("media.quota_info_uri", "must be an http(s) URL")
+	}
 	return v.Err()
 }
 
@@ -212,7 +234,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		db.Close()
 		return nil, err
 	}
-	ms, stop, err := openMedia(ctx, &c.Media, st, base)
+	ms, stop, err := openMedia(ctx, c, st, base)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("chat: media: %w", err)
@@ -268,8 +290,8 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 // openMedia opens the content repository's blob store and antivirus and
 // starts its scan worker; stop ends the worker and removes a temporary
 // store.
-func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Base) (*media.Service, func(), error) {
-	log := base.Log
+func openMedia(ctx context.Context, cfg *Config, st *store.Store, base *service.Base) (*media.Service, func(), error) {
+	log, c := base.Log, &cfg.Media
 	cleanup := func() {}
 	var blobs blob.Store
 	var err error
@@ -298,12 +320,21 @@ func openMedia(ctx context.Context, c *Media, st *store.Store, base *service.Bas
 	if max <= 0 {
 		max = 100 << 20
 	}
-	ms := media.New(media.Config{MaxUploadSize: max}, st, blobs, av, log)
+	info := c.QuotaInfoURI
+	if info == "" {
+		info = cfg.PublicURL
+	}
+	ms := media.New(media.Config{MaxUploadSize: max, UserQuota: c.UserQuotaBytes, Retention: c.Retention, QuotaInfoURI: info}, st, blobs, av, log)
+	if err := ms.Reconcile(ctx); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	base.Health.Add("media_storage", blobs.Ping)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); ms.RunScans(wctx) }()
-	return ms, func() { cancel(); <-done; cleanup() }, nil
+	var wg sync.WaitGroup
+	wg.Go(func() { ms.RunScans(wctx) })
+	wg.Go(func() { ms.RunCleanup(wctx, time.Hour) })
+	return ms, func() { cancel(); wg.Wait(); cleanup() }, nil
 }
 
 // relay connects the notifier, typing and media to the other replicas

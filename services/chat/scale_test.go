@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +164,31 @@ func TestReplicasMediaWakeUp(t *testing.T) {
 		t.Fatalf("download on the other replica: %d %q after %v", r.status, r.body, time.Since(start))
 	}
 	t.Logf("served on the other replica %v after the upload", time.Since(start))
+}
+
+// Over the media quota an upload is refused with MSC4335's errcode, the
+// page to learn more, and the quota in the message.
+func TestMediaUserQuota(t *testing.T) {
+	e := newEnv(t, func(c *chat.Config) { c.Media.UserQuotaBytes = 10 })
+	a := e.login(alice)
+	upload(t, a, []byte("12345678"), "text/plain", "a.txt")
+	st, out := callURL(t, a, "POST", "/_matrix/media/v3/upload?filename=b.txt", "12345")
+	if st != 403 || out["errcode"] != "M_USER_LIMIT_EXCEEDED" || out["info_uri"] != "http://chat.test" || out["soft_limit"] != false {
+		t.Fatalf("over the quota: %d %v", st, out)
+	}
+	upload(t, e.login(bob), []byte("12345"), "text/plain", "b.txt")
+}
+
+func TestConfigLimits(t *testing.T) {
+	c := chat.Default()
+	if c.Media.UserQuotaBytes != 10<<30 || c.Media.Retention != 0 {
+		t.Fatalf("defaults: quota %d, retention %v", c.Media.UserQuotaBytes, c.Media.Retention)
+	}
+	c.Media.UserQuotaBytes, c.Media.Retention, c.Media.QuotaInfoURI = -1, time.Hour, "ftp://x"
+	err := c.Validate()
+	for _, field := range []string{"media.user_quota_bytes", "media.retention", "media.quota_info_uri"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s not refused: %v", field, err)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -258,6 +259,15 @@ func (a *API) mediaFail(w http.ResponseWriter, r *http.Request, err error) {
 		err = errf(http.StatusConflict, "M_CANNOT_OVERWRITE_MEDIA", "Media already uploaded")
 	case errors.Is(err, media.ErrForbidden):
 		err = errf(http.StatusForbidden, "M_FORBIDDEN", "This media id was created by another user")
+	case errors.Is(err, media.ErrQuotaExceeded):
+		// MSC4335 (merged; Synapse's media_upload_limits answer the same):
+		// a per-user limit, neither M_TOO_LARGE (one request) nor
+		// M_RESOURCE_LIMIT_EXCEEDED (the whole server).
+		quota, info := a.cfg.Media.UserQuota()
+		writeJSON(w, http.StatusForbidden, map[string]any{"errcode": "M_USER_LIMIT_EXCEEDED",
+			"error":    fmt.Sprintf("Media storage quota of %.1f GiB reached: delete files or ask your administrator", float64(quota)/(1<<30)),
+			"info_uri": info, "soft_limit": false})
+		return
 	case errors.Is(err, media.ErrTooManyPending):
 		err = errf(http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "Too many media created and not yet uploaded")
 	case errors.Is(err, media.ErrCannotThumbnail):

@@ -42,6 +42,7 @@ var (
 	ErrTooManyPending  = errors.New("media: too many pending uploads")
 	ErrCannotThumbnail = errors.New("media: cannot thumbnail this content")
 	ErrThumbnailSource = errors.New("media: content too large to thumbnail")
+	ErrQuotaExceeded   = errors.New("media: the uploader's storage quota is exceeded")
 )
 
 // Config tunes the service.
@@ -51,6 +52,12 @@ type Config struct {
 	// bytes; MaxReserved bounds a user's reservations at once.
 	ReservationTTL time.Duration
 	MaxReserved    int
+	// UserQuota bounds the bytes a user's media hold (0: no bound).
+	UserQuota int64
+	// Retention deletes media older than this (0: kept forever).
+	Retention time.Duration
+	// QuotaInfoURI is where a user over quota learns more (info_uri).
+	QuotaInfoURI string
 }
 
 // Service is the content repository.
@@ -189,6 +196,13 @@ func (s *Service) put(ctx context.Context, id, uploader string, u Upload) (store
 	if u.Size > s.cfg.MaxUploadSize {
 		return store.Media{}, ErrTooLarge
 	}
+	used, err := s.usage(ctx, uploader)
+	if err != nil {
+		return store.Media{}, err
+	}
+	if s.overQuota(used, max(u.Size, 0)) {
+		return store.Media{}, ErrQuotaExceeded // before reading the body
+	}
 	h := sha256.New()
 	lr := &limitedReader{r: u.Body, max: s.cfg.MaxUploadSize, h: h}
 	ct := CleanContentType(u.ContentType)
@@ -204,6 +218,11 @@ func (s *Service) put(ctx context.Context, id, uploader string, u Upload) (store
 	}
 	if err != nil {
 		return m, fmt.Errorf("media: storing %s: %w", id, err)
+	}
+	if s.overQuota(used, info.Size) {
+		// Without Content-Length the size is known only now.
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), m.BlobKey)
+		return m, ErrQuotaExceeded
 	}
 	m.Size, m.SHA256 = info.Size, hex.EncodeToString(h.Sum(nil))
 	if s.av == nil {
@@ -306,10 +325,19 @@ func (s *Service) Ready(ctx context.Context, id string, wait time.Duration) (sto
 		case store.MediaUnscannable:
 			s.stopWaiting(id, ch)
 			return m, ErrUnscannable
+		case store.MediaDeleting:
+			s.stopWaiting(id, ch)
+			return m, ErrNotFound
 		case store.MediaReserved:
 			if m.ExpiresTS < s.now().UnixMilli() {
 				s.stopWaiting(id, ch)
 				return m, ErrNotFound
+			}
+		case store.MediaPending:
+			if s.av == nil {
+				// No antivirus here to pass it (see Reconcile).
+				s.stopWaiting(id, ch)
+				return m, ErrNotYetUploaded
 			}
 		}
 		select {
