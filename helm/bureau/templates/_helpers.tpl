@@ -110,6 +110,9 @@ ingress.tlsSecretName
 {{- if and (not $v.redis.url) (not $v.redis.existingSecret) (or $v.gateway.autoscaling.enabled (gt (int $v.gateway.replicas) 1)) }}
 redis.url or redis.existingSecret (the gateway runs more than one replica)
 {{- end }}
+{{- if and (not $v.redis.url) (not $v.redis.existingSecret) (gt (int $v.chat.replicas) 1) }}
+redis.url or redis.existingSecret (chat runs more than one replica: its send rate limits, /sync and media wake-ups go through Redis)
+{{- end }}
 {{- end -}}
 
 {{/* Pod-level pieces shared by every component; call with (dict "root" $ "component" "chat") */}}
