@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -101,5 +102,18 @@ func TestRedisDownAllows(t *testing.T) {
 		if ok, _ := l.Allow(t.Context(), "k"); !ok {
 			t.Fatal("refused with Redis down")
 		}
+	}
+}
+
+// BenchmarkRedisAllow is the cost a shared limit adds to each send (one
+// script call, one round trip).
+func BenchmarkRedisAllow(b *testing.B) {
+	rd := testenv.StartRedis(b)
+	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	defer rdb.Close()
+	l := NewRedis(rdb, "bench:", 1e9, 1000, slog.Default())
+	ctx := context.Background()
+	for b.Loop() {
+		l.Allow(ctx, "k")
 	}
 }

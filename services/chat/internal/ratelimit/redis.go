@@ -18,6 +18,7 @@ import (
 // KEYS[1] the key; ARGV[1] the emission interval (µs), ARGV[2] the burst.
 // Returns {1, 0} when allowed, {0, µs to wait} when not.
 var gcra = redis.NewScript(`
+redis.replicate_commands() -- TIME then SET: effects replication (default since Redis 5)
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
