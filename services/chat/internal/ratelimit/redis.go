@@ -2,7 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,6 +42,7 @@ type Redis struct {
 	interval int64 // µs between two actions at the steady rate
 	burst    int64
 	log      *slog.Logger
+	warned   atomic.Int64 // unix seconds of the last warning
 }
 
 // NewRedis returns a limiter of perSecond actions with bursts of burst,
@@ -56,8 +59,9 @@ func NewRedis(rdb redis.UniversalClient, prefix string, perSecond float64, burst
 func (l *Redis) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	res, err := gcra.Run(ctx, l.rdb, []string{l.prefix + key}, l.interval, l.burst).Int64Slice()
 	if err != nil || len(res) != 2 {
-		if ctx.Err() == nil {
-			l.log.Warn("chat: rate limiter unavailable, allowing", "err", err)
+		// One warning a minute, not one per send.
+		if now, last := time.Now().Unix(), l.warned.Load(); !errors.Is(ctx.Err(), context.Canceled) && now-last >= 60 && l.warned.CompareAndSwap(last, now) {
+			l.log.Warn("chat: rate limiter unavailable, allowing sends", "err", err)
 		}
 		return true, 0
 	}
