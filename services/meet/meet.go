@@ -51,9 +51,11 @@ type Service struct {
 	closeOnce  sync.Once
 	closeErr   error
 
-	mu     sync.Mutex
-	confs  map[string]*conference
-	closed bool
+	mu        sync.Mutex
+	confs     map[string]*conference
+	resumable map[[32]byte]*session // by SHA-256 of the resume token
+	closed    bool
+	stopPurge chan struct{}
 }
 
 // New builds the service.
@@ -64,7 +66,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, base: base, confs: map[string]*conference{}}
+	s := &Service{cfg: c, base: base, confs: map[string]*conference{}, resumable: map[[32]byte]*session{}, stopPurge: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeResources()
@@ -104,6 +106,9 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	route("GET /api/meet/guest/{token}", "guest_get", s.getGuestRoom)
 	route("GET /api/meet/guest/{token}/ws", "guest_ws", s.serveGuestWS)
 	s.mux = mux
+	if c.Rooms.RetentionDays > 0 {
+		go s.purgeLoop(time.Hour)
+	}
 	return s, nil
 }
 
@@ -190,6 +195,7 @@ func (s *Service) SFU() *sfu.SFU { return s.sfu }
 // reconnect (1012), are placed on another node.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopPurge)
 		if s.place != nil {
 			_ = s.place.Close()
 		}
@@ -330,13 +336,22 @@ func (s *Service) conference(room *rooms.Room) (*conference, error) {
 // dropIfEmpty forgets a conference nobody is connected to.
 func (s *Service) dropIfEmpty(c *conference) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.confs[c.id] == c && c.count() == 0 {
+	dropped := s.confs[c.id] == c && c.count() == 0
+	if dropped {
 		c.mu.Lock()
 		c.gone = true
 		c.mu.Unlock()
 		c.stopLoops()
 		delete(s.confs, c.id)
+	}
+	s.mu.Unlock()
+	if dropped {
+		// Last use, for the retention of instant meetings.
+		ctx, cancel := bg()
+		defer cancel()
+		if err := s.store.Used(ctx, c.id, s.now()); err != nil {
+			s.base.Log.Warn("meeting use not stored", "room", c.id, "err", err)
+		}
 	}
 }
 

@@ -1,0 +1,102 @@
+package meet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"bureau/services/meet"
+	"bureau/services/meet/internal/signal"
+)
+
+// A participant's websocket drops (network change) and comes back within
+// the grace with the resume token: the others never see them leave, their
+// media keeps flowing, what was said meanwhile reaches them once, and an
+// ICE restart works on the kept PeerConnection. A stolen token presented
+// by someone else is refused and changes nothing.
+func TestResume(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	room, pub, sub, j, ks := h.pubSub(ctx)
+	bobID := j.Self.ID
+	if !signal.ValidToken(j.Token) {
+		t.Fatalf("joined without a resume token: %+v", j)
+	}
+	// Bob publishes too: alice must keep receiving him.
+	sub.publish(ctx)
+	fromBob := pub.waitTracks(2)
+
+	path := "/api/meet/rooms/" + room + "/ws"
+	sub.drop()
+	pub.send(signal.Message{Type: signal.TypeChat, Text: "pendant la coupure"})
+
+	// Carol got hold of bob's token: refused, bob is untouched.
+	thief := h.dial(carol, room)
+	thief.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: 1})
+	if e := thief.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
+		t.Fatalf("stolen token: %+v", e)
+	}
+	thief.expectClosed(websocket.ClosePolicyViolation)
+
+	sub.reopen(h, path, h.header(bob))
+	sub.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: sub.lastSeq.Load()})
+	if m := sub.expect(signal.TypeResumed); m.ID != bobID {
+		t.Fatalf("resumed as %q, want %q", m.ID, bobID)
+	}
+	sub.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "pendant la coupure" })
+
+	// Alice saw nothing: no departure before bob speaks again.
+	sub.send(signal.Message{Type: signal.TypeChat, Text: "de retour"})
+	pub.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "de retour" }, signal.TypeParticipantLeft)
+	// Media flows both ways on the kept connection.
+	flowing(t, append(ks, fromBob...))
+	// The resumed socket carries the renegotiation of an ICE restart.
+	for len(sub.offered) > 0 {
+		<-sub.offered
+	}
+	sub.send(signal.Message{Type: signal.TypeRestartICE})
+	select {
+	case <-sub.offered:
+	case <-time.After(wait):
+		t.Fatal("no ICE restart offer after the resume")
+	}
+	flowing(t, ks)
+	// Nothing was delivered twice to the application; the chat once only.
+	pub.send(signal.Message{Type: signal.TypeChat, Text: "marqueur"})
+	sub.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "marqueur" }, signal.TypeParticipantLeft)
+	if r := h.metrics()["bureau_meet_participants"]; r != 2 {
+		t.Fatalf("%v participants, want 2", r)
+	}
+	// A token is not reusable by a second socket of the same person once
+	// they leave.
+	sub.send(signal.Message{Type: signal.TypeLeave})
+	pub.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == bobID })
+	again := h.dial(bob, room)
+	again.send(signal.Message{Type: signal.TypeResume, Token: j.Token})
+	if e := again.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
+		t.Fatalf("resume after leave: %+v", e)
+	}
+}
+
+// After the grace, a participant whose socket dropped is gone: the others
+// see them leave, and their token no longer resumes.
+func TestResumeGraceExpires(t *testing.T) {
+	h := newHarnessWith(t, func(c *meet.Config) { c.Rooms.ResumeGrace = 200 * time.Millisecond })
+	room := h.createRoom(alice, `{}`).ID
+	a, _ := h.join(alice, room, signal.TypeJoined)
+	b, j := h.join(bob, room, signal.TypeJoined)
+	b.drop()
+	start := time.Now()
+	a.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == j.Self.ID })
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("left after %s, before the grace", d)
+	}
+	b.reopen(h, "/api/meet/rooms/"+room+"/ws", h.header(bob))
+	b.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: b.lastSeq.Load()})
+	if e := b.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
+		t.Fatalf("resume after the grace: %+v", e)
+	}
+}
