@@ -74,6 +74,16 @@ func TestResume(t *testing.T) {
 	// they leave.
 	sub.send(signal.Message{Type: signal.TypeLeave})
 	pub.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == bobID })
+	// A tab closing sends 1001: that is leaving, not a drop (no grace).
+	tab, jt := h.join(carol, room, signal.TypeJoined)
+	if err := tab.writeRaw(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	pub.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == jt.Self.ID })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("a closed tab left after %s", d)
+	}
 	again := h.dial(bob, room)
 	again.send(signal.Message{Type: signal.TypeResume, Token: j.Token})
 	if e := again.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {

@@ -413,8 +413,20 @@ func (svc *Service) readLoop(a *attachment, ss *session, room *rooms.Room) {
 	for {
 		typ, b, err := conn.ReadMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
 				ss.fail(signal.CodeTooLarge, "message too large")
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+				// The client closed on purpose (a tab closing sends 1001):
+				// it leaves. A network drop sends no close frame, and a
+				// client that wants to resume closes with another code.
+				// (A replaced socket's echo of our close is not theirs.)
+				ss.mu.Lock()
+				current := ss.att == a
+				ss.mu.Unlock()
+				if current {
+					ss.closeNormal()
+				}
 			}
 			return
 		}

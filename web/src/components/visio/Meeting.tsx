@@ -3,7 +3,16 @@ import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { MeetClient, type LinkStatus } from "../../visio/client";
-import { canModerate, canPublish, initialMeeting, meetingReducer, selfRole, tilesFor, type TileModel } from "../../visio/protocol";
+import {
+    canModerate,
+    canPublish,
+    initialMeeting,
+    meetingReducer,
+    REACTION_MS,
+    selfRole,
+    tilesFor,
+    type TileModel
+} from "../../visio/protocol";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
 import { StreamAudio } from "./MediaElements";
@@ -91,6 +100,21 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
     useEffect(() => {
         if (panel === "chat") dispatch({ type: "chat_read" });
     }, [panel, state.chat.length]);
+
+    // Reactions show for a few seconds.
+    const scheduled = useRef(new Set<number>());
+    useEffect(() => {
+        for (const r of state.reactions) {
+            if (scheduled.current.has(r.id)) continue;
+            scheduled.current.add(r.id);
+            setTimeout(() => {
+                scheduled.current.delete(r.id);
+                dispatch({ type: "reaction_expired", id: r.id });
+            }, REACTION_MS);
+        }
+    }, [state.reactions]);
+    const reactionOf: Record<string, string> = {};
+    for (const r of state.reactions) reactionOf[r.participant] = r.emoji;
 
     const localCamera = useMemo(() => (choice.tracks.camera ? new MediaStream([choice.tracks.camera]) : null), [choice]);
 
@@ -198,7 +222,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                         severity="warning"
                         small
                         data-testid="visio-reconnecting"
-                        description="Connexion perdue : reconnexion en cours… Votre caméra et votre micro seront republiés automatiquement."
+                        description="Reconnexion… Vous restez dans la réunion le temps que la connexion revienne."
                     />
                 )}
                 {host &&
@@ -241,6 +265,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                             stream={streamFor(t)}
                             self={t.self}
                             speaking={state.speaking.includes(t.participant.id) && !t.participant.audio_muted}
+                            reaction={t.source === "camera" ? reactionOf[t.participant.id] : undefined}
                             onSize={t.self ? undefined : (w, h) => client?.setRenderedSize(t.participant.id, t.source, w, h)}
                         />
                     ))}
@@ -263,6 +288,8 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                         ) : (
                             <ParticipantsPanel
                                 participants={state.participants}
+                                count={state.count}
+                                reactions={reactionOf}
                                 selfId={state.selfId}
                                 speaking={state.speaking}
                                 lobby={state.lobby}
@@ -303,6 +330,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                 onToggleVideo={() => toggle("video")}
                 onToggleShare={() => void toggleShare()}
                 onToggleHand={toggleHand}
+                onReact={(e) => client?.react(e)}
                 onPanel={(p) => setPanel((cur) => (cur === p ? null : p))}
                 onLeave={leave}
             />
