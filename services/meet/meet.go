@@ -48,8 +48,10 @@ type Service struct {
 	upgrader   websocket.Upgrader
 	proxies    sync.Map     // owner node URL → *httputil.ReverseProxy
 	skew       atomic.Int64 // added to the clock (tests of expiry)
-	closeOnce  sync.Once
-	closeErr   error
+	// Session counters (metrics).
+	resumes, resumesRefused, rateLimited, graceExpired atomic.Uint64
+	closeOnce                                          sync.Once
+	closeErr                                           error
 
 	mu        sync.Mutex
 	confs     map[string]*conference
@@ -284,6 +286,10 @@ func (s *Service) registerMetrics() {
 		counter("plis_sent_total", "Keyframe requests sent to publishers, after throttling.", u(&st.PLIsSent)),
 		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", u(&st.PLIsThrottle)),
 		counter("layer_switches_total", "Simulcast layer switches of subscribers.", u(&st.LayerSwitches)),
+		counter("resumes_total", "Sessions resumed on a new websocket after a drop.", u(&s.resumes)),
+		counter("resumes_refused_total", "Resume attempts refused (unknown or expired token, another identity, too far behind).", u(&s.resumesRefused)),
+		counter("resume_grace_expired_total", "Participants whose websocket dropped and who did not come back within the grace.", u(&s.graceExpired)),
+		counter("rate_limited_total", "Chat messages, questions, reactions and hand changes refused by a participant's rate limit.", u(&s.rateLimited)),
 		counter("bwe_layer_downs_total", "Simulcast layer caps lowered by a subscriber's bandwidth estimate (congestion control).", u(&st.BWEDowns)),
 		counter("nacks_received_total", "Packets subscribers asked again for (NACK).", u(&st.NACKs)),
 		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", u(&st.Retransmits)),

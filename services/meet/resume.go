@@ -67,6 +67,7 @@ func (svc *Service) resume(a *attachment, ss *session, room *rooms.Room, m *sign
 		if t != nil {
 			svc.base.Log.Warn("resume refused: another identity", "room", room.ID, "participant", t.id, "user", ss.user.ID)
 		}
+		svc.resumesRefused.Add(1)
 		ss.refuseResume("this session cannot be resumed: join again")
 		return nil
 	}
@@ -74,6 +75,7 @@ func (svc *Service) resume(a *attachment, ss *session, room *rooms.Room, m *sign
 		// Too far behind (or over): the same person joins again, so the
 		// old participant leaves now rather than at the grace's end.
 		t.closeWith(websocket.CloseGoingAway, "gone")
+		svc.resumesRefused.Add(1)
 		ss.refuseResume("too many messages missed: join again")
 		return nil
 	}
@@ -81,6 +83,7 @@ func (svc *Service) resume(a *attachment, ss *session, room *rooms.Room, m *sign
 	ss.mu.Lock()
 	ss.att, ss.over = nil, true
 	ss.mu.Unlock()
+	svc.resumes.Add(1)
 	svc.base.Log.Info("session resumed", "room", room.ID, "participant", t.id, "from_seq", m.Seq)
 	return t
 }
@@ -129,6 +132,7 @@ func (s *session) allow(b *limit.Bucket) bool {
 	if b.Allow(time.Now()) {
 		return true
 	}
+	s.svc.rateLimited.Add(1)
 	s.sendError(signal.CodeRateLimited, "too many messages: slow down")
 	return false
 }

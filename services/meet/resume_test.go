@@ -67,8 +67,8 @@ func TestResume(t *testing.T) {
 	// Nothing was delivered twice to the application; the chat once only.
 	pub.send(signal.Message{Type: signal.TypeChat, Text: "marqueur"})
 	sub.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "marqueur" }, signal.TypeParticipantLeft)
-	if r := h.metrics()["bureau_meet_participants"]; r != 2 {
-		t.Fatalf("%v participants, want 2", r)
+	if m := h.metrics(); m["bureau_meet_participants"] != 2 || m["bureau_meet_resumes_total"] != 1 || m["bureau_meet_resumes_refused_total"] != 1 {
+		t.Fatalf("metrics after a resume and a stolen token: %v", meetMetrics(m))
 	}
 	// A token is not reusable by a second socket of the same person once
 	// they leave.
@@ -108,5 +108,8 @@ func TestResumeGraceExpires(t *testing.T) {
 	b.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: b.lastSeq.Load()})
 	if e := b.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
 		t.Fatalf("resume after the grace: %+v", e)
+	}
+	if m := h.metrics(); m["bureau_meet_resume_grace_expired_total"] != 1 {
+		t.Fatalf("metrics: %v", meetMetrics(m))
 	}
 }

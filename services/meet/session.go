@@ -326,6 +326,7 @@ func (s *session) dropped(a *attachment) {
 		expired := s.att == nil && !s.over
 		s.mu.Unlock()
 		if expired {
+			s.svc.graceExpired.Add(1)
 			s.svc.base.Log.Info("resume grace expired", "participant", s.id)
 			s.closeWith(websocket.CloseGoingAway, "gone")
 		}

@@ -68,6 +68,9 @@ func TestReactionsAndRateLimits(t *testing.T) {
 	limited(b, "question")
 	b.send(signal.Message{Type: signal.TypeChat, Text: "fin"})
 	a.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "fin" }, signal.TypeQuestion)
+	if m := h.metrics(); m["bureau_meet_rate_limited_total"] != 4 {
+		t.Fatalf("metrics: %v", meetMetrics(m))
+	}
 }
 
 // In a webinar, an attendee is not told of every other attendee: they

@@ -182,12 +182,16 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
         .map((p) => ({ id: p.id, stream: client?.remoteStream(p.id, "audio") ?? null }))
         .filter((a): a is { id: string; stream: MediaStream } => a.stream !== null);
 
-    if (state.phase === "lobby" || (state.phase === "connecting" && !state.selfId)) {
+    if (state.phase === "lobby" || ((state.phase === "connecting" || state.phase === "reconnecting") && !state.selfId)) {
         return (
             <div className="visio-waiting" data-testid="visio-lobby" data-phase={state.phase}>
                 <span className="bureau-spinner" aria-hidden="true" />
                 <h1 className={fr.cx("fr-h4", "fr-mt-2w")} role="status">
-                    {state.phase === "lobby" ? "En attente d'admission par l'organisateur" : "Connexion à la réunion…"}
+                    {state.phase === "lobby"
+                        ? "En attente d'admission par l'organisateur"
+                        : state.phase === "reconnecting"
+                          ? "Reconnexion…"
+                          : "Connexion à la réunion…"}
                 </h1>
                 {state.phase === "lobby" && (
                     <p>Vous entrerez dans « {state.room?.title || title || "la réunion"} » dès qu'un organisateur vous aura admis.</p>
