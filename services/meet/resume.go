@@ -63,7 +63,7 @@ func (svc *Service) resume(a *attachment, ss *session, room *rooms.Room, m *sign
 	}
 	// The same identity, checked again: a stolen token is worth nothing
 	// to anyone else.
-	if t == nil || t.conf == nil || t.conf.id != room.ID || t.user.ID != ss.user.ID || t.guest != ss.guest || t.link != ss.link {
+	if t == nil || t.roomID != room.ID || t.user.ID != ss.user.ID || t.guest != ss.guest || t.link != ss.link {
 		if t != nil {
 			svc.base.Log.Warn("resume refused: another identity", "room", room.ID, "participant", t.id, "user", ss.user.ID)
 		}

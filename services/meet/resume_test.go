@@ -2,6 +2,7 @@ package meet_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -112,4 +113,25 @@ func TestResumeGraceExpires(t *testing.T) {
 	if m := h.metrics(); m["bureau_meet_resume_grace_expired_total"] != 1 {
 		t.Fatalf("metrics: %v", meetMetrics(m))
 	}
+}
+
+// A client that missed more than the server keeps (256 messages) cannot
+// resume: it is told to join again, and its old participant leaves at once
+// rather than at the grace's end.
+func TestResumeTooFarBehind(t *testing.T) {
+	h := newHarnessWith(t, func(c *meet.Config) { c.Limits.Chat = meet.Rate{PerSecond: 1000, Burst: 1000} })
+	room := h.createRoom(alice, `{}`).ID
+	a, _ := h.join(alice, room, signal.TypeJoined)
+	b, j := h.join(bob, room, signal.TypeJoined)
+	b.drop()
+	for i := range 300 {
+		a.send(signal.Message{Type: signal.TypeChat, Text: "message " + strconv.Itoa(i)})
+	}
+	a.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "message 299" })
+	b.reopen(h, "/api/meet/rooms/"+room+"/ws", h.header(bob))
+	b.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: b.lastSeq.Load()})
+	if e := b.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
+		t.Fatalf("resume 300 messages behind: %+v", e)
+	}
+	a.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == j.Self.ID })
 }

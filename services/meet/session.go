@@ -57,6 +57,7 @@ type session struct {
 	guest    bool
 	link     string
 	guestKey string
+	roomID   string // set before the socket is read
 	conf     *conference
 	// token resumes this session on another websocket (secret, given in
 	// joined/lobby).
@@ -120,7 +121,7 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, room *roo
 	}
 	conn.SetReadLimit(signal.MaxMessage)
 	a := &attachment{conn: conn, out: make(chan frame, outQueue), done: make(chan struct{})}
-	ss.att = a
+	ss.att, ss.roomID = a, room.ID
 	go a.writeLoop()
 	s.readLoop(a, ss, room)
 }
