@@ -8,12 +8,21 @@ import (
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/platform/identity"
 	"bureau/services/platform/sqldb"
+	"bureau/services/platform/testenv"
 )
 
-func openSQLite(t *testing.T) *Store {
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// databases are the two backends the store runs on.
+var databases = map[string]func(t *testing.T) string{
+	"sqlite":   func(t *testing.T) string { return "sqlite://" + t.TempDir() + "/meet.db" },
+	"postgres": func(t *testing.T) string { return testenv.SharedPostgres(t).NewDatabase(t) },
+}
+
+func open(t *testing.T, dsn string) *Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, "sqlite://"+t.TempDir()+"/meet.db")
+	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,10 +36,15 @@ func openSQLite(t *testing.T) *Store {
 
 // Purge deletes the meetings over for more than the retention period —
 // cancelled, ended, or instant and unused — with their people, guest links
-// and bans, and keeps everything else.
+// and bans, and keeps everything else (SQLite file and PostgreSQL).
 func TestPurge(t *testing.T) {
+	for name, dsn := range databases {
+		t.Run(name, func(t *testing.T) { testPurge(t, open(t, dsn(t))) })
+	}
+}
+
+func testPurge(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openSQLite(t)
 	host := identity.User{ID: "u1", GivenName: "Alice", Ministry: "interieur"}
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
