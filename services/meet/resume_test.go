@@ -3,6 +3,7 @@ package meet_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,33 @@ func TestResumeTooFarBehind(t *testing.T) {
 		t.Fatalf("resume 300 messages behind: %+v", e)
 	}
 	a.expectWhere(signal.TypeParticipantLeft, func(m signal.Message) bool { return m.ID == j.Self.ID })
+}
+
+// A guest resumes through the same link with the same key; the token with
+// another key (another browser) is refused.
+func TestGuestResume(t *testing.T) {
+	h := newHarness(t)
+	room := h.createRoom(alice, `{}`).ID
+	g := h.guestLink(alice, room, `{}`)
+	host, _ := h.join(alice, room, signal.TypeJoined)
+	guest := h.dialPath("guest", guestPath(g.Token, "Jeanne"), nil, loopbackAPI(t))
+	guest.send(signal.Message{Type: signal.TypeJoin})
+	lobby := guest.expect(signal.TypeLobby)
+	req := host.expect(signal.TypeLobbyRequest)
+	host.send(signal.Message{Type: signal.TypeAdmit, ID: req.Participant.ID})
+	j := guest.expect(signal.TypeJoined)
+
+	guest.drop()
+	other := h.dialPath("other browser", guestPath(g.Token, "Jeanne"), nil, loopbackAPI(t))
+	other.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: 1, GuestKey: strings.Repeat("B", 43)})
+	if e := other.expect(signal.TypeError); e.Code != signal.CodeResumeFailed {
+		t.Fatalf("resume with another guest key: %+v", e)
+	}
+	guest.reopen(h, guestPath(g.Token, "Jeanne"), nil)
+	guest.send(signal.Message{Type: signal.TypeResume, Token: j.Token, Seq: guest.lastSeq.Load(), GuestKey: lobby.GuestKey})
+	if m := guest.expect(signal.TypeResumed); m.ID != j.Self.ID {
+		t.Fatalf("guest resumed as %q, want %q", m.ID, j.Self.ID)
+	}
+	guest.send(signal.Message{Type: signal.TypeChat, Text: "revenue"})
+	host.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "revenue" }, signal.TypeParticipantLeft)
 }
