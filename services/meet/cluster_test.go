@@ -55,7 +55,7 @@ func TestClusterPlacement(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ca.publish(ctx)
-	cb.waitTracks(2) // 50 packets of each of alice's tracks, through node a's SFU
+	fromA := cb.waitTracks(2) // 50 packets of each of alice's tracks, through node a's SFU
 	if n := a.waitMetrics("two participants on a", func(m map[string]float64) bool { return m["bureau_meet_participants"] == 2 }); n["bureau_meet_participants"] != 2 {
 		t.Fatal("participants")
 	}
@@ -68,6 +68,16 @@ func TestClusterPlacement(t *testing.T) {
 	}
 	cb.send(signal.Message{Type: signal.TypeChat, Text: "via b"})
 	ca.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "via b" })
+
+	// Bob's socket to b drops; he resumes through b, which proxies the
+	// resume to a: alice never sees him leave, his media keeps flowing.
+	cb.drop()
+	cb.reopen(b, "/api/meet/rooms/"+room.ID+"/ws", b.header(bob))
+	cb.send(signal.Message{Type: signal.TypeResume, Token: jb.Token, Seq: cb.lastSeq.Load()})
+	cb.expect(signal.TypeResumed)
+	cb.send(signal.Message{Type: signal.TypeChat, Text: "repris via b"})
+	ca.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "repris via b" }, signal.TypeParticipantLeft)
+	flowing(t, fromA)
 
 	// A guest reaching b waits in the lobby on a; revoking the link
 	// through b reaches a, which turns the guest away.

@@ -1,6 +1,7 @@
 package meet
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ type conference struct {
 	speaker string          // the active speaker's participant id
 
 	speakerOnce sync.Once
+	countOnce   sync.Once
 	stop        chan struct{} // closed when the conference is dropped
 	stopOnce    sync.Once
 }
@@ -92,6 +94,73 @@ func (c *conference) speakerLoop() {
 	}
 }
 
+// countLoop tells a webinar's members how many participants there are,
+// at most every countPeriod and only when it changed: attendees do not
+// receive every other attendee's arrival (O(n²) messages in a webinar of
+// hundreds).
+func (c *conference) countLoop() {
+	tick := time.NewTicker(countPeriod)
+	defer tick.Stop()
+	last := -1
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		if n := c.memberCount(); n != last {
+			last = n
+			c.broadcast(&signal.Message{Type: signal.TypeCount, Count: n})
+		}
+	}
+}
+
+const countPeriod = time.Second
+
+func (c *conference) webinar() bool { return c.room.Load().Kind == rooms.KindWebinar }
+
+// hearsAll reports whether s is told about every participant: everyone in
+// a meeting; in a webinar, all but attendees, who are told about the
+// stage (hosts, moderators, presenters, speakers) and the count.
+func (c *conference) hearsAll(s *session) bool {
+	return !c.webinar() || s.getRole() != rooms.RoleAttendee
+}
+
+// audienceLocked are the members told about what concerns about (its
+// arrival, departure, hand, mute, reaction): everyone, except that an
+// attendee of a webinar is heard only by the stage and themselves.
+func (c *conference) audienceLocked(about *session) []*session {
+	if c.hearsAll(about) {
+		return c.membersLocked()
+	}
+	out := make([]*session, 0, 8)
+	for _, m := range c.members {
+		if m == about || c.hearsAll(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// tell sends m, about a member, to its audience.
+func (c *conference) tell(about *session, m *signal.Message) {
+	c.mu.Lock()
+	to := c.audienceLocked(about)
+	c.mu.Unlock()
+	sendAll(to, m)
+}
+
+// sendAll encodes m once and sends it to every session of to.
+func sendAll(to []*session, m *signal.Message) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	for _, s := range to {
+		s.sendJSON(b)
+	}
+}
+
 func (c *conference) stopLoops() { c.stopOnce.Do(func() { close(c.stop) }) }
 
 func newConference(s *Service, r *rooms.Room) *conference {
@@ -130,6 +199,17 @@ func (c *conference) enter(s *session) bool {
 	c.mu.Lock()
 	banned, locked := c.banned[s.user.ID], c.locked
 	c.mu.Unlock()
+	if !banned {
+		ctx, cancel := bg()
+		var err error
+		banned, err = c.svc.store.Banned(ctx, c.id, s.user.ID)
+		cancel()
+		if err != nil {
+			c.svc.base.Log.Error("ban check", "room", c.id, "err", err)
+			s.fail(signal.CodeInternal, "try again later")
+			return true
+		}
+	}
 	if banned {
 		s.fail(signal.CodeForbidden, "a moderator removed you from this meeting")
 		return true
@@ -142,7 +222,7 @@ func (c *conference) enter(s *session) bool {
 	// State and message before a host can see, and admit, the entry: the
 	// participant reads lobby before joined.
 	s.setState(stateLobby)
-	s.send(&signal.Message{Type: signal.TypeLobby, Room: c.info()})
+	s.send(&signal.Message{Type: signal.TypeLobby, Room: c.info(), Token: s.token, GuestKey: s.guestKey})
 	c.mu.Lock()
 	if c.gone {
 		c.mu.Unlock()
@@ -183,7 +263,7 @@ func (c *conference) admit(s *session) bool {
 		_ = peer.Close()
 		return false
 	}
-	if s.isDone() { // left while being admitted
+	if s.isOver() { // left while being admitted
 		c.mu.Unlock()
 		_ = peer.Close()
 		return true
@@ -195,28 +275,39 @@ func (c *conference) admit(s *session) bool {
 		return true
 	}
 	delete(c.lobby, s.id)
-	others := make([]*session, 0, len(c.members))
+	c.members[s.id] = s
+	s.setPeer(peer) // under c.mu: a concurrent onTrack sees a member with a peer
+	// An attendee of a webinar learns of the stage only, and the count.
+	all := c.hearsAll(s)
 	parts := make([]signal.Participant, 0, len(c.members))
 	for _, m := range c.members {
-		others = append(others, m)
-		parts = append(parts, m.info())
+		if m != s && (all || c.hearsAll(m)) {
+			parts = append(parts, m.info())
+		}
 	}
+	others := c.audienceLocked(s)
+	count := len(c.members)
 	tracks := make([]*sfu.Track, 0, len(c.tracks))
 	published := make([]signal.Track, 0, len(c.tracks))
 	for _, t := range c.tracks {
 		tracks = append(tracks, t)
 		published = append(published, trackInfo(t))
 	}
-	c.members[s.id] = s
-	s.setPeer(peer) // under c.mu: a concurrent onTrack sees a member with a peer
 	speaker := c.speaker
 	c.mu.Unlock()
+	if c.webinar() {
+		c.countOnce.Do(func() { go c.countLoop() })
+	}
 
 	self := s.info()
-	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published, Speaker: speaker, ICEServers: c.svc.iceServers(s.user.ID)})
-	for _, o := range others {
-		o.send(&signal.Message{Type: signal.TypeParticipantJoined, Participant: &self})
+	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published, Speaker: speaker, ICEServers: c.svc.iceServers(s.user.ID), Token: s.token, Count: count})
+	for i, o := range others {
+		if o == s {
+			others = append(others[:i], others[i+1:]...)
+			break
+		}
 	}
+	sendAll(others, &signal.Message{Type: signal.TypeParticipantJoined, Participant: &self})
 	for _, t := range tracks {
 		if err := peer.Subscribe(t); err != nil {
 			c.svc.base.Log.Debug("subscribe", "err", err)
@@ -234,7 +325,7 @@ func sfuHandlers(c *conference, s *session) sfu.Handlers {
 			}})
 		},
 		Track:  func(t *sfu.Track) { c.published(t) },
-		Failed: func() { s.fail(signal.CodeInternal, "media connection failed") },
+		Failed: s.mediaFailed,
 	}
 }
 
@@ -263,9 +354,7 @@ func (c *conference) published(t *sfu.Track) {
 	all := c.membersLocked()
 	c.mu.Unlock()
 	info := trackInfo(t)
-	for _, m := range all {
-		m.send(&signal.Message{Type: signal.TypeTrackPublished, Info: &info})
-	}
+	sendAll(all, &signal.Message{Type: signal.TypeTrackPublished, Info: &info})
 	if t.Kind == signal.KindAudio {
 		c.speakerOnce.Do(func() { go c.speakerLoop() })
 	}
@@ -313,9 +402,7 @@ func (c *conference) broadcast(m *signal.Message) {
 	c.mu.Lock()
 	all := c.membersLocked()
 	c.mu.Unlock()
-	for _, s := range all {
-		s.send(m)
-	}
+	sendAll(all, m)
 }
 
 // leave removes s wherever it is and tells the others.
@@ -323,6 +410,7 @@ func (c *conference) leave(s *session) {
 	c.mu.Lock()
 	_, member := c.members[s.id]
 	_, waiting := c.lobby[s.id]
+	told := c.audienceLocked(s)
 	delete(c.members, s.id)
 	delete(c.lobby, s.id)
 	if c.speaker == s.id {
@@ -352,9 +440,13 @@ func (c *conference) leave(s *session) {
 	}
 	switch {
 	case member:
-		for _, o := range others {
-			o.send(&signal.Message{Type: signal.TypeParticipantLeft, ID: s.id})
+		for i, o := range told {
+			if o == s {
+				told = append(told[:i], told[i+1:]...)
+				break
+			}
 		}
+		sendAll(told, &signal.Message{Type: signal.TypeParticipantLeft, ID: s.id})
 	case waiting:
 		for _, h := range hosts {
 			h.send(&signal.Message{Type: signal.TypeLobbyLeft, ID: s.id})
@@ -431,16 +523,19 @@ func (c *conference) promote(by *session, id string, up bool) {
 		by.sendError(signal.CodeForbidden, "only an attendee is promoted and only a speaker is demoted")
 		return
 	}
-	t.setRole(to)
-	c.svc.base.Log.Info("role", "room", c.id, "participant", id, "role", to, "by", by.user.ID)
-	c.broadcast(&signal.Message{Type: signal.TypeRole, ID: id, Role: to})
 	t.mu.Lock()
 	hand := t.hand
 	t.hand = false
 	t.mu.Unlock()
+	t.setRole(to)
+	c.svc.base.Log.Info("role", "room", c.id, "participant", id, "role", to, "by", by.user.ID)
+	// To everyone, with the participant: attendees add a new speaker to
+	// their stage, and drop one demoted.
+	info := t.info()
+	c.broadcast(&signal.Message{Type: signal.TypeRole, ID: id, Role: to, Participant: &info})
 	if hand {
 		no := false
-		c.broadcast(&signal.Message{Type: signal.TypeHand, ID: id, Raised: &no})
+		c.tell(t, &signal.Message{Type: signal.TypeHand, ID: id, Raised: &no})
 	}
 	if !up {
 		if p := t.getPeer(); p != nil {
@@ -470,13 +565,30 @@ func (c *conference) moderate(by *session, id, action string) {
 		t.setMuted(kind, true)
 		t.send(&signal.Message{Type: signal.TypeModerated, Action: action, By: by.id})
 		c.broadcast(&signal.Message{Type: signal.TypeMute, ID: id, Kind: kind, Muted: &yes})
-	case signal.ActionRemove:
+	case signal.ActionRemove, signal.ActionRemoveRevoke:
+		if action == signal.ActionRemoveRevoke && !t.guest {
+			by.sendError(signal.CodeForbidden, "only a guest came through a guest link")
+			return
+		}
 		c.mu.Lock()
 		c.banned[t.user.ID] = true
 		c.mu.Unlock()
+		// Kept for the meeting's lifetime, on every node.
+		ctx, cancel := bg()
+		defer cancel()
+		if err := c.svc.store.Ban(ctx, c.id, t.user.ID, by.user.ID, c.svc.now()); err != nil {
+			c.svc.base.Log.Error("ban not stored", "room", c.id, "err", err)
+		}
+		if action == signal.ActionRemoveRevoke {
+			if err := c.svc.store.RevokeGuestLink(ctx, c.id, t.link, c.svc.now()); err != nil {
+				c.svc.base.Log.Error("guest link not revoked", "room", c.id, "link", t.link, "err", err)
+				by.sendError(signal.CodeInternal, "the guest link could not be revoked")
+			} else {
+				c.dropLink(t.link)
+			}
+		}
 		t.send(&signal.Message{Type: signal.TypeRemoved, By: by.id})
 		t.closeNormal()
-		c.leave(t)
 	}
 }
 
@@ -520,9 +632,6 @@ func (c *conference) endAll(by string) {
 	for _, s := range all {
 		s.send(&signal.Message{Type: signal.TypeEnded, By: by})
 		s.closeNormal()
-	}
-	for _, s := range all {
-		c.leave(s)
 	}
 }
 

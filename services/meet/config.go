@@ -32,6 +32,24 @@ type Config struct {
 	} `yaml:"redis" envPrefix:"REDIS_"`
 	Placement Placement `yaml:"placement" envPrefix:"PLACEMENT_"`
 	Media     Media     `yaml:"media" envPrefix:"MEDIA_"`
+	// Limits are per-participant rate limits on what a participant sends
+	// to the room (token buckets; over the limit: an error, not a
+	// disconnect).
+	Limits Limits `yaml:"limits" envPrefix:"LIMITS_"`
+}
+
+// Limits are the rate limits of in-meeting messages.
+type Limits struct {
+	Chat     Rate `yaml:"chat" envPrefix:"CHAT_"`
+	Question Rate `yaml:"question" envPrefix:"QUESTION_"`
+	Reaction Rate `yaml:"reaction" envPrefix:"REACTION_"`
+	Hand     Rate `yaml:"hand" envPrefix:"HAND_"`
+}
+
+// Rate is a token bucket: Burst messages at once, refilled at PerSecond.
+type Rate struct {
+	PerSecond float64 `yaml:"per_second" env:"PER_SECOND"`
+	Burst     int     `yaml:"burst" env:"BURST"`
 }
 
 // Placement is how meet nodes sharing a Redis find each other.
@@ -101,6 +119,14 @@ type TURN struct {
 // Rooms are limits on meetings.
 type Rooms struct {
 	MaxParticipants int `yaml:"max_participants" env:"MAX_PARTICIPANTS"`
+	// ResumeGrace is how long a participant whose websocket dropped stays
+	// in the room (tracks kept) waiting for the client to resume; then they
+	// leave. 0: leave at once.
+	ResumeGrace time.Duration `yaml:"resume_grace" env:"RESUME_GRACE"`
+	// RetentionDays: meetings ended, cancelled or unused for this many
+	// days are deleted with their people, guest links and bans (checked
+	// every hour). 0: kept forever.
+	RetentionDays int `yaml:"retention_days" env:"RETENTION_DAYS"`
 }
 
 // Default returns the defaults.
@@ -108,8 +134,14 @@ func Default() *Config {
 	return &Config{
 		Common:    service.DefaultCommon("127.0.0.1:8083"),
 		TURN:      TURN{CredentialTTL: 12 * time.Hour, RelayBind: "0.0.0.0"},
-		Rooms:     Rooms{MaxParticipants: 100},
+		Rooms:     Rooms{MaxParticipants: 100, ResumeGrace: 20 * time.Second, RetentionDays: 90},
 		Placement: Placement{Heartbeat: 2 * time.Second},
+		Limits: Limits{
+			Chat:     Rate{PerSecond: 1, Burst: 10},
+			Question: Rate{PerSecond: 0.2, Burst: 3},
+			Reaction: Rate{PerSecond: 2, Burst: 10},
+			Hand:     Rate{PerSecond: 0.5, Burst: 4},
+		},
 	}
 }
 
@@ -177,6 +209,20 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 	c.checkCluster(v)
 	if n := c.Rooms.MaxParticipants; n < 2 || n > 1000 {
 		v.Fail("rooms.max_participants", "must be between 2 and 1000, got %d", n)
+	}
+	if g := c.Rooms.ResumeGrace; g < 0 || g > 5*time.Minute {
+		v.Fail("rooms.resume_grace", "must be between 0 and 5m, got %s", g)
+	}
+	if d := c.Rooms.RetentionDays; d < 0 || d > 36600 {
+		v.Fail("rooms.retention_days", "must be between 0 (keep) and 36600, got %d", d)
+	}
+	for name, r := range map[string]Rate{"limits.chat": c.Limits.Chat, "limits.question": c.Limits.Question, "limits.reaction": c.Limits.Reaction, "limits.hand": c.Limits.Hand} {
+		if r.PerSecond <= 0 || r.PerSecond > 1000 {
+			v.Fail(name+".per_second", "must be above 0 and at most 1000, got %g", r.PerSecond)
+		}
+		if r.Burst < 1 || r.Burst > 1000 {
+			v.Fail(name+".burst", "must be between 1 and 1000, got %d", r.Burst)
+		}
 	}
 }
 

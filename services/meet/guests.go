@@ -183,7 +183,8 @@ func (s *Service) serveGuestWS(w http.ResponseWriter, r *http.Request) {
 	if s.routed(w, r, room.ID) {
 		return
 	}
-	id := newParticipantID()
-	u := identity.User{ID: "guest-" + id, GivenName: name, External: true}
-	s.serveSession(w, r, room, &session{id: id, user: u, guest: true, link: g.ID, role: room.GuestRole()})
+	// The user id is set at join, from the guest's key.
+	ss := s.newSession(newParticipantID(), identity.User{GivenName: name, External: true}, room.GuestRole())
+	ss.guest, ss.link = true, g.ID
+	s.serveSession(w, r, room, ss)
 }

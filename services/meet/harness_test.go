@@ -181,6 +181,8 @@ type client struct {
 	msgs     chan signal.Message
 	closed   chan struct{}
 	closeErr error
+	lastSeq  atomic.Uint64 // of the last message received (resume)
+	dupes    atomic.Int64  // messages received again after a resume
 
 	mu       sync.Mutex
 	offers   []string            // every offer the server sent
@@ -277,8 +279,37 @@ func (h *harness) dialPath(name, path string, hdr http.Header, api *webrtc.API) 
 	})
 	pc.OnTrack(c.onTrack)
 	h.t.Cleanup(c.close)
-	go c.readLoop()
+	go c.readLoop(ws, c.closed)
 	return c
+}
+
+// reopen replaces c's websocket (after its old one died) by a new one at
+// path: the PeerConnection and the counters are kept, as a browser keeps
+// them when its socket drops.
+func (c *client) reopen(h *harness, path string, hdr http.Header) {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(wait):
+		c.t.Fatalf("%s: old socket still open", c.name)
+	}
+	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + path
+	ws, resp, err := websocket.DefaultDialer.Dial(url, hdr)
+	if err != nil {
+		c.t.Fatalf("redial %s: %v (%v)", c.name, err, resp)
+	}
+	c.wmu.Lock()
+	c.ws = ws
+	c.wmu.Unlock()
+	c.closed, c.closeErr = make(chan struct{}), nil
+	go c.readLoop(ws, c.closed)
+}
+
+// drop cuts c's websocket as a network failure would: no close frame.
+func (c *client) drop() {
+	c.wmu.Lock()
+	_ = c.ws.UnderlyingConn().Close()
+	c.wmu.Unlock()
 }
 
 // join dials and joins, expecting the given first answer (joined | lobby).
@@ -310,10 +341,10 @@ func (c *client) send(m signal.Message) {
 	}
 }
 
-func (c *client) readLoop() {
-	defer close(c.closed)
+func (c *client) readLoop(ws *websocket.Conn, closed chan struct{}) {
+	defer close(closed)
 	for {
-		_, b, err := c.ws.ReadMessage()
+		_, b, err := ws.ReadMessage()
 		if err != nil {
 			c.closeErr = err
 			return
@@ -322,6 +353,15 @@ func (c *client) readLoop() {
 		if err := json.Unmarshal(b, &m); err != nil {
 			c.closeErr = err
 			return
+		}
+		if m.Seq != 0 {
+			// Replayed after a resume and already seen: skipped, as the
+			// web client does.
+			if m.Seq <= c.lastSeq.Load() {
+				c.dupes.Add(1)
+				continue
+			}
+			c.lastSeq.Store(m.Seq)
 		}
 		switch m.Type {
 		case signal.TypeOffer:
@@ -644,4 +684,26 @@ func meetMetrics(m map[string]float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// pubSub: alice joins a new meeting and publishes until ctx ends, bob
+// joins and receives her two tracks.
+func (h *harness) pubSub(ctx context.Context) (room string, pub, sub *client, joined signal.Message, ks []*counter) {
+	h.t.Helper()
+	room = h.createRoom(alice, `{}`).ID
+	pub, _ = h.join(alice, room, signal.TypeJoined)
+	pub.publish(ctx)
+	sub, joined = h.join(bob, room, signal.TypeJoined)
+	return room, pub, sub, joined, sub.waitTracks(2)
+}
+
+// flowing waits for 10 more packets on each of ks.
+func flowing(t *testing.T, ks []*counter) {
+	t.Helper()
+	for _, k := range ks {
+		n := k.packets.Load()
+		for k.packets.Load() < n+10 {
+			k.next(t)
+		}
+	}
 }

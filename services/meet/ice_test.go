@@ -16,13 +16,9 @@ var ufrag = regexp.MustCompile(`a=ice-ufrag:(\S+)`)
 // on the same tracks without leaving the room.
 func TestICERestart(t *testing.T) {
 	h := newHarness(t)
-	room := h.createRoom(alice, `{}`).ID
-	pub, _ := h.join(alice, room, signal.TypeJoined)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pub.publish(ctx)
-	sub, _ := h.join(bob, room, signal.TypeJoined)
-	ks := sub.waitTracks(2)
+	_, pub, sub, _, ks := h.pubSub(ctx)
 	first := ""
 	for first == "" {
 		select {

@@ -48,12 +48,16 @@ type Service struct {
 	upgrader   websocket.Upgrader
 	proxies    sync.Map     // owner node URL → *httputil.ReverseProxy
 	skew       atomic.Int64 // added to the clock (tests of expiry)
-	closeOnce  sync.Once
-	closeErr   error
+	// Session counters (metrics).
+	resumes, resumesRefused, rateLimited, graceExpired atomic.Uint64
+	closeOnce                                          sync.Once
+	closeErr                                           error
 
-	mu     sync.Mutex
-	confs  map[string]*conference
-	closed bool
+	mu        sync.Mutex
+	confs     map[string]*conference
+	resumable map[[32]byte]*session // by SHA-256 of the resume token
+	closed    bool
+	stopPurge chan struct{}
 }
 
 // New builds the service.
@@ -64,7 +68,7 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, base: base, confs: map[string]*conference{}}
+	s := &Service{cfg: c, base: base, confs: map[string]*conference{}, resumable: map[[32]byte]*session{}, stopPurge: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeResources()
@@ -104,6 +108,9 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	route("GET /api/meet/guest/{token}", "guest_get", s.getGuestRoom)
 	route("GET /api/meet/guest/{token}/ws", "guest_ws", s.serveGuestWS)
 	s.mux = mux
+	if c.Rooms.RetentionDays > 0 {
+		go s.purgeLoop(time.Hour)
+	}
 	return s, nil
 }
 
@@ -190,6 +197,7 @@ func (s *Service) SFU() *sfu.SFU { return s.sfu }
 // reconnect (1012), are placed on another node.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopPurge)
 		if s.place != nil {
 			_ = s.place.Close()
 		}
@@ -278,6 +286,10 @@ func (s *Service) registerMetrics() {
 		counter("plis_sent_total", "Keyframe requests sent to publishers, after throttling.", u(&st.PLIsSent)),
 		counter("plis_throttled_total", "Keyframe requests dropped by the throttle.", u(&st.PLIsThrottle)),
 		counter("layer_switches_total", "Simulcast layer switches of subscribers.", u(&st.LayerSwitches)),
+		counter("resumes_total", "Sessions resumed on a new websocket after a drop.", u(&s.resumes)),
+		counter("resumes_refused_total", "Resume attempts refused (unknown or expired token, another identity, too far behind).", u(&s.resumesRefused)),
+		counter("resume_grace_expired_total", "Participants whose websocket dropped and who did not come back within the grace.", u(&s.graceExpired)),
+		counter("rate_limited_total", "Chat messages, questions, reactions and hand changes refused by a participant's rate limit.", u(&s.rateLimited)),
 		counter("bwe_layer_downs_total", "Simulcast layer caps lowered by a subscriber's bandwidth estimate (congestion control).", u(&st.BWEDowns)),
 		counter("nacks_received_total", "Packets subscribers asked again for (NACK).", u(&st.NACKs)),
 		counter("retransmits_total", "Packets resent to subscribers from the layer buffers.", u(&st.Retransmits)),
@@ -330,13 +342,22 @@ func (s *Service) conference(room *rooms.Room) (*conference, error) {
 // dropIfEmpty forgets a conference nobody is connected to.
 func (s *Service) dropIfEmpty(c *conference) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.confs[c.id] == c && c.count() == 0 {
+	dropped := s.confs[c.id] == c && c.count() == 0
+	if dropped {
 		c.mu.Lock()
 		c.gone = true
 		c.mu.Unlock()
 		c.stopLoops()
 		delete(s.confs, c.id)
+	}
+	s.mu.Unlock()
+	if dropped {
+		// Last use, for the retention of instant meetings.
+		ctx, cancel := bg()
+		defer cancel()
+		if err := s.store.Used(ctx, c.id, s.now()); err != nil {
+			s.base.Log.Warn("meeting use not stored", "room", c.id, "err", err)
+		}
 	}
 }
 

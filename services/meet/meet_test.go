@@ -354,8 +354,13 @@ func TestConfigValidation(t *testing.T) {
 	c.TURN.URLs = []string{"https://x"}
 	c.TURN.CredentialTTL = 0
 	c.Rooms.MaxParticipants = 1
+	c.Rooms.ResumeGrace = -time.Second
+	c.Rooms.RetentionDays = -1
+	c.Limits.Chat.Burst = 0
+	c.Limits.Reaction.PerSecond = 0
 	err := c.Validate()
-	for _, f := range []string{"ice.udp_listen", "ice.tcp_listen", "media.congestion_control", "ice.nat_1to1_ips", "turn.secret", "turn.realm", "turn.urls", "turn.credential_ttl", "rooms.max_participants"} {
+	for _, f := range []string{"ice.udp_listen", "ice.tcp_listen", "media.congestion_control", "ice.nat_1to1_ips", "turn.secret", "turn.realm", "turn.urls", "turn.credential_ttl", "rooms.max_participants",
+		"rooms.resume_grace", "rooms.retention_days", "limits.chat.burst", "limits.reaction.per_second"} {
 		if err == nil || !strings.Contains(err.Error(), f+":") {
 			t.Errorf("%s not reported in %v", f, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,26 +44,65 @@ type frame struct {
 	reason    string
 }
 
-// session is one participant's websocket.
+// session is one participant. Its websocket (attachment) may drop and
+// be replaced by a resuming one: the participant, their PeerConnection and
+// tracks stay in the room for the resume grace meanwhile.
 type session struct {
 	id   string
+	svc  *Service
 	user identity.User
 	// guest: came through a guest link (link: its id) with no account;
-	// user is made up here (ID "guest-…", the name typed, External).
-	guest bool
-	link  string
-	conf  *conference
-	conn  *websocket.Conn
-
-	out      chan frame
-	done     chan struct{}
-	doneOnce sync.Once
+	// user is made up here (ID "guest-…" derived from the guest's key,
+	// the name typed, External).
+	guest    bool
+	link     string
+	guestKey string
+	roomID   string // set before the socket is read
+	conf     *conference
+	// token resumes this session on another websocket (secret, given in
+	// joined/lobby).
+	token  string
+	limits sessionLimits
 
 	mu                 sync.Mutex
+	att                *attachment // nil while detached
+	over               bool        // left for good
+	seq                uint64      // of the last message sent
+	ring               [ringSize][]byte
+	grace              *time.Timer
 	role               string // changes on promote/demote
 	st                 state
 	peer               *sfu.Peer
 	hand, audio, video bool // raised hand, audio muted, video muted
+	leaveOnce          sync.Once
+}
+
+// ringSize is how many sent messages a session keeps for a resuming
+// client that missed them; a client further behind joins again.
+const ringSize = 256
+
+// attachment is one websocket of a session.
+type attachment struct {
+	conn *websocket.Conn
+	out  chan frame
+	done chan struct{}
+	once sync.Once
+}
+
+func (a *attachment) stop() { a.once.Do(func() { close(a.done) }) }
+
+// push queues f without blocking; false when the queue is full.
+func (a *attachment) push(f frame) bool {
+	select {
+	case a.out <- f:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Service) newSession(id string, u identity.User, role string) *session {
+	return &session{id: id, svc: s, user: u, role: role, limits: newSessionLimits(&s.cfg.Limits)}
 }
 
 func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +110,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.joinable(w, room) || s.routed(w, r, room.ID) {
 		return
 	}
-	s.serveSession(w, r, room, &session{id: newParticipantID(), user: u, role: room.Role(u)})
+	s.serveSession(w, r, room, s.newSession(newParticipantID(), u, room.Role(u)))
 }
 
 // serveSession upgrades to the websocket and runs ss until it ends.
@@ -80,9 +120,10 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, room *roo
 		return // the upgrader answered
 	}
 	conn.SetReadLimit(signal.MaxMessage)
-	ss.conn, ss.out, ss.done = conn, make(chan frame, outQueue), make(chan struct{})
-	go ss.writeLoop()
-	ss.readLoop(s, room)
+	a := &attachment{conn: conn, out: make(chan frame, outQueue), done: make(chan struct{})}
+	ss.att, ss.roomID = a, room.ID
+	go a.writeLoop()
+	s.readLoop(a, ss, room)
 }
 
 func newParticipantID() string {
@@ -173,33 +214,43 @@ func (s *session) getPeer() *sfu.Peer {
 	return s.peer
 }
 
-func (s *session) isDone() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
+func (s *session) isOver() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.over
 }
 
-// send queues m; a full queue disconnects the participant.
+// send numbers m and queues it (kept for a resuming client).
 func (s *session) send(m *signal.Message) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return
 	}
-	s.enqueue(frame{data: b})
+	s.sendJSON(b)
 }
 
-func (s *session) enqueue(f frame) {
-	if s.isDone() {
+// sendJSON sends an encoded message (shared by the recipients of a
+// broadcast), adding this session's seq in front of its fields. A socket
+// whose queue is full is dropped: the participant may resume.
+func (s *session) sendJSON(body []byte) {
+	if len(body) < 2 || body[0] != '{' {
 		return
 	}
-	select {
-	case s.out <- f:
-	default:
-		s.finish()
-		_ = s.conn.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return
+	}
+	s.seq++
+	f := make([]byte, 0, len(body)+24)
+	f = append(f, `{"seq":`...)
+	f = strconv.AppendUint(f, s.seq, 10)
+	f = append(f, ',')
+	f = append(f, body[1:]...)
+	s.ring[s.seq%ringSize] = f
+	// Queued under the lock: the socket gets the seqs in order.
+	if a := s.att; a != nil && !a.push(frame{data: f}) {
+		_ = a.conn.Close() // its reader detaches the session
 	}
 }
 
@@ -207,8 +258,8 @@ func (s *session) sendError(code, msg string) {
 	s.send(&signal.Message{Type: signal.TypeError, Code: code, Message: msg})
 }
 
-// fail tells the participant why, then closes its socket: protocol errors
-// end this participant only.
+// fail tells the participant why, then closes its socket and ends the
+// participant: protocol errors end this participant only.
 func (s *session) fail(code, msg string) {
 	s.sendError(code, msg)
 	cc := websocket.ClosePolicyViolation
@@ -220,92 +271,190 @@ func (s *session) fail(code, msg string) {
 	case signal.CodeInternal:
 		cc = websocket.CloseInternalServerErr
 	}
-	s.enqueue(frame{closeCode: cc, reason: code})
-	s.finish()
+	s.closeWith(cc, code)
 }
 
 func (s *session) closeNormal() { s.closeWith(websocket.CloseNormalClosure, "bye") }
 
+// closeWith ends the participant for good: the socket is closed with
+// code once what is queued is written, and they leave the room.
 func (s *session) closeWith(code int, reason string) {
-	s.enqueue(frame{closeCode: code, reason: reason})
-	s.finish()
+	s.mu.Lock()
+	if s.over {
+		s.mu.Unlock()
+		return
+	}
+	s.over = true
+	a := s.att
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	s.mu.Unlock()
+	if a != nil {
+		a.push(frame{closeCode: code, reason: reason})
+		a.stop()
+	}
+	s.leave()
 }
 
-// finish marks the session over; the writer drains what is queued.
-func (s *session) finish() { s.doneOnce.Do(func() { close(s.done) }) }
+// leave takes the participant out of their conference, once.
+func (s *session) leave() {
+	s.svc.forgetResumable(s)
+	if s.conf != nil {
+		s.leaveOnce.Do(func() { s.conf.leave(s) })
+	}
+}
 
-func (s *session) writeLoop() {
+// dropped: the socket a ended without a close from either side (network
+// drop, slow reader). A participant who joined (or waits in the lobby)
+// stays for the resume grace; anyone else leaves.
+func (s *session) dropped(a *attachment) {
+	a.stop()
+	s.mu.Lock()
+	if s.att != a || s.over {
+		s.mu.Unlock()
+		return // replaced by a resuming socket, or already over
+	}
+	s.att = nil
+	grace := s.svc.cfg.Rooms.ResumeGrace
+	if s.st == stateNew || grace <= 0 {
+		s.mu.Unlock()
+		s.closeWith(websocket.CloseGoingAway, "gone")
+		return
+	}
+	s.grace = time.AfterFunc(grace, func() {
+		s.mu.Lock()
+		expired := s.att == nil && !s.over
+		s.mu.Unlock()
+		if expired {
+			s.svc.graceExpired.Add(1)
+			s.svc.base.Log.Info("resume grace expired", "participant", s.id)
+			s.closeWith(websocket.CloseGoingAway, "gone")
+		}
+	})
+	s.mu.Unlock()
+}
+
+// attach makes a the session's socket, queueing resumed and the
+// messages after seq last. It refuses (false) when the session is over or
+// the client missed more than the session kept.
+func (s *session) attach(a *attachment, last uint64) bool {
+	resumed, _ := json.Marshal(&signal.Message{Type: signal.TypeResumed, ID: s.id})
+	s.mu.Lock()
+	if s.over || last > s.seq || s.seq-last >= ringSize {
+		s.mu.Unlock()
+		return false
+	}
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	old := s.att
+	s.att = a
+	a.push(frame{data: resumed})
+	for q := last + 1; q <= s.seq; q++ {
+		a.push(frame{data: s.ring[q%ringSize]})
+	}
+	s.mu.Unlock()
+	if old != nil {
+		// The client came back before this node noticed its old socket
+		// was dead.
+		old.push(frame{closeCode: websocket.CloseNormalClosure, reason: "replaced"})
+		old.stop()
+	}
+	return true
+}
+
+func (a *attachment) writeLoop() {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
-	defer s.conn.Close()
+	defer a.conn.Close()
 	write := func(f frame) bool {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		_ = a.conn.SetWriteDeadline(time.Now().Add(writeWait))
 		if f.closeCode != 0 {
-			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(f.closeCode, f.reason))
+			_ = a.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(f.closeCode, f.reason))
 			return false
 		}
-		return s.conn.WriteMessage(websocket.TextMessage, f.data) == nil
+		return a.conn.WriteMessage(websocket.TextMessage, f.data) == nil
 	}
 	for {
 		select {
-		case f := <-s.out:
+		case f := <-a.out:
 			if !write(f) {
 				return
 			}
-		case <-s.done:
+		case <-a.done:
 			// Flush what was queued before the end (the error, the close).
 			for {
 				select {
-				case f := <-s.out:
+				case f := <-a.out:
 					if !write(f) {
 						return
 					}
 				default:
-					_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-					_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+					_ = a.conn.SetWriteDeadline(time.Now().Add(writeWait))
+					_ = a.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 					return
 				}
 			}
 		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			if err := a.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				return
 			}
 		}
 	}
 }
 
-func (s *session) readLoop(svc *Service, room *rooms.Room) {
-	defer func() {
-		s.finish()
-		if s.conf != nil {
-			s.conf.leave(s)
-		}
-	}()
-	_ = s.conn.SetReadDeadline(time.Now().Add(pongWait))
-	s.conn.SetPongHandler(func(string) error { return s.conn.SetReadDeadline(time.Now().Add(pongWait)) })
+// readLoop reads socket a for session ss, which a resume message
+// replaces by the session resumed.
+func (svc *Service) readLoop(a *attachment, ss *session, room *rooms.Room) {
+	defer func() { ss.dropped(a) }()
+	conn := a.conn
+	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
-		typ, b, err := s.conn.ReadMessage()
+		typ, b, err := conn.ReadMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				s.fail(signal.CodeTooLarge, "message too large")
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				ss.fail(signal.CodeTooLarge, "message too large")
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+				// The client closed on purpose (a tab closing sends 1001):
+				// it leaves. A network drop sends no close frame, and a
+				// client that wants to resume closes with another code.
+				// (A replaced socket's echo of our close is not theirs.)
+				ss.mu.Lock()
+				current := ss.att == a
+				ss.mu.Unlock()
+				if current {
+					ss.closeNormal()
+				}
 			}
 			return
 		}
-		if s.isDone() {
+		if ss.isOver() {
 			return
 		}
-		_ = s.conn.SetReadDeadline(time.Now().Add(pongWait))
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 		if typ != websocket.TextMessage {
-			s.fail(signal.CodeBadMessage, "binary messages are not part of the protocol")
+			ss.fail(signal.CodeBadMessage, "binary messages are not part of the protocol")
 			return
 		}
 		m, err := signal.Parse(b)
 		if err != nil {
 			e := signal.AsError(err)
-			s.fail(e.Code, e.Msg)
+			ss.fail(e.Code, e.Msg)
 			return
 		}
-		if !s.handle(svc, room, m) {
+		if m.Type == signal.TypeResume && ss.state() == stateNew {
+			t := svc.resume(a, ss, room, m)
+			if t == nil {
+				return
+			}
+			ss = t
+			continue
+		}
+		if !ss.handle(svc, room, m) {
 			return
 		}
 	}
@@ -320,9 +469,13 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 	}
 	if st == stateNew {
 		if m.Type != signal.TypeJoin {
-			s.fail(signal.CodeBadMessage, "the first message must be join")
+			s.fail(signal.CodeBadMessage, "the first message must be join or resume")
 			return false
 		}
+		if s.guest {
+			s.setGuestKey(room.ID, m.GuestKey)
+		}
+		svc.registerResumable(s)
 		for {
 			c, err := svc.conference(room)
 			if err != nil {
@@ -331,11 +484,11 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 			}
 			s.conf = c
 			if c.enter(s) {
-				return !s.isDone()
+				return !s.isOver()
 			}
 		}
 	}
-	if m.Type == signal.TypeJoin {
+	if m.Type == signal.TypeJoin || m.Type == signal.TypeResume {
 		s.sendError(signal.CodeBadMessage, "already joined")
 		return true
 	}
@@ -382,14 +535,25 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		}
 	case signal.TypeMute:
 		s.setMuted(m.Kind, *m.Muted)
-		s.conf.broadcast(&signal.Message{Type: signal.TypeMute, ID: s.id, Kind: m.Kind, Muted: m.Muted})
+		s.conf.tell(s, &signal.Message{Type: signal.TypeMute, ID: s.id, Kind: m.Kind, Muted: m.Muted})
 	case signal.TypeHand:
+		if !s.allow(s.limits.hand) {
+			return true
+		}
 		s.mu.Lock()
 		s.hand = *m.Raised
 		s.mu.Unlock()
-		s.conf.broadcast(&signal.Message{Type: signal.TypeHand, ID: s.id, Raised: m.Raised})
+		s.conf.tell(s, &signal.Message{Type: signal.TypeHand, ID: s.id, Raised: m.Raised})
 	case signal.TypeChat:
+		if !s.allow(s.limits.chat) {
+			return true
+		}
 		s.conf.broadcast(&signal.Message{Type: signal.TypeChat, ID: s.id, Name: signal.MaxDisplayName(s.user.DisplayName()), Text: m.Text, Time: nowMillis()})
+	case signal.TypeReaction:
+		if !s.allow(s.limits.reaction) {
+			return true
+		}
+		s.conf.tell(s, &signal.Message{Type: signal.TypeReaction, ID: s.id, Emoji: m.Emoji, Time: nowMillis()})
 	case signal.TypeAdmit, signal.TypeDeny:
 		s.conf.decide(s, m.ID, m.Type == signal.TypeAdmit)
 	case signal.TypePromote, signal.TypeDemote:
@@ -401,6 +565,9 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 	case signal.TypeEnd:
 		s.conf.end(s)
 	case signal.TypeQuestion:
+		if !s.allow(s.limits.question) {
+			return true
+		}
 		s.conf.question(s, m.Text)
 	case signal.TypeSetQuality:
 		l := sfu.LayerForSize(m.Width, m.Height)

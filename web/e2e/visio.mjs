@@ -179,6 +179,29 @@ async function main() {
         await b.locator("[data-testid=visio-hand]").click();
         await a.locator(".visio-tile__hand").waitFor();
     });
+    await step("a reaction shows on the other side", async () => {
+        await b.locator("[data-testid=visio-react]").click();
+        await b.locator("[data-testid='visio-react-👏']").click();
+        await a.locator("[data-testid=visio-reaction]", { hasText: "👏" }).waitFor();
+    });
+    await step("bruno's socket drops: he resumes, alice never sees him leave", async () => {
+        const before = await b.evaluate(() => window.__visio.selfId);
+        const frames = async (page) => (await inboundVideo(page)).videos.reduce((n, v) => n + v.framesDecoded, 0);
+        // A network change: the client closes its socket (4001) and resumes on a new one.
+        await b.evaluate(() => window.__visio.ws.close(4001, "test: network changed"));
+        await until("bruno resumed", () =>
+            b.evaluate(() => ({ ok: !!window.__visio?.ws && window.__visio.ws.readyState === 1 && !document.querySelector("[data-testid=visio-reconnecting]") }))
+        );
+        const after = await b.evaluate(() => window.__visio.selfId);
+        if (after !== before) throw new Error(`bruno rejoined as ${after} instead of resuming ${before}`);
+        const tile = a.locator(`[data-visio-tile][data-participant="${before}"][data-source="camera"]`);
+        await tile.waitFor();
+        // Media goes on over the same PeerConnection, both ways.
+        for (const p of [a, b]) {
+            const n = await frames(p);
+            await until("more frames decoded", async () => ({ ok: (await frames(p)) > n + 10 }));
+        }
+    });
 
     if (process.env.VISIO_SCREEN !== "0") {
         const supported = await a.evaluate(() => !!navigator.mediaDevices?.getDisplayMedia);

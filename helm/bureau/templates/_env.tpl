@@ -143,6 +143,23 @@ node at its pod address (docs/meet.md, several nodes). */}}
 - name: {{ $p }}ICE_NAT_1TO1_IPS
   value: {{ . | quote }}
 {{- end }}
+{{- with $c.media.tcpPort }}
+- name: {{ $p }}ICE_TCP_LISTEN
+  value: {{ printf "0.0.0.0:%v" . | quote }}
+{{- end }}
+{{- end }}
+- name: {{ $p }}MEDIA_CONGESTION_CONTROL
+  value: {{ $c.congestionControl | quote }}
+- name: {{ $p }}ROOMS_RESUME_GRACE
+  value: {{ $c.resumeGrace | toString | quote }}
+- name: {{ $p }}ROOMS_RETENTION_DAYS
+  value: {{ $c.retentionDays | toString | quote }}
+{{- range $name := list "chat" "question" "reaction" "hand" }}
+{{- $l := index $c.limits $name }}
+- name: {{ printf "%sLIMITS_%s_PER_SECOND" $p (upper $name) }}
+  value: {{ $l.perSecond | toString | quote }}
+- name: {{ printf "%sLIMITS_%s_BURST" $p (upper $name) }}
+  value: {{ $l.burst | toString | quote }}
 {{- end }}
 {{- if $c.turn.enabled }}
 - name: {{ $p }}TURN_REALM

@@ -4,10 +4,11 @@
 // m-lines that we fill with our tracks, and offers send-only m-lines for
 // everyone else's tracks. We only ever answer.
 import {
-    parseServerMessage,
+    parseFrame,
     canPublish,
     type ClientMessage,
     type ModerateAction,
+    type Reaction,
     type Role,
     type IceCandidate,
     type ServerMessage,
@@ -48,6 +49,17 @@ const SIMULCAST: Record<string, { scale: number; maxBitrate: number }> = {
     f: { scale: 1, maxBitrate: 1_500_000 }
 };
 const SPEAKING_LEVEL = 0.03;
+/** Where a guest's browser keeps the key the server issued (docs/meet.md, guests). */
+const GUEST_KEY = "bureau.visio.guest-key";
+
+function storedGuestKey(): string | undefined {
+    try {
+        const k = localStorage.getItem(GUEST_KEY);
+        return k && /^[A-Za-z0-9_-]{43}$/.test(k) ? k : undefined;
+    } catch {
+        return undefined;
+    }
+}
 
 export function meetSocketUrl(loc: { protocol: string; host: string }, roomId: string): string {
     const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
@@ -99,13 +111,30 @@ export class MeetClient {
     private iceRestartTimer: ReturnType<typeof setTimeout> | null = null;
     /** Last size sent with set_quality, by track id. */
     private sizes = new Map<string, string>();
+    /** Resume token of our participant (null: the next socket joins anew). */
+    private token: string | null = null;
+    /** Seq of the last server message applied: replays up to it are skipped. */
+    private lastSeq = 0;
+    /** Guests: the key that makes us the same guest to the server. */
+    private guestKey: string | undefined;
+    /** The socket was closed to join again from scratch. */
+    private rejoining = false;
+    private readonly onOnline = () => {
+        // A new network: the old socket is likely dead, resume on a new one now.
+        if (this.ws && this.token) {
+            this.attempt = 0;
+            this.ws.close(4001, "network changed");
+        }
+    };
 
     constructor(
         readonly roomId: string,
         private readonly on: ClientHandlers,
         /** Overrides the agent's socket (guests). */
         private readonly socketUrl?: string
-    ) {}
+    ) {
+        if (socketUrl) this.guestKey = storedGuestKey();
+    }
 
     start(tracks: LocalTracks, muted: { audio: boolean; video: boolean }) {
         if (tracks.microphone) this.local.microphone = tracks.microphone;
@@ -113,6 +142,7 @@ export class MeetClient {
         this.muted = { ...muted };
         this.stopped = false;
         window.__visio = this;
+        window.addEventListener("online", this.onOnline);
         this.open();
     }
 
@@ -134,6 +164,8 @@ export class MeetClient {
             ws.close(1000);
         }
         this.closePeer();
+        this.token = null;
+        window.removeEventListener("online", this.onOnline);
         this.on.status("closed");
         if (window.__visio === this) delete window.__visio;
     }
@@ -187,6 +219,10 @@ export class MeetClient {
 
     question(text: string) {
         this.send({ type: "question", text });
+    }
+
+    react(emoji: Reaction) {
+        this.send({ type: "reaction", emoji });
     }
 
     /** Publishes a screen capture as its own track (source "screen"). */
@@ -253,32 +289,60 @@ export class MeetClient {
         }
         this.ws = ws;
         ws.onopen = () => {
-            this.send({ type: "join" });
+            const guest_key = this.guestKey;
+            if (this.token) {
+                // Same participant, same PeerConnection: only the socket is new.
+                this.send({ type: "resume", token: this.token, seq: this.lastSeq, ...(guest_key ? { guest_key } : {}) });
+            } else {
+                this.lastSeq = 0;
+                this.send({ type: "join", ...(guest_key ? { guest_key } : {}) });
+            }
         };
         ws.onmessage = (ev) => {
             if (typeof ev.data !== "string") return;
-            const m = parseServerMessage(ev.data);
-            if (!m) {
+            const { seq, msg } = parseFrame(ev.data);
+            if (seq > 0) {
+                if (seq <= this.lastSeq) return; // sent again after a resume: already applied
+                this.lastSeq = seq;
+            }
+            if (!msg) {
                 console.warn("visio: ignored message", ev.data.slice(0, 200));
                 return;
             }
-            this.handle(m);
+            this.handle(msg);
         };
         ws.onclose = (ev) => {
             if (this.ws !== ws) return;
             this.ws = null;
-            this.closePeer();
-            if (this.stopped || this.fatal) {
+            if (this.rejoining) {
+                this.rejoining = false;
+                this.closePeer();
+                this.attempt = 0;
+                this.open();
+                return;
+            }
+            if (this.stopped || this.fatal || ev.code === 1000) {
+                // A normal close we did not ask for (denied, replaced): nothing to retry.
+                this.closePeer();
+                this.token = null;
                 this.on.status("closed");
                 return;
             }
-            if (ev.code === 1000) {
-                // A normal close we did not ask for (denied): nothing to retry.
-                this.on.status("closed");
-                return;
-            }
+            // Within the server's grace the same participant comes back
+            // (resume): the PeerConnection is kept. Without a token, join anew.
+            if (!this.token) this.closePeer();
             this.scheduleReconnect();
         };
+    }
+
+    /** Leaves and joins again as a new participant (media could not be restored). */
+    private rejoin() {
+        const ws = this.ws;
+        if (!ws) return;
+        this.send({ type: "leave" });
+        this.token = null;
+        this.rejoining = true;
+        ws.close(1000);
     }
 
     private scheduleReconnect() {
@@ -304,8 +368,31 @@ export class MeetClient {
 
     private handle(m: ServerMessage) {
         switch (m.type) {
+            case "lobby":
+                this.attempt = 0;
+                this.token = m.token ?? null;
+                if (m.guest_key && m.guest_key !== this.guestKey) {
+                    this.guestKey = m.guest_key;
+                    try {
+                        localStorage.setItem(GUEST_KEY, m.guest_key);
+                    } catch {
+                        // Private mode without storage: a new guest next time.
+                    }
+                }
+                this.on.status("open");
+                break;
+            case "resumed": {
+                this.attempt = 0;
+                this.on.status("open");
+                this.on.message(m);
+                // The socket is back; media may have failed meanwhile.
+                const pc = this.pc;
+                if (pc && (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed")) this.restartIce(pc);
+                return;
+            }
             case "joined":
                 this.attempt = 0;
+                this.token = m.token ?? null;
                 this.selfId = m.self.id;
                 this.role = m.self.role;
                 this.infos = new Map(m.published.map((t) => [t.id, t]));
@@ -353,6 +440,13 @@ export class MeetClient {
                 }
                 break;
             case "error":
+                if (m.code === "resume_failed") {
+                    // Our participant is gone (grace over, node restarted):
+                    // the server closes this socket, the next one joins anew.
+                    this.token = null;
+                    this.closePeer();
+                    break;
+                }
                 if (m.code === "unsupported" && this.expectUnsupported > 0) {
                     this.expectUnsupported--;
                     return;
@@ -416,18 +510,25 @@ export class MeetClient {
             if (pc.connectionState === "connected") {
                 if (this.iceRestartTimer) clearTimeout(this.iceRestartTimer);
                 this.iceRestartTimer = null;
-            } else if (pc.connectionState === "failed" && !this.iceRestartTimer) {
-                // The network changed or dropped: new ICE credentials and
-                // candidates on the same connection, the room is kept. If
-                // media does not come back, rejoin from scratch.
-                this.send({ type: "restart_ice" });
-                this.iceRestartTimer = setTimeout(() => {
-                    this.iceRestartTimer = null;
-                    if (this.pc === pc && pc.connectionState !== "connected") this.ws?.close(4000, "media failed");
-                }, ICE_RESTART_TIMEOUT_MS);
+            } else if (pc.connectionState === "failed") {
+                this.restartIce(pc);
             }
         };
         return pc;
+    }
+
+    /**
+     * The network changed or dropped: new ICE credentials and candidates on
+     * the same connection, the room is kept. If media does not come back,
+     * leave and join again from scratch.
+     */
+    private restartIce(pc: RTCPeerConnection) {
+        if (this.iceRestartTimer || this.ws?.readyState !== WebSocket.OPEN) return;
+        this.send({ type: "restart_ice" });
+        this.iceRestartTimer = setTimeout(() => {
+            this.iceRestartTimer = null;
+            if (this.pc === pc && pc.connectionState !== "connected") this.rejoin();
+        }, ICE_RESTART_TIMEOUT_MS);
     }
 
     private closePeer() {

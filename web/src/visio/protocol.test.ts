@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
     initialMeeting,
     meetingReducer,
+    parseFrame,
     parseServerMessage,
     roomIdFromInput,
     tilesFor,
@@ -217,5 +218,51 @@ describe("parseOfferSections", () => {
             { mid: "1", kind: "video", direction: "sendonly", streamId: "pb", trackId: "pb-t1" },
             { mid: "2", kind: "video", direction: "inactive", streamId: undefined, trackId: undefined }
         ]);
+    });
+});
+
+describe("sessions: resume, reactions, webinar stage", () => {
+    const tok = "A".repeat(43);
+    it("reads seq and the resume token", () => {
+        const f = parseFrame(JSON.stringify({ seq: 7, ...joined, token: tok, count: 2 }));
+        expect(f.seq).toBe(7);
+        expect(f.msg).toMatchObject({ type: "joined", token: tok, count: 2 });
+        expect(parseFrame(JSON.stringify({ type: "resumed", participant: "pa" }))).toEqual({ seq: 0, msg: { type: "resumed", participant: "pa" } });
+        expect(parseFrame(JSON.stringify({ seq: -1, type: "count", count: 3 })).seq).toBe(0);
+        expect(msg({ type: "lobby", room: joined.room, token: "short", guest_key: tok })).toMatchObject({ token: undefined, guest_key: tok });
+    });
+    it("keeps the meeting across a resume", () => {
+        let s = run(joined);
+        s = meetingReducer(s, { type: "reconnecting" });
+        expect(s.phase).toBe("reconnecting");
+        s = meetingReducer(s, { type: "message", msg: msg({ type: "resumed", participant: "pa" }) });
+        expect(s.phase).toBe("joined");
+        expect(s.participants.map((p) => p.id)).toEqual(["pa", "pb"]);
+        expect(meetingReducer(s, { type: "message", msg: msg({ type: "error", code: "resume_failed", message: "" }) })).toBe(s);
+    });
+    it("shows a reaction until it expires; refuses unknown emoji", () => {
+        expect(parseServerMessage(JSON.stringify({ type: "reaction", participant: "pb", emoji: "💩" }))).toBeNull();
+        const s = run(joined, { type: "reaction", participant: "pb", emoji: "👏" });
+        expect(s.reactions).toEqual([{ id: expect.any(Number), participant: "pb", emoji: "👏" }]);
+        expect(meetingReducer(s, { type: "reaction_expired", id: s.reactions[0].id }).reactions).toEqual([]);
+    });
+    it("a webinar attendee sees the stage and the count", () => {
+        const me = { id: "pc", user_id: "uc", name: "Chloé", role: "attendee" };
+        let s = run({ ...joined, self: me, participants: [alice], published: [], count: 40 }, { type: "count", count: 41 });
+        expect(s.count).toBe(41);
+        const dan = { id: "pd", user_id: "ud", name: "Dan", role: "attendee" };
+        s = meetingReducer(s, { type: "message", msg: msg({ type: "role", participant: "pd", role: "speaker", member: { ...dan, role: "speaker" } }) });
+        expect(s.participants.map((p) => [p.id, p.role])).toEqual([
+            ["pc", "attendee"],
+            ["pa", "host"],
+            ["pd", "speaker"]
+        ]);
+        s = meetingReducer(s, { type: "message", msg: msg({ type: "role", participant: "pd", role: "attendee", member: dan }) });
+        expect(s.participants.map((p) => p.id)).toEqual(["pc", "pa"]);
+    });
+    it("explains a rate limit", () => {
+        const s = run(joined, { type: "error", code: "rate_limited", message: "" });
+        expect(s.phase).toBe("joined");
+        expect(s.notices.at(-1)?.text).toMatch(/trop de messages/);
     });
 });

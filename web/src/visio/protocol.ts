@@ -23,7 +23,14 @@ export type Participant = {
 
 export type RoomInfo = { id: string; title: string; kind?: "meeting" | "webinar" | (string & {}); locked?: boolean };
 
-export type ModerateAction = "mute" | "stop_video" | "remove";
+/** remove_revoke_link: remove a guest and revoke the guest link they came through. */
+export type ModerateAction = "mute" | "stop_video" | "remove" | "remove_revoke_link";
+
+/** The reactions the server accepts (docs/meet-protocol.md). */
+export const REACTIONS = ["👍", "👏", "❤️", "😂", "😮", "🎉", "✋"] as const;
+export type Reaction = (typeof REACTIONS)[number];
+/** How long a reaction stays on a tile. */
+export const REACTION_MS = 4000;
 
 export type TrackInfo = {
     id: string;
@@ -40,7 +47,10 @@ export type TrackSpec = { kind: Kind; source: Source; simulcast?: boolean };
 
 /** What the client sends. The server refuses unknown fields: send exactly these. */
 export type ClientMessage =
-    | { type: "join" }
+    | { type: "join"; guest_key?: string }
+    // Re-attaches a new socket to our participant after a drop (docs/meet-protocol.md, Resume).
+    | { type: "resume"; token: string; seq: number; guest_key?: string }
+    | { type: "reaction"; emoji: Reaction }
     | { type: "leave" }
     | { type: "publish"; tracks: TrackSpec[] }
     | { type: "unpublish"; track: string }
@@ -71,8 +81,14 @@ export type ServerMessage =
           room: RoomInfo;
           participants: Participant[];
           published: TrackInfo[];
+          /** Resume token (secret). */
+          token?: string;
+          count?: number;
       }
-    | { type: "lobby"; room: RoomInfo }
+    | { type: "lobby"; room: RoomInfo; token?: string; guest_key?: string }
+    | { type: "resumed"; participant: string }
+    | { type: "count"; count: number }
+    | { type: "reaction"; participant: string; emoji: string }
     | { type: "denied"; room?: RoomInfo }
     | { type: "lobby_request"; member: Participant }
     | { type: "lobby_left"; participant: string }
@@ -86,7 +102,7 @@ export type ServerMessage =
     | { type: "hand"; participant: string; raised: boolean }
     | { type: "chat"; participant: string; name: string; text: string; ts: number }
     | { type: "active_speaker"; participants: string[] }
-    | { type: "role"; participant: string; role: Role }
+    | { type: "role"; participant: string; role: Role; member?: Participant }
     | { type: "moderated"; action: "mute" | "stop_video"; by: string }
     | { type: "removed"; by: string }
     | { type: "lock"; locked: boolean; participant: string }
@@ -184,13 +200,26 @@ function candidate(v: unknown): IceCandidate | null {
 
 /** Parses one text frame from the server; null if malformed or of an unknown type. */
 export function parseServerMessage(data: string): ServerMessage | null {
+    return parseFrame(data).msg;
+}
+
+/** A frame: its message and its seq (0 when unnumbered), for resuming. */
+export function parseFrame(data: string): { seq: number; msg: ServerMessage | null } {
     let v: unknown;
     try {
         v = JSON.parse(data);
     } catch {
-        return null;
+        return { seq: 0, msg: null };
     }
-    if (!isObj(v) || !str(v.type)) return null;
+    if (!isObj(v)) return { seq: 0, msg: null };
+    const seq = typeof v.seq === "number" && Number.isSafeInteger(v.seq) && v.seq > 0 ? v.seq : 0;
+    return { seq, msg: message(v) };
+}
+
+const token = (v: unknown): string | undefined => (str(v) && /^[A-Za-z0-9_-]{43}$/.test(v) ? v : undefined);
+
+function message(v: Obj): ServerMessage | null {
+    if (!str(v.type)) return null;
     switch (v.type) {
         case "joined": {
             const self = participant(v.self);
@@ -201,13 +230,23 @@ export function parseServerMessage(data: string): ServerMessage | null {
                 self,
                 room: r,
                 participants: list(v.participants, participant),
-                published: list(v.published, track)
+                published: list(v.published, track),
+                token: token(v.token),
+                count: typeof v.count === "number" ? v.count : undefined
             };
         }
         case "lobby": {
             const r = room(v.room);
-            return r ? { type: "lobby", room: r } : null;
+            return r ? { type: "lobby", room: r, token: token(v.token), guest_key: token(v.guest_key) } : null;
         }
+        case "resumed":
+            return str(v.participant) ? { type: "resumed", participant: v.participant } : null;
+        case "count":
+            return typeof v.count === "number" ? { type: "count", count: v.count } : null;
+        case "reaction":
+            return str(v.participant) && str(v.emoji) && (REACTIONS as readonly string[]).includes(v.emoji)
+                ? { type: "reaction", participant: v.participant, emoji: v.emoji }
+                : null;
         case "denied":
             return { type: "denied", room: room(v.room) ?? undefined };
         case "lobby_request":
@@ -259,7 +298,9 @@ export function parseServerMessage(data: string): ServerMessage | null {
             return { type: "active_speaker", participants: ids };
         }
         case "role":
-            return str(v.participant) && str(v.role) ? { type: "role", participant: v.participant, role: v.role } : null;
+            return str(v.participant) && str(v.role)
+                ? { type: "role", participant: v.participant, role: v.role, member: participant(v.member) ?? undefined }
+                : null;
         case "moderated":
             return v.action === "mute" || v.action === "stop_video"
                 ? { type: "moderated", action: v.action, by: str(v.by) ? v.by : "" }
@@ -308,6 +349,9 @@ export type ChatEntry = { id: number; participant: string; name: string; text: s
 
 export type Notice = { id: number; severity: "error" | "warning" | "info"; title: string; text: string };
 
+/** A reaction on show (removed by `reaction_expired` after REACTION_MS). */
+export type ShownReaction = { id: number; participant: string; emoji: string };
+
 export type MeetingState = {
     phase: Phase;
     room: RoomInfo | null;
@@ -321,6 +365,9 @@ export type MeetingState = {
     unread: number;
     speaking: string[];
     notices: Notice[];
+    reactions: ShownReaction[];
+    /** Webinars: everyone in the room (attendees see only the stage in `participants`). */
+    count: number | null;
     nextId: number;
 };
 
@@ -335,6 +382,8 @@ export const initialMeeting: MeetingState = {
     unread: 0,
     speaking: [],
     notices: [],
+    reactions: [],
+    count: null,
     nextId: 1
 };
 
@@ -349,7 +398,8 @@ export type MeetingAction =
     | { type: "local_hand"; raised: boolean }
     | { type: "chat_read" }
     | { type: "notice"; severity: Notice["severity"]; title: string; text: string }
-    | { type: "dismiss"; id: number };
+    | { type: "dismiss"; id: number }
+    | { type: "reaction_expired"; id: number };
 
 /** Errors after which the server closes the socket (docs/meet-protocol.md). */
 export const FATAL_ERRORS = new Set(["bad_message", "unknown_type", "bad_sdp", "room_full", "internal", "too_large"]);
@@ -368,6 +418,8 @@ export function errorText(code: string): string {
             return "Cette fonction n'est pas encore disponible.";
         case "internal":
             return "La connexion audio et vidéo n'a pas pu être établie.";
+        case "rate_limited":
+            return "Vous envoyez trop de messages ou de réactions : patientez quelques secondes.";
         default:
             return "Une erreur de communication avec le service de visioconférence est survenue.";
     }
@@ -420,6 +472,8 @@ export function meetingReducer(s: MeetingState, a: MeetingAction): MeetingState 
             return addNotice(s, { severity: a.severity, title: a.title, text: a.text });
         case "dismiss":
             return { ...s, notices: s.notices.filter((n) => n.id !== a.id) };
+        case "reaction_expired":
+            return { ...s, reactions: s.reactions.filter((r) => r.id !== a.id) };
         case "message":
             return onMessage(s, a.msg, a.chatOpen ?? false);
     }
@@ -442,10 +496,19 @@ function onMessage(s: MeetingState, m: ServerMessage, chatOpen: boolean): Meetin
                 tracks: m.published,
                 lobby: [],
                 speaking: [],
+                reactions: [],
+                count: m.count ?? null,
                 notices: s.notices.filter((n) => n.severity !== "warning")
             };
         case "lobby":
             return { ...s, phase: "lobby", room: m.room };
+        case "resumed":
+            // The same participant again: the state is intact, missed messages follow.
+            return { ...s, phase: s.selfId ? "joined" : "lobby" };
+        case "count":
+            return { ...s, count: m.count };
+        case "reaction":
+            return { ...s, reactions: [...s.reactions, { id: s.nextId, participant: m.participant, emoji: m.emoji }].slice(-50), nextId: s.nextId + 1 };
         case "denied":
             return { ...s, phase: "denied" };
         case "lobby_request":
@@ -478,11 +541,15 @@ function onMessage(s: MeetingState, m: ServerMessage, chatOpen: boolean): Meetin
         case "hand":
             return { ...s, participants: patch(s.participants, m.participant, (p) => ({ ...p, hand: m.raised })) };
         case "role": {
-            const participants = patch(s.participants, m.participant, (p) => ({
+            let participants = patch(s.participants, m.participant, (p) => ({
                 ...p,
                 role: m.role,
                 hand: m.role === "speaker" ? false : p.hand
             }));
+            // A webinar attendee sees the stage only: a new speaker joins it, a demoted one leaves it.
+            const attendee = s.participants.find((p) => p.id === s.selfId)?.role === "attendee" && m.participant !== s.selfId;
+            if (attendee && m.role === "attendee") participants = participants.filter((p) => p.id !== m.participant);
+            else if (m.member && !participants.some((p) => p.id === m.participant)) participants = [...participants, { ...m.member, role: m.role }];
             if (m.participant !== s.selfId) return { ...s, participants };
             const text =
                 m.role === "speaker"
@@ -529,6 +596,8 @@ function onMessage(s: MeetingState, m: ServerMessage, chatOpen: boolean): Meetin
         case "active_speaker":
             return sameList(s.speaking, m.participants) ? s : { ...s, speaking: m.participants };
         case "error": {
+            // Handled by the client: it joins again on a new socket.
+            if (m.code === "resume_failed") return s;
             // `forbidden` before joining: this agent was removed from the meeting (socket closed).
             if (m.code === "forbidden" && (s.phase === "connecting" || s.phase === "reconnecting")) {
                 return addNotice({ ...s, phase: "failed" }, { severity: "error", title: "Accès refusé", text: "Vous avez été exclu de cette réunion." });

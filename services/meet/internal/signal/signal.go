@@ -55,6 +55,11 @@ const (
 	// The client's network changed or dropped: the server offers again
 	// with new ICE credentials (ICE restart), the room is kept.
 	TypeRestartICE = "restart_ice"
+	// Resume re-attaches a new websocket to a participant whose socket
+	// dropped (token from joined/lobby, seq: the last message received).
+	TypeResume = "resume"
+	// Reaction: an emoji of Reactions, shown briefly (shared).
+	TypeReaction = "reaction"
 )
 
 // Server → client types (offer, candidate, mute, chat, hand are shared).
@@ -74,6 +79,8 @@ const (
 	TypeRemoved           = "removed"   // to the target, before the close
 	TypeEnded             = "ended"     // to everyone, before the close
 	TypeActiveSpeaker     = "active_speaker"
+	TypeResumed           = "resumed" // the socket is re-attached; missed messages follow
+	TypeCount             = "count"   // webinar: the number of participants (at most every second)
 )
 
 // Moderation actions.
@@ -81,7 +88,23 @@ const (
 	ActionMute      = "mute"
 	ActionStopVideo = "stop_video"
 	ActionRemove    = "remove"
+	// ActionRemoveRevoke removes a guest and revokes the guest link they
+	// came through: nobody enters with that link any more.
+	ActionRemoveRevoke = "remove_revoke_link"
 )
+
+// Reactions is the allowed set of emoji reactions.
+var Reactions = []string{"👍", "👏", "❤️", "😂", "😮", "🎉", "✋"}
+
+// IsReaction reports whether e is one of Reactions.
+func IsReaction(e string) bool {
+	for _, r := range Reactions {
+		if r == e {
+			return true
+		}
+	}
+	return false
+}
 
 // Track kinds and sources.
 const (
@@ -127,6 +150,15 @@ type Message struct {
 	Quality   string       `json:"quality,omitempty"` // set_quality: low|medium|high
 	Width     int          `json:"width,omitempty"`   // set_quality: rendered size (CSS px × devicePixelRatio)
 	Height    int          `json:"height,omitempty"`
+	Emoji     string       `json:"emoji,omitempty"` // reaction
+	// Token: resume (client) and joined/lobby (server): the resume token.
+	Token string `json:"token,omitempty"`
+	// Seq: resume only: the seq of the last message the client received.
+	// Every server message carries its seq (added when it is sent).
+	Seq uint64 `json:"seq,omitempty"`
+	// GuestKey: a guest's persistent key (join, resume); the server
+	// issues one in lobby when the guest sent none.
+	GuestKey string `json:"guest_key,omitempty"`
 
 	// Server → client only.
 	Room         *Room         `json:"room,omitempty"`
@@ -142,6 +174,7 @@ type Message struct {
 	By           string        `json:"by,omitempty"`          // moderated: who acted
 	Speaker      string        `json:"speaker,omitempty"`     // joined: the active speaker
 	ICEServers   []ICEServer   `json:"ice_servers,omitempty"` // joined: TURN with credentials
+	Count        int           `json:"count,omitempty"`       // joined, count: participants in the room
 }
 
 // ICEServer is an RTCIceServer: TURN URLs and time-limited credentials.
@@ -209,6 +242,12 @@ const (
 	CodeUnsupported = "unsupported"
 	CodeInternal    = "internal"
 	CodeRoomFull    = "room_full"
+	// CodeRateLimited: too many chat messages, questions, reactions or
+	// hand changes; the message was dropped, the socket stays open.
+	CodeRateLimited = "rate_limited"
+	// CodeResumeFailed: the session cannot be resumed (unknown or expired
+	// token, another identity, too many missed messages): join again.
+	CodeResumeFailed = "resume_failed"
 )
 
 // Parse decodes and validates one client message. It never panics on any
@@ -229,18 +268,38 @@ func Parse(b []byte) (*Message, error) {
 	// Server-only fields are refused rather than ignored: a client sending
 	// them is confused or probing.
 	if m.Self != nil || m.Room != nil || m.Participants != nil || m.Published != nil || m.Participant != nil ||
-		m.Info != nil || m.Name != "" || m.Time != 0 || m.Code != "" || m.Message != "" || m.Role != "" || m.By != "" || m.Speaker != "" || m.ICEServers != nil {
+		m.Info != nil || m.Name != "" || m.Time != 0 || m.Code != "" || m.Message != "" || m.Role != "" || m.By != "" || m.Speaker != "" || m.ICEServers != nil || m.Count != 0 {
 		return nil, fail(CodeBadMessage, "server-only field in a %q message", m.Type)
+	}
+	if (m.Token != "" || m.Seq != 0) && m.Type != TypeResume {
+		return nil, fail(CodeBadMessage, "token and seq belong to resume")
+	}
+	if m.GuestKey != "" && m.Type != TypeJoin && m.Type != TypeResume {
+		return nil, fail(CodeBadMessage, "guest_key belongs to join and resume")
+	}
+	if m.GuestKey != "" && !ValidToken(m.GuestKey) {
+		return nil, fail(CodeBadMessage, "malformed guest_key")
+	}
+	if m.Emoji != "" && m.Type != TypeReaction {
+		return nil, fail(CodeBadMessage, "emoji belongs to reaction")
 	}
 	switch m.Type {
 	case TypeJoin, TypeLeave, TypeEnd, TypeRestartICE:
+	case TypeResume:
+		if !ValidToken(m.Token) {
+			return nil, fail(CodeBadMessage, "resume needs the token given at join")
+		}
+	case TypeReaction:
+		if !IsReaction(m.Emoji) {
+			return nil, fail(CodeBadMessage, "emoji must be one of %s", strings.Join(Reactions, " "))
+		}
 	case TypePromote, TypeDemote:
 		if err := checkID("participant", m.ID); err != nil {
 			return nil, err
 		}
 	case TypeModerate:
-		if m.Action != ActionMute && m.Action != ActionStopVideo && m.Action != ActionRemove {
-			return nil, fail(CodeBadMessage, "moderate needs action mute|stop_video|remove")
+		if m.Action != ActionMute && m.Action != ActionStopVideo && m.Action != ActionRemove && m.Action != ActionRemoveRevoke {
+			return nil, fail(CodeBadMessage, "moderate needs action mute|stop_video|remove|remove_revoke_link")
 		}
 		if err := checkID("participant", m.ID); err != nil {
 			return nil, err
@@ -338,6 +397,24 @@ func CheckSDP(s string) error {
 		return fail(CodeBadSDP, "unparsable session description: %v", err)
 	}
 	return nil
+}
+
+// TokenLen is the length of resume tokens and guest keys: 32 random
+// bytes in unpadded base64url.
+const TokenLen = 43
+
+// ValidToken reports whether s has the form of a resume token or guest
+// key.
+func ValidToken(s string) bool {
+	if len(s) != TokenLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkID(field, s string) error {

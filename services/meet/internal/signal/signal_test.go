@@ -27,6 +27,11 @@ func TestParse(t *testing.T) {
 		`{"type":"question","text":"Pourquoi ?"}`,
 		`{"type":"set_quality","track":"pabc-t2","quality":"low"}`,
 		`{"type":"set_quality","track":"pabc-t2","width":640,"height":360}`,
+		`{"type":"resume","token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":12}`,
+		`{"type":"resume","token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","guest_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`,
+		`{"type":"join","guest_key":"abcdefghijklmnopqrstuvwxyz-_0123456789ABCDE"}`,
+		`{"type":"reaction","emoji":"👍"}`,
+		`{"type":"moderate","action":"remove_revoke_link","participant":"pabc"}`,
 	}
 	for _, s := range good {
 		if _, err := Parse([]byte(s)); err != nil {
@@ -41,29 +46,38 @@ func TestParse(t *testing.T) {
 		`{"type":"nope"}`:                      CodeUnknownType,
 		`{"type":"chat"}`:                      CodeBadMessage,
 		`{"type":"chat","text":"x","extra":1}`: CodeBadMessage,
-		`{"type":"chat","text":"x","code":"forged"}`:                       CodeBadMessage,
-		`{"type":"publish","tracks":[]}`:                                   CodeBadMessage,
-		`{"type":"publish","tracks":[{"kind":"audio","source":"camera"}]}`: CodeBadMessage,
-		`{"type":"answer","sdp":"hello"}`:                                  CodeBadSDP,
-		`{"type":"answer","sdp":"v=0\r\nzzz"}`:                             CodeBadSDP,
-		`{"type":"candidate","candidate":{"candidate":"candidate:x"}}`:     CodeBadMessage,
-		`{"type":"candidate"}`:                                             CodeBadMessage,
-		`{"type":"mute","kind":"screen","muted":true}`:                     CodeBadMessage,
-		`{"type":"hand"}`:                                                  CodeBadMessage,
-		`{"type":"moderate","action":"kick","participant":"p1"}`:           CodeBadMessage,
-		`{"type":"moderate","action":"mute"}`:                              CodeBadMessage,
-		`{"type":"promote"}`:                                               CodeBadMessage,
-		`{"type":"lock"}`:                                                  CodeBadMessage,
-		`{"type":"question","text":""}`:                                    CodeBadMessage,
-		`{"type":"promote","participant":"p1","role":"host"}`:              CodeBadMessage,
-		`{"type":"end","by":"p1"}`:                                         CodeBadMessage,
-		`{"type":"set_quality","track":"t1","quality":"ultra"}`:            CodeBadMessage,
-		`{"type":"set_quality","track":"t1"}`:                              CodeBadMessage,
-		`{"type":"set_quality","quality":"low"}`:                           CodeBadMessage,
-		`{"type":"set_quality","track":"t1","width":-1,"height":3}`:        CodeBadMessage,
-		`{"type":"admit","participant":"../x"}`:                            CodeBadMessage,
-		`{"type":"chat","text":"` + strings.Repeat("é", MaxChat+1) + `"}`:  CodeBadMessage,
-		`{"type":"chat","text":"` + strings.Repeat("x", MaxMessage) + `"}`: CodeTooLarge,
+		`{"type":"chat","text":"x","code":"forged"}`:                            CodeBadMessage,
+		`{"type":"publish","tracks":[]}`:                                        CodeBadMessage,
+		`{"type":"publish","tracks":[{"kind":"audio","source":"camera"}]}`:      CodeBadMessage,
+		`{"type":"answer","sdp":"hello"}`:                                       CodeBadSDP,
+		`{"type":"answer","sdp":"v=0\r\nzzz"}`:                                  CodeBadSDP,
+		`{"type":"candidate","candidate":{"candidate":"candidate:x"}}`:          CodeBadMessage,
+		`{"type":"candidate"}`:                                                  CodeBadMessage,
+		`{"type":"mute","kind":"screen","muted":true}`:                          CodeBadMessage,
+		`{"type":"hand"}`:                                                       CodeBadMessage,
+		`{"type":"moderate","action":"kick","participant":"p1"}`:                CodeBadMessage,
+		`{"type":"moderate","action":"mute"}`:                                   CodeBadMessage,
+		`{"type":"promote"}`:                                                    CodeBadMessage,
+		`{"type":"lock"}`:                                                       CodeBadMessage,
+		`{"type":"question","text":""}`:                                         CodeBadMessage,
+		`{"type":"promote","participant":"p1","role":"host"}`:                   CodeBadMessage,
+		`{"type":"end","by":"p1"}`:                                              CodeBadMessage,
+		`{"type":"set_quality","track":"t1","quality":"ultra"}`:                 CodeBadMessage,
+		`{"type":"set_quality","track":"t1"}`:                                   CodeBadMessage,
+		`{"type":"resume","token":"short"}`:                                     CodeBadMessage,
+		`{"type":"resume","seq":3}`:                                             CodeBadMessage,
+		`{"type":"join","token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`: CodeBadMessage,
+		`{"type":"chat","text":"x","seq":4}`:                                    CodeBadMessage,
+		`{"type":"join","guest_key":"not a key"}`:                               CodeBadMessage,
+		`{"type":"reaction","emoji":"💩"}`:                                       CodeBadMessage,
+		`{"type":"reaction"}`:                                                   CodeBadMessage,
+		`{"type":"chat","text":"x","emoji":"👍"}`:                                CodeBadMessage,
+		`{"type":"chat","text":"x","count":3}`:                                  CodeBadMessage,
+		`{"type":"set_quality","quality":"low"}`:                                CodeBadMessage,
+		`{"type":"set_quality","track":"t1","width":-1,"height":3}`:             CodeBadMessage,
+		`{"type":"admit","participant":"../x"}`:                                 CodeBadMessage,
+		`{"type":"chat","text":"` + strings.Repeat("é", MaxChat+1) + `"}`:       CodeBadMessage,
+		`{"type":"chat","text":"` + strings.Repeat("x", MaxMessage) + `"}`:      CodeTooLarge,
 	}
 	for s, code := range bad {
 		_, err := Parse([]byte(s))
@@ -82,7 +96,8 @@ func FuzzParse(f *testing.F) {
 		`{"type":"publish","tracks":[{"kind":"audio","source":"microphone"}]}`,
 		`{"type":"answer","sdp":"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"}`,
 		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5 typ host"}}`,
-		`{"type":"mute","kind":"audio","muted":false}`, `{"type":"admit","participant":"p1"}`, `{`, `null`, `""`,
+		`{"type":"mute","kind":"audio","muted":false}`, `{"type":"admit","participant":"p1"}`, `{"type":"reaction","emoji":"🎉"}`,
+		`{"type":"resume","token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1}`, `{`, `null`, `""`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -98,7 +113,7 @@ func FuzzParse(f *testing.F) {
 		switch m.Type {
 		case TypeJoin, TypeLeave, TypePublish, TypeUnpublish, TypeAnswer, TypeOffer, TypeCandidate,
 			TypeMute, TypeChat, TypeHand, TypeAdmit, TypeDeny, TypePromote, TypeDemote, TypeModerate,
-			TypeLock, TypeEnd, TypeQuestion, TypeSetQuality:
+			TypeLock, TypeEnd, TypeQuestion, TypeSetQuality, TypeRestartICE, TypeResume, TypeReaction:
 		default:
 			t.Fatalf("accepted type %q", m.Type)
 		}

@@ -87,9 +87,9 @@ func scanRoom(sc scanner) (*rooms.Room, error) {
 // CreateRoom stores a new room.
 func (s *Store) CreateRoom(ctx context.Context, r *rooms.Room) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meet_rooms (`+roomCols+`, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meet_rooms (`+roomCols+`, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, r.Title, r.Kind, r.Access, r.HostID, r.HostName, r.Ministry, ms(r.StartsAt), ms(r.EndsAt), boolInt(r.Locked),
-			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), r.CreatedAt.UnixMilli()); err != nil {
+			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), r.CreatedAt.UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
 			return err
 		}
 		return s.putPeople(ctx, tx, r)

@@ -1,4 +1,6 @@
+import { useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
+import { REACTIONS, type Reaction } from "../../visio/protocol";
 import type { FrIconClassName, RiIconClassName } from "@codegouvfr/react-dsfr/fr";
 
 type Props = {
@@ -17,6 +19,7 @@ type Props = {
     onToggleVideo: () => void;
     onToggleShare: () => void;
     onToggleHand: () => void;
+    onReact: (emoji: Reaction) => void;
     onPanel: (p: "participants" | "chat") => void;
     onLeave: () => void;
 };
@@ -64,6 +67,7 @@ function ControlButton({
 
 /** The meeting's bottom bar. Labels collapse to icons on phones (still read by screen readers via title/aria). */
 export function ControlBar(p: Props) {
+    const [reacting, setReacting] = useState(false);
     return (
         <div className="visio-controls" role="toolbar" aria-label="Commandes de la réunion">
             <div className="visio-controls__group">
@@ -105,6 +109,36 @@ export function ControlBar(p: Props) {
                     disabled={p.disabled}
                     onClick={p.onToggleHand}
                 />
+                <span className="visio-react">
+                    <ControlButton
+                        testId="visio-react"
+                        icon="ri-emotion-line"
+                        label="Réagir"
+                        pressed={reacting}
+                        active={reacting}
+                        disabled={p.disabled}
+                        onClick={() => setReacting((r) => !r)}
+                    />
+                    {reacting && !p.disabled && (
+                        <span className="visio-react__menu" role="group" aria-label="Réactions">
+                            {REACTIONS.map((e) => (
+                                <button
+                                    key={e}
+                                    type="button"
+                                    className="visio-react__emoji"
+                                    data-testid={`visio-react-${e}`}
+                                    aria-label={`Réagir : ${e}`}
+                                    onClick={() => {
+                                        p.onReact(e);
+                                        setReacting(false);
+                                    }}
+                                >
+                                    {e}
+                                </button>
+                            ))}
+                        </span>
+                    )}
+                </span>
             </div>
             <div className="visio-controls__group">
                 <ControlButton

@@ -3,7 +3,16 @@ import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import { MeetClient, type LinkStatus } from "../../visio/client";
-import { canModerate, canPublish, initialMeeting, meetingReducer, selfRole, tilesFor, type TileModel } from "../../visio/protocol";
+import {
+    canModerate,
+    canPublish,
+    initialMeeting,
+    meetingReducer,
+    REACTION_MS,
+    selfRole,
+    tilesFor,
+    type TileModel
+} from "../../visio/protocol";
 import { ChatPanel } from "./ChatPanel";
 import { ControlBar } from "./ControlBar";
 import { StreamAudio } from "./MediaElements";
@@ -92,6 +101,21 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
         if (panel === "chat") dispatch({ type: "chat_read" });
     }, [panel, state.chat.length]);
 
+    // Reactions show for a few seconds.
+    const scheduled = useRef(new Set<number>());
+    useEffect(() => {
+        for (const r of state.reactions) {
+            if (scheduled.current.has(r.id)) continue;
+            scheduled.current.add(r.id);
+            setTimeout(() => {
+                scheduled.current.delete(r.id);
+                dispatch({ type: "reaction_expired", id: r.id });
+            }, REACTION_MS);
+        }
+    }, [state.reactions]);
+    const reactionOf: Record<string, string> = {};
+    for (const r of state.reactions) reactionOf[r.participant] = r.emoji;
+
     const localCamera = useMemo(() => (choice.tracks.camera ? new MediaStream([choice.tracks.camera]) : null), [choice]);
 
     const client = clientRef.current;
@@ -158,12 +182,16 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
         .map((p) => ({ id: p.id, stream: client?.remoteStream(p.id, "audio") ?? null }))
         .filter((a): a is { id: string; stream: MediaStream } => a.stream !== null);
 
-    if (state.phase === "lobby" || (state.phase === "connecting" && !state.selfId)) {
+    if (state.phase === "lobby" || ((state.phase === "connecting" || state.phase === "reconnecting") && !state.selfId)) {
         return (
             <div className="visio-waiting" data-testid="visio-lobby" data-phase={state.phase}>
                 <span className="bureau-spinner" aria-hidden="true" />
                 <h1 className={fr.cx("fr-h4", "fr-mt-2w")} role="status">
-                    {state.phase === "lobby" ? "En attente d'admission par l'organisateur" : "Connexion à la réunion…"}
+                    {state.phase === "lobby"
+                        ? "En attente d'admission par l'organisateur"
+                        : state.phase === "reconnecting"
+                          ? "Reconnexion…"
+                          : "Connexion à la réunion…"}
                 </h1>
                 {state.phase === "lobby" && (
                     <p>Vous entrerez dans « {state.room?.title || title || "la réunion"} » dès qu'un organisateur vous aura admis.</p>
@@ -198,7 +226,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                         severity="warning"
                         small
                         data-testid="visio-reconnecting"
-                        description="Connexion perdue : reconnexion en cours… Votre caméra et votre micro seront republiés automatiquement."
+                        description="Reconnexion… Vous restez dans la réunion le temps que la connexion revienne."
                     />
                 )}
                 {host &&
@@ -241,6 +269,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                             stream={streamFor(t)}
                             self={t.self}
                             speaking={state.speaking.includes(t.participant.id) && !t.participant.audio_muted}
+                            reaction={t.source === "camera" ? reactionOf[t.participant.id] : undefined}
                             onSize={t.self ? undefined : (w, h) => client?.setRenderedSize(t.participant.id, t.source, w, h)}
                         />
                     ))}
@@ -263,6 +292,8 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                         ) : (
                             <ParticipantsPanel
                                 participants={state.participants}
+                                count={state.count}
+                                reactions={reactionOf}
                                 selfId={state.selfId}
                                 speaking={state.speaking}
                                 lobby={state.lobby}
@@ -303,6 +334,7 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                 onToggleVideo={() => toggle("video")}
                 onToggleShare={() => void toggleShare()}
                 onToggleHand={toggleHand}
+                onReact={(e) => client?.react(e)}
                 onPanel={(p) => setPanel((cur) => (cur === p ? null : p))}
                 onLeave={leave}
             />

@@ -5,6 +5,10 @@ import { initials } from "./VideoTile";
 
 type Props = {
     participants: Participant[];
+    /** Webinars: how many are in the room (an attendee's list holds the stage only). */
+    count: number | null;
+    /** Emoji on show, by participant id. */
+    reactions: Record<string, string>;
     selfId: string | null;
     speaking: string[];
     lobby: Participant[];
@@ -23,7 +27,8 @@ type Props = {
 
 /** Admission requests (hosts only), then everyone in the room. */
 export function ParticipantsPanel(props: Props) {
-    const { participants, selfId, speaking, lobby, canModerate, selfIsHost, webinar, locked, onAdmit, onDeny } = props;
+    const { participants, count, reactions, selfId, speaking, lobby, canModerate, selfIsHost, webinar, locked, onAdmit, onDeny } = props;
+    const total = Math.max(count ?? 0, participants.length);
     return (
         <div className="visio-panel__body">
             {canModerate && (
@@ -57,7 +62,10 @@ export function ParticipantsPanel(props: Props) {
                     <LobbyList lobby={lobby} onAdmit={onAdmit} onDeny={onDeny} />
                 </section>
             )}
-            <h3 className={fr.cx("fr-h6", "fr-mb-1w")}>Dans la réunion ({participants.length})</h3>
+            <h3 className={fr.cx("fr-h6", "fr-mb-1w")} data-testid="visio-participant-count">
+                Dans la réunion ({total})
+            </h3>
+            {total > participants.length && <p className={fr.cx("fr-text--sm", "fr-mb-1w")}>Seuls les organisateurs et les intervenants sont listés.</p>}
             <ul className="visio-people" data-testid="visio-participant-list">
                 {participants.map((p) => (
                     <li key={p.id} className="visio-person" data-speaking={speaking.includes(p.id) ? "true" : "false"}>
@@ -74,6 +82,11 @@ export function ParticipantsPanel(props: Props) {
                             </span>
                         </span>
                         <span className="visio-person__icons">
+                            {reactions[p.id] && (
+                                <span role="img" aria-label={`Réaction : ${reactions[p.id]}`}>
+                                    {reactions[p.id]}
+                                </span>
+                            )}
                             {p.hand && <span className={fr.cx("ri-hand", "fr-icon--sm")} role="img" aria-label="Main levée" title="Main levée" />}
                             {p.audio_muted && (
                                 <span className={fr.cx("ri-mic-off-line", "fr-icon--sm")} role="img" aria-label="Micro coupé" title="Micro coupé" />
@@ -121,6 +134,24 @@ export function ParticipantsPanel(props: Props) {
                                         if (window.confirm(`Exclure ${p.name} de la réunion ? Cette personne ne pourra plus la rejoindre.`)) props.onModerate("remove", p.id);
                                     }}
                                 />
+                                {p.guest && (
+                                    <Button
+                                        size="small"
+                                        priority="tertiary"
+                                        iconId="fr-icon-link-unlink"
+                                        title={`Retirer ${p.name} et bloquer son lien d'invitation`}
+                                        onClick={() => {
+                                            if (
+                                                window.confirm(
+                                                    `Retirer ${p.name} et bloquer le lien d'invitation utilisé ? Plus personne ne pourra entrer avec ce lien.`
+                                                )
+                                            )
+                                                props.onModerate("remove_revoke_link", p.id);
+                                        }}
+                                    >
+                                        Retirer et bloquer le lien
+                                    </Button>
+                                )}
                             </span>
                         )}
                     </li>

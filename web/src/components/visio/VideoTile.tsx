@@ -14,12 +14,14 @@ type Props = {
     stream: MediaStream | null;
     self: boolean;
     speaking: boolean;
+    /** An emoji reaction on show. */
+    reaction?: string;
     /** Remote tiles: reports the rendered size (simulcast layer choice). */
     onSize?: (width: number, height: number) => void;
 };
 
 /** One participant's video (or their initials), with name, mute, hand and speaking cues. */
-export function VideoTile({ participant: p, source, stream, self, speaking, onSize }: Props) {
+export function VideoTile({ participant: p, source, stream, self, speaking, reaction, onSize }: Props) {
     const screen = source === "screen";
     const showVideo = stream !== null && (screen || !p.video_muted);
     const name = (self ? `${p.name} (vous)` : p.name) + (screen ? " — écran partagé" : "");
@@ -47,6 +49,11 @@ export function VideoTile({ participant: p, source, stream, self, speaking, onSi
                 <span className="visio-tile__name">{name}</span>
                 {roleLabel(p.role) && p.role !== "participant" && !screen && <span className="visio-tile__role">{roleLabel(p.role)}</span>}
             </figcaption>
+            {reaction && (
+                <span className="visio-tile__reaction" role="img" aria-label={`Réaction : ${reaction}`} data-testid="visio-reaction">
+                    {reaction}
+                </span>
+            )}
             {!screen && p.hand && (
                 <span className="visio-tile__hand" role="img" aria-label="Main levée" title="Main levée">
                     <span className={fr.cx("ri-hand", "fr-icon--sm")} aria-hidden="true" /> Main levée
