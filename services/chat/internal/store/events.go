@@ -255,6 +255,22 @@ func (s *Store) State(ctx context.Context, roomID string, keys []StateKey) ([]Ev
 	return scanEvents(rows)
 }
 
+// StateAt returns the state of a room as of stream position pos: for each
+// (type, state key), the latest state event at or below pos. For local
+// rooms the stream order is the topological order, so this is the state
+// after the event at pos (federation will need the state snapshots of
+// the event graph instead). One query over the state index.
+func (s *Store) StateAt(ctx context.Context, roomID string, pos int64) ([]Event, error) {
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+eventCols+` FROM chat_events e JOIN (
+		SELECT MAX(stream_pos) AS pos FROM chat_events
+		WHERE room_id = ? AND state_key IS NOT NULL AND stream_pos <= ? GROUP BY type, state_key
+	) st ON e.stream_pos = st.pos ORDER BY e.stream_pos`), roomID, pos)
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
+}
+
 // Membership is one user's current membership of one room.
 type Membership struct {
 	RoomID, UserID, Membership, EventID string
