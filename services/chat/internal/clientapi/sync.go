@@ -44,6 +44,9 @@ type RoomEventFilter struct {
 	// LazyLoadMembers applies to /messages and /context (RoomEventFilter);
 	// /sync reads it from room.state.
 	LazyLoadMembers bool `json:"lazy_load_members,omitempty"`
+	// UnreadThreadNotifications, in room.timeline, asks /sync for
+	// per-thread counts.
+	UnreadThreadNotifications bool `json:"unread_thread_notifications,omitempty"`
 }
 
 // parseRoomEventFilter reads the filter parameter of /messages and
@@ -288,12 +291,15 @@ type anyList struct {
 }
 
 type joinedRoom struct {
-	Timeline            timeline       `json:"timeline"`
-	State               eventList      `json:"state"`
-	Ephemeral           anyList        `json:"ephemeral"`
-	AccountData         anyList        `json:"account_data"`
-	UnreadNotifications map[string]int `json:"unread_notifications"`
-	Summary             map[string]any `json:"summary"`
+	Timeline            timeline     `json:"timeline"`
+	State               eventList    `json:"state"`
+	Ephemeral           anyList      `json:"ephemeral"`
+	AccountData         anyList      `json:"account_data"`
+	UnreadNotifications unreadCounts `json:"unread_notifications"`
+	// UnreadThreadNotifications: the threads with unread notifications,
+	// when the filter asks (clients take absent threads as read).
+	UnreadThreadNotifications map[string]unreadCounts `json:"unread_thread_notifications,omitempty"`
+	Summary                   map[string]any          `json:"summary"`
 }
 
 type leftRoom struct {
@@ -466,7 +472,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err := a.syncEphemeral(ctx, dev, fresh, incremental, since, upTo, resp); err != nil {
 		return nil, false, err
 	}
-	if err := a.syncUnread(ctx, dev, upTo, since < 0, resp); err != nil {
+	if err := a.syncUnread(ctx, dev, upTo, since < 0, filter.Room.Timeline.UnreadThreadNotifications, resp); err != nil {
 		return nil, false, err
 	}
 
@@ -576,7 +582,7 @@ func newJoinedRoom(tl timeline, state []clientEvent) *joinedRoom {
 	return &joinedRoom{
 		Timeline: tl, State: eventList{Events: state},
 		Ephemeral: anyList{Events: []any{}}, AccountData: anyList{Events: []any{}},
-		UnreadNotifications: map[string]int{}, Summary: map[string]any{},
+		Summary: map[string]any{},
 	}
 }
 
