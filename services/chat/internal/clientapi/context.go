@@ -64,12 +64,12 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		return
 	}
 	nBefore := limit / 2
-	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos-1, true, nBefore)
+	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.eventsIn(ev.RoomID), ev.Pos-1, true, nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos, false, limit-nBefore)
+	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.eventsIn(ev.RoomID), ev.Pos, false, limit-nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return

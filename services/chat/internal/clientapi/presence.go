@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -299,34 +297,4 @@ func (a *API) syncPresence(ctx context.Context, userID string, since, upTo int64
 		resp.Presence.Events = append(resp.Presence.Events, map[string]any{"type": presenceType, "sender": p.UserID, "content": a.presenceContent(p, now)})
 	}
 	return nil
-}
-
-// keeps applies the filter's types and senders to one event in memory
-// (the timeline applies them in SQL); "*" matches any run of characters.
-func (f RoomEventFilter) keeps(typ, sender string) bool {
-	matches := func(patterns []string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool { return globMatch(p, typ) })
-	}
-	return (f.Types == nil || matches(*f.Types)) && !matches(f.NotTypes) &&
-		(f.Senders == nil || slices.Contains(*f.Senders, sender)) && !slices.Contains(f.NotSenders, sender)
-}
-
-// globMatch matches s against a pattern whose only wildcard is "*".
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }

@@ -512,7 +512,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 			return
 		}
 	}
-	evs, err := a.store.Messages(r.Context(), id, rs, filter.events(), from, backwards, limit)
+	evs, err := a.store.Messages(r.Context(), id, rs, filter.eventsIn(id), from, backwards, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return

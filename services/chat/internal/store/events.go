@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"bureau/services/chat/internal/visibility"
+	"bureau/services/platform/sqldb"
 )
 
 // Event is a stored event.
@@ -334,6 +335,7 @@ func (s *Store) RoomMembers(ctx context.Context, roomID string, ms ...string) ([
 // for all rooms.
 func (s *Store) Timelines(ctx context.Context, readable map[string]visibility.Ranges, f EventFilter, after, upTo int64, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
+	f.pg = s.db.Dialect == sqldb.Postgres
 	cond, args, ok := readableWhere("x", readable, f, after, upTo)
 	if !ok {
 		return out, nil
@@ -389,6 +391,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, readable visibility
 	if backwards {
 		after, upTo, order = -1, from, `DESC`
 	}
+	f.pg = s.db.Dialect == sqldb.Postgres
 	cond, args, ok := readableWhere("e", map[string]visibility.Ranges{roomID: readable}, f, after, upTo)
 	if !ok {
 		return nil, nil
