@@ -224,6 +224,11 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		SendRate: c.RateLimit.PerSecond, SendBurst: c.RateLimit.Burst,
 		Media: ms, LegacyMedia: c.Media.LegacyDownloads,
 	}, st, rs, n, base.Log)
+	srv.closers = append(srv.closers, func() error { api.Close(); return nil })
+	if err := api.StartPresence(ctx); err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("chat: presence timers: %w", err)
+	}
 	if c.Redis.URL != "" {
 		if err := relay(c.Redis.URL, n, api, srv, base); err != nil {
 			srv.Close()

@@ -40,6 +40,10 @@ type Config struct {
 	// AccessTokenLifetime is the life of access tokens of clients that
 	// asked for a refresh token (others never expire, as on Synapse).
 	AccessTokenLifetime time.Duration
+	// PresenceIdle is how long without activity an online user turns
+	// unavailable (default 5 min); PresenceGrace, how long after the
+	// longest sync a silent user turns offline (default 30 s).
+	PresenceIdle, PresenceGrace time.Duration
 	// SendRate and SendBurst limit each user's event sends (messages,
 	// redactions); SendRate 0 means no limit.
 	SendRate  float64
@@ -61,6 +65,7 @@ type API struct {
 	sends       *ratelimit.Limiter
 	unread      unreadCache
 	touches     presenceTouches
+	timers      presenceTimers
 }
 
 // New returns the API.
@@ -73,6 +78,12 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	}
 	if cfg.MaxSyncTimeout <= 0 {
 		cfg.MaxSyncTimeout = 60 * time.Second
+	}
+	if cfg.PresenceIdle <= 0 {
+		cfg.PresenceIdle = idleAfter
+	}
+	if cfg.PresenceGrace <= 0 {
+		cfg.PresenceGrace = offlineGrace
 	}
 	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: ratelimit.New(cfg.SendRate, cfg.SendBurst, time.Now)}
 }
