@@ -121,6 +121,24 @@ func TestContext(t *testing.T) {
 	if name, members := stateOf(cx); name != "avant" || len(members) != 1 || members[a.UserID.String()] != "join" {
 		t.Fatalf("lazy state at the event: name %q, members %v", name, members)
 	}
+	// /members?at= (a sync's prev_batch, here /context's end) reads the
+	// members as of that point too; now Bob is joined.
+	rp := "/_matrix/client/v3/rooms/" + url.PathEscape(room.RoomID.String()) + "/members"
+	for at, want := range map[string]string{"?at=" + cx.End: "invite", "": "join"} {
+		_, ms := getJSON(t, a, rp+at)
+		got := ""
+		for _, x := range ms["chunk"].([]any) {
+			if ev := x.(map[string]any); ev["state_key"] == b.UserID.String() {
+				got = ev["content"].(map[string]any)["membership"].(string)
+			}
+		}
+		if got != want {
+			t.Errorf("members%s: Bob %q, want %q", at, got, want)
+		}
+	}
+	if status, code := raw(t, a, "GET", rp+"?at=yesterday", ""); status != 400 || code != "M_INVALID_PARAM" {
+		t.Errorf("members?at=yesterday: %d %s", status, code)
+	}
 	other, _ := c.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
 	foreign, _ := c.SendText(ctx, other.RoomID, "ailleurs")
 	base := "/_matrix/client/v3/rooms/" + url.PathEscape(room.RoomID.String()) + "/context/"

@@ -127,7 +127,8 @@ func renderEvents(resp *syncResponse, f Filter) ([]byte, error) {
 				continue
 			}
 			if federation {
-				if pdu := decodeObject(pdus[ev["event_id"].(string)]); pdu != nil {
+				id, _ := ev["event_id"].(string)
+				if pdu := decodeObject(pdus[id]); pdu != nil {
 					// The PDU as the room holds it, with what the server
 					// adds for this client (transaction id, relations).
 					if u, ok := ev["unsigned"].(map[string]any); ok {
