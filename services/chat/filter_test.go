@@ -182,9 +182,14 @@ func TestFilterSections(t *testing.T) {
 	if s = syncJSON(t, b, `{}`, ""); len(s["rooms"].(map[string]any)["leave"].(map[string]any)) != 0 {
 		t.Fatal("left room without include_leave")
 	}
-	s = syncJSON(t, b, `{"room":{"include_leave":true}}`, "")
+	s = syncJSON(t, b, `{"room":{"include_leave":true,"timeline":{"limit":2}}}`, "")
 	if tl := section(s, "leave", room.RoomID, "timeline"); len(tl) == 0 || tl[len(tl)-1]["type"] != "m.room.member" {
 		t.Fatalf("include_leave: %v", types(tl))
+	}
+	// The left room comes with its state up to the start of its timeline
+	// (its name, for the client's list of old rooms).
+	if st := types(section(s, "leave", room.RoomID, "state")); !slices.Contains(st, "m.room.name") || !slices.Contains(st, "m.room.create") {
+		t.Fatalf("include_leave state: %v", st)
 	}
 
 	// Malformed filters, stored or inline.

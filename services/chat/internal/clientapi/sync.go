@@ -330,9 +330,32 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err != nil {
 		return nil, false, err
 	}
+	// Their state up to the start of the timeline: all of it on a sync
+	// from scratch, what changed since the token otherwise; none of a
+	// room never joined (a rejected invite reads nothing).
+	starts := make(map[string]int64, len(left))
+	for _, m := range left {
+		if !histories[m.RoomID].EverJoined() {
+			continue
+		}
+		starts[m.RoomID] = m.Pos
+		if evs := tls[m.RoomID]; len(evs) > 0 && limit > 0 {
+			starts[m.RoomID] = evs[max(len(evs)-limit, 0)].Pos - 1
+		}
+	}
+	leftStates, err := a.store.StatesAt(ctx, starts)
+	if err != nil {
+		return nil, false, err
+	}
 	for _, m := range left {
 		t := makeTimeline(tls[m.RoomID], limit, after, dev.DeviceID)
-		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
+		st := []clientEvent{}
+		for _, ev := range leftStates[m.RoomID] {
+			if since < 0 || fullState || ev.Pos > since {
+				st = append(st, toClient(ev, ""))
+			}
+		}
+		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: st}, AccountData: eventList{Events: []clientEvent{}}}
 	}
 	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
 		return nil, false, err

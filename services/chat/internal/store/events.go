@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"bureau/services/chat/internal/visibility"
 	"bureau/services/platform/sqldb"
@@ -262,14 +263,38 @@ func (s *Store) State(ctx context.Context, roomID string, keys []StateKey) ([]Ev
 // after the event at pos (federation will need the state snapshots of
 // the event graph instead). One query over the state index.
 func (s *Store) StateAt(ctx context.Context, roomID string, pos int64) ([]Event, error) {
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+eventCols+` FROM chat_events e JOIN (
-		SELECT MAX(stream_pos) AS pos FROM chat_events
-		WHERE room_id = ? AND state_key IS NOT NULL AND stream_pos <= ? GROUP BY type, state_key
-	) st ON e.stream_pos = st.pos ORDER BY e.stream_pos`), roomID, pos)
-	if err != nil {
-		return nil, err
+	states, err := s.StatesAt(ctx, map[string]int64{roomID: pos})
+	return states[roomID], err
+}
+
+// StatesAt is StateAt for several rooms, each at its own position: one
+// query per 200 rooms.
+func (s *Store) StatesAt(ctx context.Context, points map[string]int64) (map[string][]Event, error) {
+	out := map[string][]Event{}
+	rooms := make([]string, 0, len(points))
+	for id := range points {
+		rooms = append(rooms, id)
 	}
-	return scanEvents(rows)
+	for len(rooms) > 0 {
+		batch := rooms[:min(len(rooms), 200)]
+		rooms = rooms[len(batch):]
+		var parts []string
+		var args []any
+		for _, id := range batch {
+			parts = append(parts, `SELECT MAX(stream_pos) AS pos FROM chat_events
+				WHERE room_id = ? AND state_key IS NOT NULL AND stream_pos <= ? GROUP BY type, state_key`)
+			args = append(args, id, points[id])
+		}
+		got, err := s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM chat_events e JOIN (`+strings.Join(parts, ` UNION ALL `)+`) st
+			ON e.stream_pos = st.pos ORDER BY e.stream_pos`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for id, evs := range got {
+			out[id] = evs
+		}
+	}
+	return out, nil
 }
 
 // Membership is one user's current membership of one room.
