@@ -13,12 +13,10 @@ import (
 	"bureau/services/platform/sqldb"
 )
 
-// presenceAPI is an API with presence on and short delays (far enough
-// apart for the test to listen again between two changes), on a real
-// SQLite store where @a:x and @b:x share a room.
-func presenceAPI(t *testing.T, st *store.Store) (*API, *notifier.Notifier) {
+// presenceAPI is an API with presence on and the given delays, on st.
+func presenceAPI(t *testing.T, st *store.Store, idle, longestSync time.Duration) (*API, *notifier.Notifier) {
 	n := notifier.New()
-	a := New(Config{MaxSyncTimeout: 600 * time.Millisecond, PresenceGrace: 100 * time.Millisecond, PresenceIdle: 300 * time.Millisecond},
+	a := New(Config{MaxSyncTimeout: longestSync, PresenceGrace: 50 * time.Millisecond, PresenceIdle: idle},
 		st, nil, n, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(a.Close)
 	return a, n
@@ -67,50 +65,62 @@ func woken(t *testing.T, st *store.Store, ch <-chan struct{}, user string, after
 	return ps[0]
 }
 
-// Time alone turns an online user unavailable, then offline: each change
-// is news for incremental syncs and wakes the long-polls of those who
-// share a room, with no request and no polling.
+// Time alone turns an online user unavailable, and a user whose syncs
+// stopped offline: each change is news for incremental syncs and wakes
+// the long-polls of those who share a room, with no request and no
+// polling. (Each transition is tested with the other far off, so that a
+// late timer on a loaded machine cannot skip the one under test.)
 func TestPresenceTimers(t *testing.T) {
 	st := sharedRoomStore(t)
-	a, n := presenceAPI(t, st)
 	ctx := t.Context()
-	wake := n.Listen("@b:x")
-	if err := a.setPresence(ctx, "@a:x", presenceOnline, nil); err != nil {
-		t.Fatal(err)
+	const short, long = 150 * time.Millisecond, time.Hour
+	transition := func(a *API, n *notifier.Notifier, start func(), want string) {
+		t.Helper()
+		after, _ := st.MaxPos(ctx)
+		wake := n.Listen("@b:x")
+		start()
+		woken(t, st, wake, "@a:x", after) // the explicit change
+		after, _ = st.MaxPos(ctx)
+		wake = n.Listen("@b:x")
+		if p := woken(t, st, wake, "@a:x", after); p.State != want || a.presenceContent(p, a.now().UnixMilli())["presence"] != want {
+			t.Fatalf("want %s: %+v", want, p)
+		}
 	}
-	woken(t, st, wake, "@a:x", 0) // the explicit change
-	start, _ := st.MaxPos(ctx)
-	wake = n.Listen("@b:x")
-	idle := woken(t, st, wake, "@a:x", start)
-	if idle.State != presenceUnavailable {
-		t.Fatalf("after idleness: %+v", idle)
+	online := func(a *API) func() {
+		return func() {
+			if err := a.setPresence(ctx, "@a:x", presenceOnline, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	wake = n.Listen("@b:x")
-	gone := woken(t, st, wake, "@a:x", idle.Pos)
-	if gone.State != presenceOffline || a.presenceContent(gone, a.now().UnixMilli())["presence"] != presenceOffline {
-		t.Fatalf("after silence: %+v", gone)
-	}
+
+	idler, n := presenceAPI(t, st, short, long)
+	transition(idler, n, online(idler), presenceUnavailable)
+	idler.Close()
+
+	silent, n := presenceAPI(t, st, long, short)
+	transition(silent, n, online(silent), presenceOffline)
 	// Nothing more to come: no timer left for an offline user.
-	a.timers.mu.Lock()
-	left := len(a.timers.timers)
-	a.timers.mu.Unlock()
+	silent.timers.mu.Lock()
+	left := len(silent.timers.timers)
+	silent.timers.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d timers left", left)
 	}
+	silent.Close()
 
 	// After a restart, a user left online still goes idle: the timers
 	// are armed again from the rows.
-	if err := a.setPresence(ctx, "@a:x", presenceOnline, nil); err != nil {
+	before, _ := presenceAPI(t, st, long, long)
+	online(before)()
+	before.Close()
+	after, _ := st.MaxPos(ctx)
+	restarted, n := presenceAPI(t, st, short, long)
+	wake := n.Listen("@b:x")
+	if err := restarted.StartPresence(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a.Close()
-	back, _ := st.MaxPos(ctx)
-	b, n2 := presenceAPI(t, st)
-	wake = n2.Listen("@b:x")
-	if err := b.StartPresence(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if p := woken(t, st, wake, "@a:x", back); p.State != presenceUnavailable {
+	if p := woken(t, st, wake, "@a:x", after); p.State != presenceUnavailable {
 		t.Fatalf("after a restart: %+v", p)
 	}
 }
