@@ -281,9 +281,13 @@ func (s *Store) StatesAt(ctx context.Context, points map[string]int64) (map[stri
 		var parts []string
 		var args []any
 		for _, id := range batch {
-			parts = append(parts, `SELECT MAX(stream_pos) AS pos FROM chat_events
-				WHERE room_id = ? AND state_key IS NOT NULL AND stream_pos <= ? GROUP BY type, state_key`)
-			args = append(args, id, points[id])
+			// Every key that ever had state is in the current state (keys
+			// are replaced, never removed): one index seek per key, not a
+			// scan of the room's messages.
+			parts = append(parts, `SELECT (SELECT MAX(x.stream_pos) FROM chat_events x
+					WHERE x.room_id = rs.room_id AND x.type = rs.type AND x.state_key = rs.state_key AND x.stream_pos <= ?) AS pos
+				FROM chat_room_state rs WHERE rs.room_id = ?`)
+			args = append(args, points[id], id)
 		}
 		got, err := s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM chat_events e JOIN (`+strings.Join(parts, ` UNION ALL `)+`) st
 			ON e.stream_pos = st.pos ORDER BY e.stream_pos`, args...)

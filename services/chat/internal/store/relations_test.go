@@ -83,5 +83,17 @@ func TestStateAt(t *testing.T) {
 				t.Errorf("state at %d = %v, %v; want %v", pos, ids, err, want)
 			}
 		}
+		// Several rooms at once, each at its own position.
+		if _, err := s.Append(ctx, []store.NewEvent{
+			ev("!s:x", "$c2", "", "m.room.create", sk(""), `{}`),
+			ev("!s:x", "$t2", "$c2", "m.room.topic", sk(""), `{"topic":"t"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c2, _ := s.EventByID(ctx, "$c2")
+		all, err := s.StatesAt(ctx, map[string]int64{"!r:x": m.Pos, "!s:x": c2.Pos})
+		if err != nil || eventIDs(all["!r:x"]) != "$c$n1" || eventIDs(all["!s:x"]) != "$c2" {
+			t.Fatalf("states at = %s / %s, %v", eventIDs(all["!r:x"]), eventIDs(all["!s:x"]), err)
+		}
 	})
 }
