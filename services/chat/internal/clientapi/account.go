@@ -290,11 +290,11 @@ func (a *API) putReceipt(ctx context.Context, dev store.Device, roomID, typ, eve
 	return nil
 }
 
-// receiptThread checks a receipt's thread_id: absent (an unthreaded
-// receipt), "main" or a thread root's event id; anything else is the
+// receiptThread checks a receipt's thread_id: absent or null (an
+// unthreaded receipt), "main" or a thread root's event id; anything else is the
 // spec's 400 M_INVALID_PARAM.
 func receiptThread(raw json.RawMessage) (string, error) {
-	if raw == nil {
+	if raw == nil || string(raw) == "null" {
 		return "", nil
 	}
 	var thread string

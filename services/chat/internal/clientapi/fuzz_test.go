@@ -125,3 +125,25 @@ func FuzzLazyFilter(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReceiptThread: a receipt's thread_id is accepted as "main" or an
+// event id (or null: unthreaded), or refused with 400 M_INVALID_PARAM; never a
+// panic.
+func FuzzReceiptThread(f *testing.F) {
+	for _, s := range []string{`"main"`, `"$root:x"`, `""`, `5`, `null`, `"racine"`, `["main"]`, `"$"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		thread, err := receiptThread(json.RawMessage(b))
+		if err != nil {
+			var me *matrixError
+			if !errors.As(err, &me) || me.status != 400 || me.code != "M_INVALID_PARAM" {
+				t.Fatalf("%q: %v", b, err)
+			}
+			return
+		}
+		if thread != "main" && !validEventID(thread) && !(thread == "" && string(b) == "null") {
+			t.Fatalf("%q accepted as %q", b, thread)
+		}
+	})
+}
