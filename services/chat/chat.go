@@ -263,6 +263,14 @@ func New(ctx context.Context, c *Config, base *service.Base) (service.Runner, er
 		Sends: sends,
 		Media: ms, LegacyMedia: c.Media.LegacyDownloads,
 	}, st, rs, n, base.Log)
+	srv.closers = append(srv.closers, func() error { api.Close(); return nil })
+	if err := api.StartPresence(ctx); err != nil {
+		srv.Close()
+		if rdb != nil {
+			rdb.Close()
+		}
+		return nil, fmt.Errorf("chat: presence timers: %w", err)
+	}
 	if rdb != nil {
 		err := relay(rdb, n, api, srv, base)
 		srv.closers = append(srv.closers, rdb.Close) // after the relay's

@@ -35,6 +35,13 @@ func threeAgents(t *testing.T) (a, b, c *mautrix.Client, room *mautrix.RespCreat
 func TestContext(t *testing.T) {
 	ctx := t.Context()
 	a, b, c, room := threeAgents(t)
+	setName := func(name string) {
+		t.Helper()
+		if _, err := a.SendStateEvent(ctx, room.RoomID, event.StateRoomName, "", map[string]any{"name": name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setName("avant")
 	var ids []id.EventID
 	for i := range 20 {
 		r, err := a.SendText(ctx, room.RoomID, fmt.Sprintf("m%d", i))
@@ -82,6 +89,55 @@ func TestContext(t *testing.T) {
 	}
 	if _, err := b.Context(ctx, room.RoomID, ids[10], nil, 6); errcode(err) != "M_FORBIDDEN" {
 		t.Fatalf("invitee read context: %v", err)
+	}
+	// The state is the room's at the last event returned, not its current
+	// state: renamed and joined by Bob since, it still shows the old name
+	// and Bob invited. Lazy loading keeps only the senders' members.
+	setName("après")
+	if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
+		t.Fatal(err)
+	}
+	stateOf := func(cx *mautrix.RespContext) (name string, members map[string]string) {
+		members = map[string]string{}
+		for _, ev := range cx.State {
+			switch ev.Type {
+			case event.StateRoomName:
+				name, _ = ev.Content.Raw["name"].(string)
+			case event.StateMember:
+				members[*ev.StateKey], _ = ev.Content.Raw["membership"].(string)
+			}
+		}
+		return name, members
+	}
+	if cx, err = a.Context(ctx, room.RoomID, ids[10], nil, 6); err != nil {
+		t.Fatal(err)
+	}
+	if name, members := stateOf(cx); name != "avant" || members[b.UserID.String()] != "invite" || members[a.UserID.String()] != "join" {
+		t.Fatalf("state at the event: name %q, members %v", name, members)
+	}
+	if cx, err = a.Context(ctx, room.RoomID, ids[10], &mautrix.FilterPart{LazyLoadMembers: true}, 6); err != nil {
+		t.Fatal(err)
+	}
+	if name, members := stateOf(cx); name != "avant" || len(members) != 1 || members[a.UserID.String()] != "join" {
+		t.Fatalf("lazy state at the event: name %q, members %v", name, members)
+	}
+	// /members?at= (a sync's prev_batch, here /context's end) reads the
+	// members as of that point too; now Bob is joined.
+	rp := "/_matrix/client/v3/rooms/" + url.PathEscape(room.RoomID.String()) + "/members"
+	for at, want := range map[string]string{"?at=" + cx.End: "invite", "": "join"} {
+		_, ms := getJSON(t, a, rp+at)
+		got := ""
+		for _, x := range ms["chunk"].([]any) {
+			if ev := x.(map[string]any); ev["state_key"] == b.UserID.String() {
+				got = ev["content"].(map[string]any)["membership"].(string)
+			}
+		}
+		if got != want {
+			t.Errorf("members%s: Bob %q, want %q", at, got, want)
+		}
+	}
+	if status, code := raw(t, a, "GET", rp+"?at=yesterday", ""); status != 400 || code != "M_INVALID_PARAM" {
+		t.Errorf("members?at=yesterday: %d %s", status, code)
 	}
 	other, _ := c.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
 	foreign, _ := c.SendText(ctx, other.RoomID, "ailleurs")

@@ -63,6 +63,10 @@ func TestRelations(t *testing.T) {
 	if r, err := a.GetRelations(ctx, room.RoomID, root, &mautrix.ReqGetRelations{Recurse: true}); err != nil || len(r.Chunk) != 8 || r.Chunk[0].ID != deep.EventID {
 		t.Fatalf("recursive: %+v, %v", r, err)
 	}
+	// A reference (as a verification or poll response would make) is
+	// bundled as the ids of the referencing events.
+	ref := send(b, map[string]any{"msgtype": "m.text", "body": "voir plus haut", "m.relates_to": rel(event.RelReference, root)})
+
 	// Thread replies page by page, in both directions, without repeats.
 	for _, dir := range []mautrix.Direction{mautrix.DirectionBackward, mautrix.DirectionForward} {
 		var got []id.EventID
@@ -100,6 +104,13 @@ func TestRelations(t *testing.T) {
 		}
 		if re, _ := rels["m.replace"].(map[string]any); re == nil || re["event_id"] != edit.String() {
 			t.Errorf("%s: edit bundle %v", where, rels["m.replace"])
+		}
+		refs, _ := rels["m.reference"].(map[string]any)
+		if chunk, _ := refs["chunk"].([]any); len(chunk) != 1 || chunk[0].(map[string]any)["event_id"] != ref.String() {
+			t.Errorf("%s: reference bundle %v", where, refs)
+		}
+		if _, ok := rels["m.annotation"]; ok {
+			t.Errorf("%s: annotations bundled (the spec stopped in v1.7)", where)
 		}
 	}
 	rp := "/_matrix/client/v3/rooms/" + url.PathEscape(room.RoomID.String())

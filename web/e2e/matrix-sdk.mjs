@@ -11,6 +11,9 @@
 // 2. Alice opens a direct chat with Chloé: encrypted by default; each sends
 //    a message, each decrypts the other's.
 // 3. Chloé's typing notification and Alice's read receipt reach the other.
+//    In a plain room, a thread reply of Chloé's counts in the thread's
+//    unread notifications (unread_thread_notifications, which the SDK asks
+//    for), not the main timeline's; Alice's threaded receipt clears it.
 // 4. Alice opens a room whose history is visible from the invitation on
 //    ("invited"), writes before inviting Bruno (Intérieur), then 500
 //    messages; Bruno joins and back-paginates to the start: he gets exactly
@@ -233,6 +236,29 @@ async function main() {
         const seen = () => chloe.getRoom(dm).getReadReceiptForUserId(alice.getUserId())?.eventId === reply.getId();
         await alice.sendReadReceipt(reply);
         await until(chloe, seen, "receipt");
+    });
+
+    await step("a thread reply counts in its thread; a threaded receipt clears it", async () => {
+        const as = (who, method, path, body) => api(who.getAccessToken(), method, path, body);
+        const { room_id } = await alice.createRoom({ preset: "public_chat", name: "Fils" });
+        await chloe.joinRoom(room_id);
+        const send = (txn, content) => as(chloe, "PUT", `/rooms/${encodeURIComponent(room_id)}/send/m.room.message/${txn}`, content);
+        const { event_id: root } = await send("root", { msgtype: "m.text", body: "Sujet" });
+        await as(alice, "POST", `/rooms/${encodeURIComponent(room_id)}/receipt/m.read/${encodeURIComponent(root)}`, {});
+        const { event_id: inThread } = await send("r1", {
+            msgtype: "m.text",
+            body: "Réponse dans le fil",
+            "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } }
+        });
+        const counts = () => {
+            const room = alice.getRoom(room_id);
+            return room ? [room.getRoomUnreadNotificationCount(sdk.NotificationCountType.Total), room.getThreadUnreadNotificationCount(root, sdk.NotificationCountType.Total)] : [];
+        };
+        await until(alice, () => counts().join() === "0,1", "thread count 1, main 0");
+        // A threaded receipt, as Element sends it (raw: no local echo, the
+        // SDK learns the counts from the server).
+        await as(alice, "POST", `/rooms/${encodeURIComponent(room_id)}/receipt/m.read/${encodeURIComponent(inThread)}`, { thread_id: root });
+        await until(alice, () => counts().join() === "0,0", "thread count cleared");
     });
 
     // 4. History visibility and back-pagination. The others' clients stop

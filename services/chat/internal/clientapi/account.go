@@ -290,6 +290,20 @@ func (a *API) putReceipt(ctx context.Context, dev store.Device, roomID, typ, eve
 	return nil
 }
 
+// receiptThread checks a receipt's thread_id: absent or null (an
+// unthreaded receipt), "main" or a thread root's event id; anything else is the
+// spec's 400 M_INVALID_PARAM.
+func receiptThread(raw json.RawMessage) (string, error) {
+	if raw == nil || string(raw) == "null" {
+		return "", nil
+	}
+	var thread string
+	if json.Unmarshal(raw, &thread) != nil || (thread != "main" && !validEventID(thread)) {
+		return "", badParam("thread_id must be \"main\" or an event id")
+	}
+	return thread, nil
+}
+
 func (a *API) receipt(w http.ResponseWriter, r *http.Request, dev store.Device) {
 	roomID, err := roomID(r, "roomId")
 	if err != nil {
@@ -297,13 +311,18 @@ func (a *API) receipt(w http.ResponseWriter, r *http.Request, dev store.Device) 
 		return
 	}
 	var req struct {
-		ThreadID string `json:"thread_id"`
+		ThreadID json.RawMessage `json:"thread_id"`
 	}
 	if err := readJSON(r, maxBody, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.putReceipt(r.Context(), dev, roomID, r.PathValue("receiptType"), r.PathValue("eventId"), req.ThreadID); err != nil {
+	thread, err := receiptThread(req.ThreadID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.putReceipt(r.Context(), dev, roomID, r.PathValue("receiptType"), r.PathValue("eventId"), thread); err != nil {
 		a.fail(w, r, err)
 		return
 	}

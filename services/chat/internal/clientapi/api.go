@@ -43,6 +43,10 @@ type Config struct {
 	// Sends limits each user's event sends (messages, redactions); nil
 	// means no limit.
 	Sends ratelimit.Limiter
+	// PresenceIdle is how long without activity an online user turns
+	// unavailable (default 5 min); PresenceGrace, how long after the
+	// longest sync a silent user turns offline (default 30 s).
+	PresenceIdle, PresenceGrace time.Duration
 }
 
 // API is the Client-Server API.
@@ -59,6 +63,7 @@ type API struct {
 	sends       ratelimit.Limiter
 	unread      unreadCache
 	touches     presenceTouches
+	timers      presenceTimers
 }
 
 // New returns the API.
@@ -74,6 +79,12 @@ func New(cfg Config, st *store.Store, rs *rooms.Service, n *notifier.Notifier, l
 	}
 	if cfg.Sends == nil {
 		cfg.Sends = ratelimit.Unlimited{}
+	}
+	if cfg.PresenceIdle <= 0 {
+		cfg.PresenceIdle = idleAfter
+	}
+	if cfg.PresenceGrace <= 0 {
+		cfg.PresenceGrace = offlineGrace
 	}
 	return &API{cfg: cfg, store: st, rooms: rs, notifier: n, log: log, now: time.Now, sends: cfg.Sends}
 }

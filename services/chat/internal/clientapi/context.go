@@ -64,17 +64,26 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 		return
 	}
 	nBefore := limit / 2
-	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos-1, true, nBefore)
+	before, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.eventsIn(ev.RoomID), ev.Pos-1, true, nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.events(), ev.Pos, false, limit-nBefore)
+	after, err := a.store.Messages(r.Context(), ev.RoomID, rs, filter.eventsIn(ev.RoomID), ev.Pos, false, limit-nBefore)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	state, err := a.store.State(r.Context(), ev.RoomID, nil)
+	start, end := ev.Pos-1, ev.Pos
+	if len(before) > 0 {
+		start = before[len(before)-1].Pos - 1
+	}
+	if len(after) > 0 {
+		end = after[len(after)-1].Pos
+	}
+	// The spec's state is that "at the last event returned", not the
+	// room's current state (a member who left since still has a name).
+	state, err := a.store.StateAt(r.Context(), ev.RoomID, end)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -92,13 +101,6 @@ func (a *API) eventContext(w http.ResponseWriter, r *http.Request, dev store.Dev
 			}
 		}
 		state = kept
-	}
-	start, end := ev.Pos-1, ev.Pos
-	if len(before) > 0 {
-		start = before[len(before)-1].Pos - 1
-	}
-	if len(after) > 0 {
-		end = after[len(after)-1].Pos
 	}
 	ce, cb, ca := toClient(ev, dev.DeviceID), clientEvents(before, dev), clientEvents(after, dev)
 	if err := a.bundle(r.Context(), dev.UserID, rs.Last(), append(append([]*clientEvent{&ce}, ptrs(cb)...), ptrs(ca)...)); err != nil {

@@ -20,6 +20,8 @@ type clientEvent struct {
 	Type           string          `json:"type"`
 	Redacts        string          `json:"redacts,omitempty"`
 	Unsigned       map[string]any  `json:"unsigned,omitempty"`
+	// pdu is the stored PDU, for event_format "federation".
+	pdu []byte
 }
 
 // toClient converts a stored PDU; the sending device sees its transaction
@@ -33,7 +35,7 @@ func toClient(ev store.Event, deviceID string) clientEvent {
 	_ = json.Unmarshal(ev.JSON, &pdu) // written by us, valid
 	ce := clientEvent{
 		Content: pdu.Content, EventID: ev.EventID, OriginServerTS: pdu.OriginServerTS, RoomID: ev.RoomID,
-		Sender: ev.Sender, StateKey: ev.StateKey, Type: ev.Type, Redacts: pdu.Redacts,
+		Sender: ev.Sender, StateKey: ev.StateKey, Type: ev.Type, Redacts: pdu.Redacts, pdu: ev.JSON,
 	}
 	if ce.Content == nil {
 		ce.Content = json.RawMessage("{}")

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +13,8 @@ import (
 
 // Presence (m.presence). The stored row holds what the user or their syncs
 // set; idleness and going offline after the syncs stop are derived when
-// read, so no timer runs per user. Off (the default, as on Tchap), the
+// read, and made news for others' incremental syncs by one timer per
+// user at their next such transition (presencetimers.go). Off (the default, as on Tchap), the
 // endpoints answer as Synapse does with presence disabled: PUT is checked
 // and ignored, GET says offline, /sync carries nothing.
 
@@ -25,13 +24,14 @@ const (
 	presenceOffline     = "offline"
 	presenceUnavailable = "unavailable"
 
-	// idleAfter without activity, an online user reads as unavailable.
+	// idleAfter without activity, an online user reads as unavailable
+	// (Config.PresenceIdle overrides it).
 	idleAfter = 5 * time.Minute
 	// activeWindow: activity this recent is currently_active (Synapse's
 	// granularity).
 	activeWindow = time.Minute
 	// offlineGrace after the longest possible sync, a user whose syncs
-	// stopped reads as offline.
+	// stopped reads as offline (Config.PresenceGrace overrides it).
 	offlineGrace = 30 * time.Second
 	// touchEvery throttles the refresh writes of a syncing or active user.
 	touchEvery   = 15 * time.Second
@@ -64,11 +64,10 @@ func (t *presenceTouches) due(m *sync.Map, user, state string, now int64) bool {
 
 // effectivePresence is the state others read at now (ms).
 func (a *API) effectivePresence(p store.Presence, now int64) string {
-	offlineAfter := (a.cfg.MaxSyncTimeout + offlineGrace).Milliseconds()
 	switch {
-	case p.State == presenceOffline || now-max(p.LastSync, p.LastActive) > offlineAfter:
+	case p.State == presenceOffline || now-max(p.LastSync, p.LastActive) > a.offlineAfter():
 		return presenceOffline
-	case p.State == presenceOnline && now-p.LastActive > idleAfter.Milliseconds():
+	case p.State == presenceOnline && now-p.LastActive > a.cfg.PresenceIdle.Milliseconds():
 		return presenceUnavailable
 	}
 	return p.State
@@ -185,11 +184,16 @@ func (a *API) setPresence(ctx context.Context, userID, state string, msg *string
 	}
 	a.touches.synced.Delete(userID)
 	if err == nil && old.State == state && old.StatusMsg == next.StatusMsg && a.effectivePresence(old, now) == state {
-		return a.store.TouchPresence(ctx, userID, next.LastActive, next.LastSync)
+		if err := a.store.TouchPresence(ctx, userID, next.LastActive, next.LastSync); err != nil {
+			return err
+		}
+		a.schedulePresence(next)
+		return nil
 	}
 	if _, err := a.store.SetPresence(ctx, next); err != nil {
 		return err
 	}
+	a.schedulePresence(next)
 	return a.notifySharers(ctx, userID)
 }
 
@@ -233,6 +237,8 @@ func (a *API) presenceSyncing(ctx context.Context, userID, state string) error {
 		if err := a.store.TouchPresence(ctx, userID, 0, now); err != nil {
 			return err
 		}
+		p.LastSync = max(p.LastSync, now)
+		a.schedulePresence(p)
 	}
 	a.touches.synced.Store(userID, touch{now, state})
 	return nil
@@ -248,7 +254,10 @@ func (a *API) presenceActive(ctx context.Context, userID string) error {
 	p, err := a.store.GetPresence(ctx, userID)
 	switch {
 	case err == nil && a.effectivePresence(p, now) == presenceOnline:
-		err = a.store.TouchPresence(ctx, userID, now, now)
+		if err = a.store.TouchPresence(ctx, userID, now, now); err == nil {
+			p.LastActive, p.LastSync = max(p.LastActive, now), max(p.LastSync, now)
+			a.schedulePresence(p)
+		}
 	case err == nil || errors.Is(err, store.ErrNotFound):
 		err = a.setPresence(ctx, userID, presenceOnline, nil)
 	}
@@ -299,34 +308,4 @@ func (a *API) syncPresence(ctx context.Context, userID string, since, upTo int64
 		resp.Presence.Events = append(resp.Presence.Events, map[string]any{"type": presenceType, "sender": p.UserID, "content": a.presenceContent(p, now)})
 	}
 	return nil
-}
-
-// keeps applies the filter's types and senders to one event in memory
-// (the timeline applies them in SQL); "*" matches any run of characters.
-func (f RoomEventFilter) keeps(typ, sender string) bool {
-	matches := func(patterns []string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool { return globMatch(p, typ) })
-	}
-	return (f.Types == nil || matches(*f.Types)) && !matches(f.NotTypes) &&
-		(f.Senders == nil || slices.Contains(*f.Senders, sender)) && !slices.Contains(f.NotSenders, sender)
-}
-
-// globMatch matches s against a pattern whose only wildcard is "*".
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }

@@ -12,7 +12,7 @@ import (
 // unavailable after idleAfter without activity, anything turns offline
 // once the syncs stopped for longer than the longest sync plus a grace.
 func TestEffectivePresence(t *testing.T) {
-	a := &API{cfg: Config{MaxSyncTimeout: 30 * time.Second}}
+	a := &API{cfg: Config{MaxSyncTimeout: 30 * time.Second, PresenceIdle: idleAfter, PresenceGrace: offlineGrace}}
 	now := int64(10_000_000_000)
 	ms := func(d time.Duration) int64 { return now - d.Milliseconds() }
 	for _, c := range []struct {

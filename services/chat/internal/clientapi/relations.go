@@ -182,8 +182,9 @@ func ptrs(evs []clientEvent) []*clientEvent {
 
 // bundle adds unsigned.m.relations to events: for a thread root, its
 // latest reply, reply count and whether userID took part; for an edited
-// event, its latest edit by the original sender. Two queries for the
-// whole batch.
+// event, its latest edit by the original sender; for a referenced event,
+// the ids of the events referencing it (v1.11 "m.reference": {"chunk":
+// [{"event_id"}]}). Two queries for the whole batch.
 func (a *API) bundle(ctx context.Context, userID string, upTo int64, evs []*clientEvent) error {
 	if len(evs) == 0 {
 		return nil
@@ -207,6 +208,7 @@ func (a *API) bundle(ctx context.Context, userID string, upTo int64, evs []*clie
 	}
 	threads := map[string]*thread{}
 	edits := map[string]int64{}
+	refs := map[string][]map[string]string{}
 	for _, c := range children {
 		root := byID[c.Parent]
 		switch c.RelType {
@@ -223,6 +225,8 @@ func (a *API) bundle(ctx context.Context, userID string, upTo int64, evs []*clie
 			if c.Sender == root.Sender {
 				edits[c.Parent] = c.Pos
 			}
+		case "m.reference":
+			refs[c.Parent] = append(refs[c.Parent], map[string]string{"event_id": c.EventID})
 		}
 	}
 	var positions []int64
@@ -259,6 +263,9 @@ func (a *API) bundle(ctx context.Context, userID string, upTo int64, evs []*clie
 		if ev, ok := at[p]; ok {
 			rel(byID[parent])["m.replace"] = toClient(ev, "")
 		}
+	}
+	for parent, chunk := range refs {
+		rel(byID[parent])["m.reference"] = map[string]any{"chunk": chunk}
 	}
 	return nil
 }

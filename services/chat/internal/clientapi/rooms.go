@@ -381,7 +381,19 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, dev store.Device) 
 	if !ok {
 		return
 	}
-	evs, err := a.store.State(r.Context(), id, nil)
+	var evs []store.Event
+	var err error
+	if at := r.URL.Query().Get("at"); at != "" {
+		// A sync's prev_batch: the members as of that point.
+		pos, perr := ParseToken(at)
+		if perr != nil {
+			a.fail(w, r, badParam("Invalid at: "+perr.Error()))
+			return
+		}
+		evs, err = a.store.StateAt(r.Context(), id, pos)
+	} else {
+		evs, err = a.store.State(r.Context(), id, nil)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -512,7 +524,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, dev store.Device)
 			return
 		}
 	}
-	evs, err := a.store.Messages(r.Context(), id, rs, filter.events(), from, backwards, limit)
+	evs, err := a.store.Messages(r.Context(), id, rs, filter.eventsIn(id), from, backwards, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return

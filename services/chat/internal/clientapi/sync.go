@@ -3,11 +3,8 @@ package clientapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
@@ -15,193 +12,6 @@ import (
 	"bureau/services/chat/internal/store"
 	"bureau/services/chat/internal/visibility"
 )
-
-// Filter is the part of a Matrix filter the server applies.
-type Filter struct {
-	Room struct {
-		// Rooms (nil: all) and NotRooms restrict every room section.
-		Rooms    *[]string       `json:"rooms,omitempty"`
-		NotRooms []string        `json:"not_rooms,omitempty"`
-		Timeline RoomEventFilter `json:"timeline"`
-		State    struct {
-			LazyLoadMembers         bool `json:"lazy_load_members,omitempty"`
-			IncludeRedundantMembers bool `json:"include_redundant_members,omitempty"`
-		} `json:"state"`
-		IncludeLeave bool `json:"include_leave,omitempty"`
-	} `json:"room"`
-	// Presence has the fields of an event filter (limit, types, senders).
-	Presence RoomEventFilter `json:"presence"`
-}
-
-// RoomEventFilter selects events of a timeline or of /messages. Absent
-// lists keep everything; types may use "*" wildcards.
-type RoomEventFilter struct {
-	Limit      *int      `json:"limit,omitempty"`
-	Types      *[]string `json:"types,omitempty"`
-	NotTypes   []string  `json:"not_types,omitempty"`
-	Senders    *[]string `json:"senders,omitempty"`
-	NotSenders []string  `json:"not_senders,omitempty"`
-	// LazyLoadMembers applies to /messages and /context (RoomEventFilter);
-	// /sync reads it from room.state.
-	LazyLoadMembers bool `json:"lazy_load_members,omitempty"`
-}
-
-// parseRoomEventFilter reads the filter parameter of /messages and
-// /context: not JSON → M_NOT_JSON, not an object → M_BAD_JSON, fields of
-// the wrong type → M_INVALID_PARAM.
-func parseRoomEventFilter(s string) (RoomEventFilter, error) {
-	var f RoomEventFilter
-	if s == "" {
-		return f, nil
-	}
-	if !json.Valid([]byte(s)) {
-		return f, errNotJSON
-	}
-	if s[0] != '{' {
-		return f, badJSON("Invalid filter")
-	}
-	if err := json.Unmarshal([]byte(s), &f); err != nil {
-		return f, badParam("Invalid filter: " + err.Error())
-	}
-	return f, f.check()
-}
-
-// maxFilterList bounds each list of a filter (they become SQL IN lists).
-const maxFilterList = 200
-
-// check refuses lists too long to apply.
-func (f RoomEventFilter) check() error {
-	for _, l := range [][]string{deref(f.Types), f.NotTypes, deref(f.Senders), f.NotSenders} {
-		if len(l) > maxFilterList {
-			return badJSON("Invalid filter: more than 200 types or senders")
-		}
-	}
-	return nil
-}
-
-func deref(l *[]string) []string {
-	if l == nil {
-		return nil
-	}
-	return *l
-}
-
-// events is the store's form of the filter.
-func (f RoomEventFilter) events() store.EventFilter {
-	out := store.EventFilter{NotTypes: f.NotTypes, NotSenders: f.NotSenders}
-	if f.Types != nil {
-		out.Types = append([]string{}, *f.Types...)
-	}
-	if f.Senders != nil {
-		out.Senders = append([]string{}, *f.Senders...)
-	}
-	return out
-}
-
-// keepsRoom applies room.rooms and room.not_rooms.
-func (f Filter) keepsRoom(id string) bool {
-	return (f.Room.Rooms == nil || slices.Contains(*f.Room.Rooms, id)) && !slices.Contains(f.Room.NotRooms, id)
-}
-
-const (
-	defaultTimelineLimit = 10
-	maxTimelineLimit     = 100
-)
-
-// TimelineLimit is the number of timeline events per room.
-func (f Filter) TimelineLimit() int {
-	if f.Room.Timeline.Limit == nil {
-		return defaultTimelineLimit
-	}
-	return min(*f.Room.Timeline.Limit, maxTimelineLimit)
-}
-
-// ParseFilter parses and checks a filter definition. Parts the server does
-// not apply yet are accepted and ignored, as clients send them routinely.
-func ParseFilter(js []byte) (Filter, error) {
-	var f Filter
-	if !json.Valid(js) {
-		return f, errNotJSON
-	}
-	if err := json.Unmarshal(js, &f); err != nil {
-		return f, badJSON("Invalid filter: " + err.Error())
-	}
-	if l := f.Room.Timeline.Limit; l != nil && *l < 0 {
-		return f, badJSON("Invalid filter: negative timeline limit")
-	}
-	if len(deref(f.Room.Rooms)) > maxFilterList || len(f.Room.NotRooms) > maxFilterList {
-		return f, badJSON("Invalid filter: more than 200 rooms")
-	}
-	if err := f.Room.Timeline.check(); err != nil {
-		return f, err
-	}
-	if err := f.Presence.check(); err != nil {
-		return f, err
-	}
-	return f, nil
-}
-
-func (a *API) putFilter(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	if r.PathValue("userId") != dev.UserID {
-		a.fail(w, r, errf(http.StatusForbidden, "M_FORBIDDEN", "Cannot create filters for other users"))
-		return
-	}
-	var raw json.RawMessage
-	if err := readJSON(r, maxBody, &raw); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := ParseFilter(raw); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	id, err := a.store.AddFilter(r.Context(), dev.UserID, string(raw))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"filter_id": strconv.FormatInt(id, 10)})
-}
-
-func (a *API) getFilter(w http.ResponseWriter, r *http.Request, dev store.Device) {
-	id, err := strconv.ParseInt(r.PathValue("filterId"), 10, 64)
-	if r.PathValue("userId") != dev.UserID || err != nil {
-		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter"))
-		return
-	}
-	js, err := a.store.Filter(r.Context(), dev.UserID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		a.fail(w, r, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter"))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(js))
-}
-
-func (a *API) filterParam(ctx context.Context, userID, s string) (Filter, error) {
-	switch {
-	case s == "":
-		return Filter{}, nil
-	case strings.HasPrefix(s, "{"):
-		return ParseFilter([]byte(s))
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return Filter{}, badParam("Invalid filter")
-	}
-	js, err := a.store.Filter(ctx, userID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Filter{}, errf(http.StatusNotFound, "M_NOT_FOUND", "No such filter")
-	}
-	if err != nil {
-		return Filter{}, err
-	}
-	return ParseFilter([]byte(js))
-}
 
 // sync answers /sync. An incremental sync with nothing new waits for the
 // notifier — registered before reading, so nothing is missed — or the
@@ -254,7 +64,18 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, dev store.Device) {
 		}
 		left := time.Until(deadline)
 		if since < 0 || news || fullState || left <= 0 {
-			writeJSON(w, http.StatusOK, resp)
+			if !filter.rendered() {
+				writeJSON(w, http.StatusOK, resp)
+				return
+			}
+			js, err := renderEvents(resp, filter)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write(js)
 			return
 		}
 		t := time.NewTimer(left)
@@ -288,12 +109,15 @@ type anyList struct {
 }
 
 type joinedRoom struct {
-	Timeline            timeline       `json:"timeline"`
-	State               eventList      `json:"state"`
-	Ephemeral           anyList        `json:"ephemeral"`
-	AccountData         anyList        `json:"account_data"`
-	UnreadNotifications map[string]int `json:"unread_notifications"`
-	Summary             map[string]any `json:"summary"`
+	Timeline            timeline     `json:"timeline"`
+	State               eventList    `json:"state"`
+	Ephemeral           anyList      `json:"ephemeral"`
+	AccountData         anyList      `json:"account_data"`
+	UnreadNotifications unreadCounts `json:"unread_notifications"`
+	// UnreadThreadNotifications: the threads with unread notifications,
+	// when the filter asks (clients take absent threads as read).
+	UnreadThreadNotifications map[string]unreadCounts `json:"unread_thread_notifications,omitempty"`
+	Summary                   map[string]any          `json:"summary"`
 }
 
 type leftRoom struct {
@@ -396,7 +220,10 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 				invited = append(invited, m.RoomID)
 			}
 		case "leave", "ban":
-			if since >= 0 && m.Pos > since || filter.Room.IncludeLeave && since < 0 {
+			// Rooms left since the token always (the client must learn
+			// it); with include_leave, every left room on a sync from
+			// scratch (initial or full_state).
+			if since >= 0 && m.Pos > since || filter.Room.IncludeLeave && (since < 0 || fullState) {
 				left = append(left, m)
 			}
 		}
@@ -416,6 +243,9 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	readable := func(rooms []string, whole bool) map[string]visibility.Ranges {
 		out := make(map[string]visibility.Ranges, len(rooms))
 		for _, id := range rooms {
+			if !filter.Room.Timeline.keepsRoom(id) {
+				continue // the timeline filter leaves it out: no events
+			}
 			out[id] = visibility.All
 			if !whole {
 				out[id], _ = histories[id].For(upTo)
@@ -466,7 +296,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	if err := a.syncEphemeral(ctx, dev, fresh, incremental, since, upTo, resp); err != nil {
 		return nil, false, err
 	}
-	if err := a.syncUnread(ctx, dev, upTo, since < 0, resp); err != nil {
+	if err := a.syncUnread(ctx, dev, upTo, since < 0, filter.Room.Timeline.UnreadThreadNotifications, resp); err != nil {
 		return nil, false, err
 	}
 
@@ -492,15 +322,40 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 	gone := make(map[string]visibility.Ranges, len(left))
 	for _, m := range left {
 		h := histories[m.RoomID]
-		gone[m.RoomID] = h.Readable(m.Pos, !h.EverJoined())
+		if filter.Room.Timeline.keepsRoom(m.RoomID) {
+			gone[m.RoomID] = h.Readable(m.Pos, !h.EverJoined())
+		}
 	}
 	tls, err = a.store.Timelines(ctx, gone, kept, after, upTo, limit)
 	if err != nil {
 		return nil, false, err
 	}
+	// Their state up to the start of the timeline: all of it on a sync
+	// from scratch, what changed since the token otherwise; none of a
+	// room never joined (a rejected invite reads nothing).
+	starts := make(map[string]int64, len(left))
+	for _, m := range left {
+		if !histories[m.RoomID].EverJoined() {
+			continue
+		}
+		starts[m.RoomID] = m.Pos
+		if evs := tls[m.RoomID]; len(evs) > 0 && limit > 0 {
+			starts[m.RoomID] = evs[max(len(evs)-limit, 0)].Pos - 1
+		}
+	}
+	leftStates, err := a.store.StatesAt(ctx, starts)
+	if err != nil {
+		return nil, false, err
+	}
 	for _, m := range left {
 		t := makeTimeline(tls[m.RoomID], limit, after, dev.DeviceID)
-		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: []clientEvent{}}, AccountData: eventList{Events: []clientEvent{}}}
+		st := []clientEvent{}
+		for _, ev := range leftStates[m.RoomID] {
+			if since < 0 || fullState || ev.Pos > since {
+				st = append(st, toClient(ev, ""))
+			}
+		}
+		resp.Rooms.Leave[m.RoomID] = &leftRoom{Timeline: t, State: eventList{Events: st}, AccountData: eventList{Events: []clientEvent{}}}
 	}
 	if err := a.syncBundle(ctx, dev.UserID, upTo, resp); err != nil {
 		return nil, false, err
@@ -513,6 +368,7 @@ func (a *API) syncOnce(ctx context.Context, dev store.Device, since int64, fullS
 			return nil, false, err
 		}
 	}
+	filter.apply(resp, fresh)
 	news := len(resp.Rooms.Join)+len(resp.Rooms.Invite)+len(resp.Rooms.Leave) > 0 ||
 		len(resp.ToDevice.Events)+len(resp.DeviceLists.Changed)+len(resp.DeviceLists.Left)+len(resp.AccountData.Events)+len(resp.Presence.Events) > 0
 	return resp, news, nil
@@ -576,7 +432,7 @@ func newJoinedRoom(tl timeline, state []clientEvent) *joinedRoom {
 	return &joinedRoom{
 		Timeline: tl, State: eventList{Events: state},
 		Ephemeral: anyList{Events: []any{}}, AccountData: anyList{Events: []any{}},
-		UnreadNotifications: map[string]int{}, Summary: map[string]any{},
+		Summary: map[string]any{},
 	}
 }
 

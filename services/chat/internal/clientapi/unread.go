@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	"github.com/matrix-org/gomatrixserverlib"
@@ -11,22 +12,31 @@ import (
 	"bureau/services/chat/internal/store"
 )
 
-// maxUnread bounds the events evaluated per room when counting from
-// scratch (clients show "99+").
-const maxUnread = 100
+// unreadPage is how many events one query reads per room while counting:
+// counts are exact (no "99+" cap; Synapse's are exact too), and a long
+// unread history is read page by page rather than at once.
+const unreadPage = 500
 
-// unreadCache keeps, per (user, room), the counts up to a stream position
-// for an unread bound and a rules version: the next sync only evaluates
-// the events after that position. In memory, per process; a miss counts
-// again from the bound.
+// unreadCounts is a room's or a thread's unread_notifications.
+type unreadCounts struct {
+	Notes      int `json:"notification_count"`
+	Highlights int `json:"highlight_count"`
+}
+
+// unreadCache keeps, per (user, room), the counts per thread up to a
+// stream position for an unread bound and a rules version: the next sync
+// only evaluates the events after that position. In memory, per process;
+// a miss counts again from the bound.
 type unreadCache struct {
 	mu      sync.Mutex
 	entries map[string]unreadEntry
 }
 
 type unreadEntry struct {
-	bound, rules, upTo int64
-	notes, highlights  int
+	bound       string // store.UnreadBound.Key
+	rules, upTo int64
+	// counts per thread: "" is the main timeline, else the root's id.
+	counts map[string]unreadCounts
 }
 
 const maxUnreadEntries = 100000
@@ -35,6 +45,7 @@ func (c *unreadCache) get(key string) (unreadEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
+	e.counts = maps.Clone(e.counts) // the caller updates its copy
 	return e, ok
 }
 
@@ -48,11 +59,16 @@ func (c *unreadCache) put(key string, e unreadEntry) {
 }
 
 // syncUnread sets unread_notifications of the joined rooms of resp: the
-// events after the user's read receipt that their push rules say notify
-// (and highlight). A fixed number of queries whatever the number of
+// events after the user's read receipts that their push rules say notify
+// (and highlight). With threaded (the timeline filter's
+// unread_thread_notifications), threads are counted apart in
+// unread_thread_notifications and the room's counts are the main
+// timeline's; without, the room's counts include the threads. Each
+// thread is read up to the later of the unthreaded receipt and its own.
+// A fixed number of queries per page of events whatever the number of
 // rooms (plus power levels for a room with an @room candidate); only
 // events not counted by an earlier sync are evaluated.
-func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, initial bool, resp *syncResponse) error {
+func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, initial, threaded bool, resp *syncResponse) error {
 	rs, _, version, err := a.ruleset(ctx, dev.UserID)
 	if err != nil {
 		return err
@@ -88,49 +104,86 @@ func (a *API) syncUnread(ctx context.Context, dev store.Device, upTo int64, init
 	entries := map[string]unreadEntry{}
 	var ranges []store.Range
 	for _, id := range ids {
+		b := bounds[id]
 		e, ok := a.unread.get(dev.UserID + "\x00" + id)
-		if !ok || e.bound != bounds[id] || e.rules != version || e.upTo > upTo || e.upTo < stale[id] {
-			e = unreadEntry{bound: bounds[id], rules: version, upTo: bounds[id]}
+		if !ok || e.bound != b.Key() || e.rules != version || e.upTo > upTo || e.upTo < stale[id] {
+			e = unreadEntry{bound: b.Key(), rules: version, upTo: b.Room, counts: map[string]unreadCounts{}}
 		}
 		entries[id] = e
 		if e.upTo < upTo {
 			ranges = append(ranges, store.Range{RoomID: id, After: e.upTo, UpTo: upTo})
 		}
 	}
-	fresh, err := a.store.EventsFrom(ctx, dev.UserID, ranges, maxUnread)
-	if err != nil {
-		return err
-	}
-	var counts map[string]int
-	if len(fresh) > 0 {
-		if counts, err = a.store.JoinedCounts(ctx, ids); err != nil {
+	var eval *push.Evaluator
+	var members map[string]int
+	power := map[string]func(sender, key string) (int, int){}
+	for len(ranges) > 0 {
+		page, err := a.store.EventsFrom(ctx, dev.UserID, ranges, unreadPage)
+		if err != nil {
 			return err
 		}
-	}
-	display := ""
-	if len(fresh) > 0 {
-		if u, err := a.store.User(ctx, dev.UserID); err == nil {
-			display = u.DisplayName
+		if eval == nil && len(page) > 0 {
+			if members, err = a.store.JoinedCounts(ctx, ids); err != nil {
+				return err
+			}
+			display := ""
+			if u, err := a.store.User(ctx, dev.UserID); err == nil {
+				display = u.DisplayName
+			}
+			eval = push.NewEvaluator(rs, dev.UserID, display)
 		}
-	}
-	ev := push.NewEvaluator(rs, dev.UserID, display)
-	for _, id := range ids {
-		e := entries[id]
-		if evs := fresh[id]; len(evs) > 0 {
-			rc := push.RoomContext{MemberCount: counts[id], NotificationPower: a.notificationPower(ctx, id)}
+		var more []store.Range
+		for _, r := range ranges {
+			evs := page[r.RoomID]
+			if len(evs) == 0 {
+				continue
+			}
+			if power[r.RoomID] == nil {
+				power[r.RoomID] = a.notificationPower(ctx, r.RoomID)
+			}
+			rc := push.RoomContext{MemberCount: members[r.RoomID], NotificationPower: power[r.RoomID]}
+			e, b := entries[r.RoomID], bounds[r.RoomID]
 			for _, x := range evs {
-				res := ev.Evaluate(x.JSON, rc)
+				if x.Pos <= b.Of(x.Thread) {
+					continue // read in its thread
+				}
+				res := eval.Evaluate(x.JSON, rc)
+				c := e.counts[x.Thread]
 				if res.Notify {
-					e.notes++
+					c.Notes++
 				}
 				if res.Highlight {
-					e.highlights++
+					c.Highlights++
+				}
+				if c != (unreadCounts{}) {
+					e.counts[x.Thread] = c
 				}
 			}
+			if len(evs) == unreadPage {
+				more = append(more, store.Range{RoomID: r.RoomID, After: evs[len(evs)-1].Pos, UpTo: r.UpTo})
+			}
 		}
+		ranges = more
+	}
+	for _, id := range ids {
+		e := entries[id]
 		e.upTo = max(e.upTo, upTo)
 		a.unread.put(dev.UserID+"\x00"+id, e)
-		resp.Rooms.Join[id].UnreadNotifications = map[string]int{"notification_count": e.notes, "highlight_count": e.highlights}
+		jr := resp.Rooms.Join[id]
+		jr.UnreadNotifications = e.counts[""]
+		for thread, c := range e.counts {
+			switch {
+			case thread == "":
+			case threaded:
+				if jr.UnreadThreadNotifications == nil {
+					jr.UnreadThreadNotifications = map[string]unreadCounts{}
+				}
+				jr.UnreadThreadNotifications[thread] = c
+			default:
+				jr.UnreadNotifications.Notes += c.Notes
+				jr.UnreadNotifications.Highlights += c.Highlights
+			}
+		}
 	}
 	return nil
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"bureau/services/chat/internal/visibility"
+	"bureau/services/platform/sqldb"
 )
 
 // Event is a stored event.
@@ -255,6 +257,50 @@ func (s *Store) State(ctx context.Context, roomID string, keys []StateKey) ([]Ev
 	return scanEvents(rows)
 }
 
+// StateAt returns the state of a room as of stream position pos: for each
+// (type, state key), the latest state event at or below pos. For local
+// rooms the stream order is the topological order, so this is the state
+// after the event at pos (federation will need the state snapshots of
+// the event graph instead). One query over the state index.
+func (s *Store) StateAt(ctx context.Context, roomID string, pos int64) ([]Event, error) {
+	states, err := s.StatesAt(ctx, map[string]int64{roomID: pos})
+	return states[roomID], err
+}
+
+// StatesAt is StateAt for several rooms, each at its own position: one
+// query per 200 rooms.
+func (s *Store) StatesAt(ctx context.Context, points map[string]int64) (map[string][]Event, error) {
+	out := map[string][]Event{}
+	rooms := make([]string, 0, len(points))
+	for id := range points {
+		rooms = append(rooms, id)
+	}
+	for len(rooms) > 0 {
+		batch := rooms[:min(len(rooms), 200)]
+		rooms = rooms[len(batch):]
+		var parts []string
+		var args []any
+		for _, id := range batch {
+			// Every key that ever had state is in the current state (keys
+			// are replaced, never removed): one index seek per key, not a
+			// scan of the room's messages.
+			parts = append(parts, `SELECT (SELECT MAX(x.stream_pos) FROM chat_events x
+					WHERE x.room_id = rs.room_id AND x.type = rs.type AND x.state_key = rs.state_key AND x.stream_pos <= ?) AS pos
+				FROM chat_room_state rs WHERE rs.room_id = ?`)
+			args = append(args, points[id], id)
+		}
+		got, err := s.eventsByRoom(ctx, `SELECT `+eventCols+` FROM chat_events e JOIN (`+strings.Join(parts, ` UNION ALL `)+`) st
+			ON e.stream_pos = st.pos ORDER BY e.stream_pos`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for id, evs := range got {
+			out[id] = evs
+		}
+	}
+	return out, nil
+}
+
 // Membership is one user's current membership of one room.
 type Membership struct {
 	RoomID, UserID, Membership, EventID string
@@ -318,6 +364,7 @@ func (s *Store) RoomMembers(ctx context.Context, roomID string, ms ...string) ([
 // for all rooms.
 func (s *Store) Timelines(ctx context.Context, readable map[string]visibility.Ranges, f EventFilter, after, upTo int64, limit int) (map[string][]Event, error) {
 	out := map[string][]Event{}
+	f.pg = s.db.Dialect == sqldb.Postgres
 	cond, args, ok := readableWhere("x", readable, f, after, upTo)
 	if !ok {
 		return out, nil
@@ -373,6 +420,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, readable visibility
 	if backwards {
 		after, upTo, order = -1, from, `DESC`
 	}
+	f.pg = s.db.Dialect == sqldb.Postgres
 	cond, args, ok := readableWhere("e", map[string]visibility.Ranges{roomID: readable}, f, after, upTo)
 	if !ok {
 		return nil, nil

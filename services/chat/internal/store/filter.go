@@ -4,15 +4,30 @@ import "strings"
 
 // EventFilter is the part of a Matrix RoomEventFilter applied in SQL, so
 // that limits count only the events kept: event types (a "*" matches any
-// run of characters) and senders to keep (nil: all) or to leave out.
+// run of characters) and senders to keep (nil: all) or to leave out, and
+// whether the content has a url (nil: either).
 type EventFilter struct {
 	Types, NotTypes, Senders, NotSenders []string
+	ContainsURL                          *bool
+	// pg is set by the store: the url test is dialect-specific.
+	pg bool
 }
 
 // where returns the condition on table alias t ("" when it keeps all).
 func (f EventFilter) where(t string) (string, []any) {
 	var conds []string
 	var args []any
+	if f.ContainsURL != nil {
+		// A string url, as Synapse's contains_url column records.
+		has := `COALESCE(json_type(` + t + `.json, '$.content.url'), '') = 'text'`
+		if f.pg {
+			has = `COALESCE(jsonb_typeof(` + t + `.json::jsonb -> 'content' -> 'url'), '') = 'string'`
+		}
+		if !*f.ContainsURL {
+			has = `NOT ` + has
+		}
+		conds = append(conds, `(`+has+`)`)
+	}
 	if f.Types != nil {
 		c, a := typeMatch(t, f.Types)
 		conds, args = append(conds, c), append(args, a...)

@@ -38,6 +38,42 @@ func (s *Store) SetPresence(ctx context.Context, p Presence) (int64, error) {
 	})
 }
 
+// errStale rolls back a conditional presence write.
+var errStale = errors.New("store: presence row changed")
+
+// ExpirePresence records a change of state that time alone made (idle,
+// then offline) at a new stream position, unless the row changed since p
+// was read (a refresh or another replica came first): false then.
+func (s *Store) ExpirePresence(ctx context.Context, p Presence, state string) (bool, error) {
+	_, err := s.atNextPos(ctx, func(tx *sql.Tx, pos int64) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE chat_presence SET state = ?, stream_pos = ?
+			WHERE user_id = ? AND state = ? AND stream_pos = ? AND last_active_ts = ? AND last_sync_ts = ?`),
+			state, pos, p.UserID, p.State, p.Pos, p.LastActive, p.LastSync)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errStale
+		}
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// LivePresences returns the rows not offline: those whose state time
+// may still change (timers to arm at start).
+func (s *Store) LivePresences(ctx context.Context) ([]Presence, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id, state, status_msg, last_active_ts, last_sync_ts, stream_pos FROM chat_presence
+		WHERE state <> 'offline' ORDER BY user_id`))
+	if err != nil {
+		return nil, err
+	}
+	return scanPresences(rows)
+}
+
 // TouchPresence refreshes the timestamps without a new stream position
 // (a refresh is not news to anyone). Zero leaves a timestamp unchanged.
 func (s *Store) TouchPresence(ctx context.Context, userID string, lastActive, lastSync int64) error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -102,29 +103,67 @@ func (s *Store) Pushers(ctx context.Context, userID string) ([]Pusher, error) {
 	return out, rows.Err()
 }
 
-// UnreadBounds returns, per room, the position after which userID has
-// not read: the later of their latest read receipt (public or private)
-// and their own membership event. One query.
-func (s *Store) UnreadBounds(ctx context.Context, userID string, roomIDs []string) (map[string]int64, error) {
-	out := map[string]int64{}
+// UnreadBound is where a user's unread events of a room start: nothing
+// at or below Room is unread (the later of their own membership event and
+// their latest unthreaded read receipt, public or private), and a thread
+// ("main" for the main timeline, else its root's id) is read up to its
+// threaded receipt in Threads when that is later.
+type UnreadBound struct {
+	Room    int64
+	Threads map[string]int64
+}
+
+// Of is the bound of a thread ("" is the main timeline).
+func (b UnreadBound) Of(thread string) int64 {
+	if thread == "" {
+		thread = "main"
+	}
+	return max(b.Room, b.Threads[thread])
+}
+
+// Key identifies the bound: equal keys, equal counts up to a position.
+func (b UnreadBound) Key() string {
+	keys := make([]string, 0, len(b.Threads))
+	for t, p := range b.Threads {
+		keys = append(keys, t+"="+strconv.FormatInt(p, 10))
+	}
+	slices.Sort(keys)
+	return strconv.FormatInt(b.Room, 10) + " " + strings.Join(keys, " ")
+}
+
+// UnreadBounds returns, per room, userID's unread bound. One query.
+func (s *Store) UnreadBounds(ctx context.Context, userID string, roomIDs []string) (map[string]UnreadBound, error) {
+	out := map[string]UnreadBound{}
 	if len(roomIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT m.room_id, m.stream_pos, COALESCE((SELECT MAX(re.stream_pos) FROM chat_receipts r
-			JOIN chat_events re ON re.event_id = r.event_id
-			WHERE r.room_id = m.room_id AND r.user_id = m.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
-		FROM chat_memberships m WHERE m.user_id = ? AND m.room_id IN (`+placeholders(len(roomIDs))+`)`), append([]any{userID}, anys(roomIDs)...)...)
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT m.room_id, m.stream_pos, COALESCE(r.thread_id, ''), COALESCE(MAX(re.stream_pos), 0)
+		FROM chat_memberships m
+		LEFT JOIN chat_receipts r ON r.room_id = m.room_id AND r.user_id = m.user_id AND r.receipt_type IN ('m.read', 'm.read.private')
+		LEFT JOIN chat_events re ON re.event_id = r.event_id
+		WHERE m.user_id = ? AND m.room_id IN (`+placeholders(len(roomIDs))+`)
+		GROUP BY m.room_id, m.stream_pos, r.thread_id`), append([]any{userID}, anys(roomIDs)...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var room string
+		var room, thread string
 		var member, receipt int64
-		if err := rows.Scan(&room, &member, &receipt); err != nil {
+		if err := rows.Scan(&room, &member, &thread, &receipt); err != nil {
 			return nil, err
 		}
-		out[room] = max(member, receipt)
+		b := out[room]
+		b.Room = max(b.Room, member)
+		if thread == "" {
+			b.Room = max(b.Room, receipt)
+		} else {
+			if b.Threads == nil {
+				b.Threads = map[string]int64{}
+			}
+			b.Threads[thread] = receipt
+		}
+		out[room] = b
 	}
 	return out, rows.Err()
 }
@@ -135,12 +174,21 @@ type Range struct {
 	After, UpTo int64
 }
 
-// EventsFrom returns, per range, the latest limit events of others than
+// ThreadedEvent is an event with the thread it is in: the root of the
+// thread it replies to (directly, or through up to two more relations,
+// e.g. a reaction to a reply; the spec recommends three hops), "" for the
+// main timeline, where thread roots themselves are.
+type ThreadedEvent struct {
+	Event
+	Thread string
+}
+
+// EventsFrom returns, per range, the first limit events of others than
 // userID that are not redacted (a redacted event no longer notifies, as
-// on Synapse), oldest first. One index range per room, each stopping after
-// limit rows however long the history.
-func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, limit int) (map[string][]Event, error) {
-	out := map[string][]Event{}
+// on Synapse), oldest first, with their threads: callers page through
+// long ranges. One index range per room, each stopping after limit rows.
+func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, limit int) (map[string][]ThreadedEvent, error) {
+	out := map[string][]ThreadedEvent{}
 	// SQLite allows 500 terms in a compound SELECT.
 	for len(ranges) > 0 {
 		batch := ranges[:min(len(ranges), 200)]
@@ -148,17 +196,31 @@ func (s *Store) EventsFrom(ctx context.Context, userID string, ranges []Range, l
 		var parts []string
 		var args []any
 		for _, r := range batch {
-			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+` FROM chat_events e
-				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? AND e.redacted_because IS NULL ORDER BY e.stream_pos DESC LIMIT ?) x`)
+			parts = append(parts, `SELECT * FROM (SELECT `+eventCols+`,
+					CASE WHEN r1.rel_type = 'm.thread' THEN r1.parent_id WHEN r2.rel_type = 'm.thread' THEN r2.parent_id
+						WHEN r3.rel_type = 'm.thread' THEN r3.parent_id ELSE '' END AS thread
+				FROM chat_events e
+				LEFT JOIN chat_relations r1 ON r1.event_id = e.event_id
+				LEFT JOIN chat_relations r2 ON r2.event_id = r1.parent_id
+				LEFT JOIN chat_relations r3 ON r3.event_id = r2.parent_id
+				WHERE e.room_id = ? AND e.stream_pos > ? AND e.stream_pos <= ? AND e.sender <> ? AND e.redacted_because IS NULL
+				ORDER BY e.stream_pos LIMIT ?) x`)
 			args = append(args, r.RoomID, r.After, r.UpTo, userID, limit)
 		}
-		got, err := s.eventsByRoom(ctx, strings.Join(parts, ` UNION ALL `), args...)
+		rows, err := s.db.Read.QueryContext(ctx, s.q(strings.Join(parts, ` UNION ALL `)+` ORDER BY 1`), args...)
 		if err != nil {
 			return nil, err
 		}
-		for room, evs := range got {
-			slices.Reverse(evs) // oldest first
-			out[room] = evs
+		var threads []string
+		evs, err := scanEvents(rows, func() any {
+			threads = append(threads, "")
+			return &threads[len(threads)-1]
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i, ev := range evs {
+			out[ev.RoomID] = append(out[ev.RoomID], ThreadedEvent{Event: ev, Thread: threads[i]})
 		}
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"bureau/services/chat/internal/store"
@@ -87,28 +88,63 @@ func TestUnreadBounds(t *testing.T) {
 			}
 			prev = id
 		}
+		// A thread on $m1: a reply, and a reaction to the reply (in the
+		// thread through two relations).
+		reply := ev("!r:x", "$t1", prev, "m.room.message", nil, `{"body":"r","m.relates_to":{"rel_type":"m.thread","event_id":"$m1"}}`)
+		react := ev("!r:x", "$t2", "$t1", "m.reaction", nil, `{"m.relates_to":{"rel_type":"m.annotation","event_id":"$t1","key":"+"}}`)
+		reply.Sender, react.Sender = "@b:x", "@b:x"
+		if _, err := s.Append(ctx, []store.NewEvent{reply, react}); err != nil {
+			t.Fatal(err)
+		}
 		max, _ := s.MaxPos(ctx)
-		unread := func() []store.Event {
+		bound := func() store.UnreadBound {
 			t.Helper()
 			bounds, err := s.UnreadBounds(ctx, "@a:x", []string{"!r:x"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.EventsFrom(ctx, "@a:x", []store.Range{{RoomID: "!r:x", After: bounds["!r:x"], UpTo: max}}, 10)
+			return bounds["!r:x"]
+		}
+		unread := func(limit int) (ids []string) {
+			t.Helper()
+			b := bound()
+			got, err := s.EventsFrom(ctx, "@a:x", []store.Range{{RoomID: "!r:x", After: b.Room, UpTo: max}}, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return got["!r:x"]
+			for _, e := range got["!r:x"] {
+				if e.Pos > b.Of(e.Thread) {
+					ids = append(ids, e.EventID+"@"+e.Thread)
+				}
+			}
+			return ids
 		}
-		// b's join and two messages; not a's own message.
-		if got := unread(); len(got) != 3 || got[0].EventID != "$jb" || got[2].EventID != "$m3" {
-			t.Fatalf("unread = %+v", got)
+		// b's join, two messages and the thread; not a's own message.
+		if got := fmt.Sprint(unread(10)); got != "[$jb@ $m1@ $m3@ $t1@$m1 $t2@$m1]" {
+			t.Fatalf("unread = %s", got)
 		}
-		if err := s.PutReceipt(ctx, store.Receipt{RoomID: "!r:x", UserID: "@a:x", Type: "m.read.private", EventID: "$m1", TS: 1}); err != nil {
-			t.Fatal(err)
+		if got := fmt.Sprint(unread(2)); got != "[$jb@ $m1@]" {
+			t.Fatalf("first page = %s", got)
 		}
-		if got := unread(); len(got) != 1 || got[0].EventID != "$m3" {
-			t.Fatalf("after receipt = %+v", got)
+		// A threaded receipt reads its thread only; "main" the main
+		// timeline only; an unthreaded one everything before it.
+		receipt := func(thread, event string) {
+			t.Helper()
+			if err := s.PutReceipt(ctx, store.Receipt{RoomID: "!r:x", UserID: "@a:x", Type: "m.read.private", ThreadID: thread, EventID: event, TS: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		receipt("$m1", "$t2")
+		if got := fmt.Sprint(unread(10)); got != "[$jb@ $m1@ $m3@]" {
+			t.Fatalf("after a thread receipt = %s", got)
+		}
+		receipt("main", "$m1")
+		if got := fmt.Sprint(unread(10)); got != "[$m3@]" {
+			t.Fatalf("after a main receipt = %s", got)
+		}
+		receipt("", "$m3")
+		if got := fmt.Sprint(unread(10)); got != "[]" || bound().Key() == "" {
+			t.Fatalf("after an unthreaded receipt = %s", got)
 		}
 		if n, _ := s.JoinedCounts(ctx, []string{"!r:x", "!none:x"}); n["!r:x"] != 2 || n["!none:x"] != 0 {
 			t.Fatalf("joined counts = %v", n)

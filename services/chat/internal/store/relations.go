@@ -105,18 +105,19 @@ func (s *Store) ChildIDs(ctx context.Context, roomID string, parents []string, u
 
 // Child is one relation of an aggregation query.
 type Child struct {
-	Parent, RelType, Sender string
-	Pos                     int64
+	EventID, Parent, RelType, Sender string
+	Pos                              int64
 }
 
-// Children returns the thread and edit relations of parents up to upTo,
-// oldest first: what bundled aggregations are computed from. One query.
+// Children returns the thread, edit and reference relations of parents up
+// to upTo, oldest first: what bundled aggregations are computed from (the
+// spec bundles no annotations since v1.7). One query.
 func (s *Store) Children(ctx context.Context, parents []string, upTo int64) ([]Child, error) {
 	if len(parents) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT parent_id, rel_type, sender, stream_pos FROM chat_relations
-		WHERE parent_id IN (`+placeholders(len(parents))+`) AND rel_type IN ('m.thread', 'm.replace') AND stream_pos <= ? ORDER BY stream_pos`),
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT event_id, parent_id, rel_type, sender, stream_pos FROM chat_relations
+		WHERE parent_id IN (`+placeholders(len(parents))+`) AND rel_type IN ('m.thread', 'm.replace', 'm.reference') AND stream_pos <= ? ORDER BY stream_pos`),
 		append(anys(parents), upTo)...)
 	if err != nil {
 		return nil, err
@@ -125,7 +126,7 @@ func (s *Store) Children(ctx context.Context, parents []string, upTo int64) ([]C
 	var out []Child
 	for rows.Next() {
 		var c Child
-		if err := rows.Scan(&c.Parent, &c.RelType, &c.Sender, &c.Pos); err != nil {
+		if err := rows.Scan(&c.EventID, &c.Parent, &c.RelType, &c.Sender, &c.Pos); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

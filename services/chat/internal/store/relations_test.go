@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 
 	"bureau/services/chat/internal/store"
@@ -54,6 +55,45 @@ func TestRelationsStore(t *testing.T) {
 		}
 		if ids, _ := s.ChildIDs(ctx, "!r:x", []string{"$root"}, max+1); len(ids) != 2 {
 			t.Fatalf("children after redaction = %v", ids)
+		}
+	})
+}
+
+// StateAt is the state as of a stream position: later changes are not in
+// it, and each key keeps only its latest event at that point.
+func TestStateAt(t *testing.T) {
+	bothEngines(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if _, err := s.Append(ctx, []store.NewEvent{
+			ev("!r:x", "$c", "", "m.room.create", sk(""), `{}`),
+			ev("!r:x", "$n1", "$c", "m.room.name", sk(""), `{"name":"un"}`),
+			ev("!r:x", "$m", "$n1", "m.room.message", nil, `{"body":"x"}`),
+			ev("!r:x", "$n2", "$m", "m.room.name", sk(""), `{"name":"deux"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := s.EventByID(ctx, "$m")
+		for pos, want := range map[int64][]string{m.Pos: {"$c", "$n1"}, m.Pos + 1: {"$c", "$n2"}, 0: nil} {
+			got, err := s.StateAt(ctx, "!r:x", pos)
+			var ids []string
+			for _, e := range got {
+				ids = append(ids, e.EventID)
+			}
+			if err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+				t.Errorf("state at %d = %v, %v; want %v", pos, ids, err, want)
+			}
+		}
+		// Several rooms at once, each at its own position.
+		if _, err := s.Append(ctx, []store.NewEvent{
+			ev("!s:x", "$c2", "", "m.room.create", sk(""), `{}`),
+			ev("!s:x", "$t2", "$c2", "m.room.topic", sk(""), `{"topic":"t"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c2, _ := s.EventByID(ctx, "$c2")
+		all, err := s.StatesAt(ctx, map[string]int64{"!r:x": m.Pos, "!s:x": c2.Pos})
+		if err != nil || eventIDs(all["!r:x"]) != "$c$n1" || eventIDs(all["!s:x"]) != "$c2" {
+			t.Fatalf("states at = %s / %s, %v", eventIDs(all["!r:x"]), eventIDs(all["!s:x"]), err)
 		}
 	})
 }

@@ -255,9 +255,11 @@ func TestReadableRanges(t *testing.T) {
 	})
 }
 
-// EventFilter keeps types (with * wildcards, "_" and "%" literal) and
-// senders in SQL, so limits count only kept events.
+// EventFilter keeps types (with * wildcards, "_" and "%" literal),
+// senders and contains_url (a string url only) in SQL, so limits count
+// only kept events.
 func TestEventFilter(t *testing.T) {
+	yes, no := true, false
 	bothEngines(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		mk := func(id, prev, typ, sender string) store.NewEvent {
@@ -272,6 +274,8 @@ func TestEventFilter(t *testing.T) {
 			mk("$4", "$3", "org.x_y", "@b:x"),
 			mk("$5", "$4", "org.xzy", "@a:x"),
 			mk("$6", "$5", "m.room.message", "@b:x"),
+			ev("!r:x", "$7", "$6", "m.room.message", nil, `{"url":"mxc://x/y"}`),
+			ev("!r:x", "$8", "$7", "m.room.message", nil, `{"url":5}`),
 		}
 		if _, err := s.Append(ctx, evs); err != nil {
 			t.Fatal(err)
@@ -280,13 +284,15 @@ func TestEventFilter(t *testing.T) {
 			f    store.EventFilter
 			want string
 		}{
-			{store.EventFilter{}, "$1$2$3$4$5$6"},
-			{store.EventFilter{Types: []string{"m.room.*"}}, "$1$2$6"},
+			{store.EventFilter{}, "$1$2$3$4$5$6$7$8"},
+			{store.EventFilter{ContainsURL: &yes}, "$7"},
+			{store.EventFilter{ContainsURL: &no, Types: []string{"m.room.message"}}, "$2$6$8"},
+			{store.EventFilter{Types: []string{"m.room.*"}}, "$1$2$6$7$8"},
 			{store.EventFilter{Types: []string{"org.x_*"}}, "$4"},
 			{store.EventFilter{Types: []string{}}, ""},
 			{store.EventFilter{NotTypes: []string{"m.room.*", "m.reaction"}}, "$4$5"},
 			{store.EventFilter{Senders: []string{"@b:x"}, NotTypes: []string{"m.reaction"}}, "$4$6"},
-			{store.EventFilter{NotSenders: []string{"@a:x"}}, "$3$4$6"},
+			{store.EventFilter{NotSenders: []string{"@a:x"}, Types: []string{"m.r*", "org.*"}}, "$3$4$6"},
 		} {
 			got, err := s.Messages(ctx, "!r:x", visibility.All, c.f, 0, false, 100)
 			if err != nil || eventIDs(got) != c.want {
