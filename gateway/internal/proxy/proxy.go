@@ -47,29 +47,6 @@ type Options struct {
 	Log         *slog.Logger
 }
 
-// bufPool recycles the proxy's copy buffers through a bounded free list:
-// unlike a sync.Pool of []byte it allocates nothing per request and keeps
-// its buffers across garbage collections.
-var bufPool = freeList(make(chan []byte, 256))
-
-type freeList chan []byte
-
-func (f freeList) Get() []byte {
-	select {
-	case b := <-f:
-		return b
-	default:
-		return make([]byte, 32<<10)
-	}
-}
-
-func (f freeList) Put(b []byte) {
-	select {
-	case f <- b:
-	default:
-	}
-}
-
 // New returns the handler forwarding to one service.
 func New(o Options) http.Handler {
 	tr := &http.Transport{
@@ -83,7 +60,7 @@ func New(o Options) http.Handler {
 	}
 	rp := &httputil.ReverseProxy{
 		Transport:  tr,
-		BufferPool: bufPool,
+		BufferPool: httpx.Buffers, // 1 MiB: see httpx.CopyBody
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(o.Target)
 			pr.Out.Host = pr.In.Host
