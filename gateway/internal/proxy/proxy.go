@@ -21,6 +21,7 @@ import (
 
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
+	"bureau/services/platform/offload"
 )
 
 // Options configures one upstream.
@@ -44,7 +45,10 @@ type Options struct {
 	ClientIP func(*http.Request) string
 	// StripCookie removes the gateway's session cookie.
 	StripCookie func(http.Header)
-	Log         *slog.Logger
+	// Offload: the service may leave the body of a GET to the gateway,
+	// which fetches it from the object store (see package offload).
+	Offload bool
+	Log     *slog.Logger
 }
 
 // New returns the handler forwarding to one service.
@@ -57,6 +61,19 @@ func New(o Options) http.Handler {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.ResponseTimeout,
 		ExpectContinueTimeout: time.Second,
+		// A proxy passes bodies as they are: no gzip of its own to undo.
+		DisableCompression: true,
+	}
+	var store http.RoundTripper // the object store, for offloaded bodies
+	if o.Offload {
+		store = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			DisableCompression:    true,
+		}
 	}
 	rp := &httputil.ReverseProxy{
 		Transport:  tr,
@@ -80,6 +97,9 @@ func New(o Options) http.Handler {
 			h.Set("X-Forwarded-For", o.ClientIP(pr.In))
 			h.Set("X-Forwarded-Host", o.PublicURL.Host)
 			h.Set("X-Forwarded-Proto", o.PublicURL.Scheme)
+			if store != nil && pr.In.Method == http.MethodGet {
+				h.Set(offload.AcceptHeader, "1")
+			}
 			if u, sid, ok := o.User(pr.In); ok {
 				if tok, err := o.Tokens.Get(o.Signer, u, sid, o.Audience); err == nil {
 					h.Set(identity.Header, tok)
@@ -87,6 +107,11 @@ func New(o Options) http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			// An offloaded body is fetched here (errors are a 502); the
+			// offload headers never reach the client.
+			if err := offload.Fetch(store, resp); err != nil {
+				return err
+			}
 			// Services set their own policies (e.g. sandboxed downloads);
 			// fill in the baseline only where they did not.
 			for k, v := range baseline {
