@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return c.user, c.sid, ok
 	}
 	tokens := proxy.NewTokenCache()
-	upstream := func(name string, up config.Upstream, matrix bool) http.Handler {
+	upstream := func(name string, up config.Upstream, matrix, offload bool) http.Handler {
 		target, _ := url.Parse(up.URL)
 		maxBody := up.MaxBody
 		if maxBody < 0 {
@@ -152,12 +152,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return g.Metrics.Instrument(name, proxy.New(proxy.Options{
 			Audience: name, Target: target, MaxBody: maxBody, ResponseTimeout: up.ResponseTimeout,
 			Matrix: matrix, PublicURL: public, Signer: signer, Tokens: tokens,
-			User: userOf, ClientIP: clientIP.Of, StripCookie: sessions.StripCookie, Log: log,
+			User: userOf, ClientIP: clientIP.Of, StripCookie: sessions.StripCookie, Offload: offload, Log: log,
 		}))
 	}
-	chat := upstream("chat", cfg.Services.Chat, true)
-	files := upstream("files", cfg.Services.Files, false)
-	meet := upstream("meet", cfg.Services.Meet, false)
+	chat := upstream("chat", cfg.Services.Chat, true, false)
+	// Downloads: the files service checks and answers, the gateway
+	// streams the bytes from the object store (package offload).
+	files := upstream("files", cfg.Services.Files, false, true)
+	meet := upstream("meet", cfg.Services.Meet, false, false)
 	mux.Handle("/_matrix/", chat)
 	mux.Handle("/.well-known/matrix/", chat)
 	mux.Handle("/api/files/", files)

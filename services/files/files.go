@@ -55,6 +55,12 @@ type Config struct {
 		// an in-process bus (the all-in-one passes its own).
 		URL string `yaml:"url" env:"URL"`
 	} `yaml:"redis" envPrefix:"REDIS_"`
+	// DownloadOffload: with S3 storage, the gateway fetches the bytes of
+	// downloads from the object store itself, through presigned URLs valid
+	// a minute, instead of through this service (see package offload; the
+	// gateway must then reach storage.s3.endpoint). Authorization, audit
+	// and headers stay here.
+	DownloadOffload bool `yaml:"download_offload" env:"DOWNLOAD_OFFLOAD"`
 	// MaxUploadSize is the largest file, in bytes.
 	MaxUploadSize int64 `yaml:"max_upload_size" env:"MAX_UPLOAD_SIZE"`
 	// MaxZipSize bounds the bytes of a folder downloaded as a zip stream
@@ -94,6 +100,7 @@ type Storage = blob.Config
 func Default() *Config {
 	c := &Config{Common: service.DefaultCommon("127.0.0.1:8082")}
 	c.ClamAV.Timeout = 30 * time.Second
+	c.DownloadOffload = true
 	c.MaxUploadSize = 10 << 30
 	c.MaxZipSize = 10 << 30
 	c.UploadPartSize = 8 << 20
@@ -237,7 +244,7 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{Offload: c.DownloadOffload, Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease, Scanning: worker != nil}, log, wake)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
+	"bureau/services/platform/offload"
 )
 
 // Options configures one upstream.
@@ -44,30 +45,10 @@ type Options struct {
 	ClientIP func(*http.Request) string
 	// StripCookie removes the gateway's session cookie.
 	StripCookie func(http.Header)
-	Log         *slog.Logger
-}
-
-// bufPool recycles the proxy's copy buffers through a bounded free list:
-// unlike a sync.Pool of []byte it allocates nothing per request and keeps
-// its buffers across garbage collections.
-var bufPool = freeList(make(chan []byte, 256))
-
-type freeList chan []byte
-
-func (f freeList) Get() []byte {
-	select {
-	case b := <-f:
-		return b
-	default:
-		return make([]byte, 32<<10)
-	}
-}
-
-func (f freeList) Put(b []byte) {
-	select {
-	case f <- b:
-	default:
-	}
+	// Offload: the service may leave the body of a GET to the gateway,
+	// which fetches it from the object store (see package offload).
+	Offload bool
+	Log     *slog.Logger
 }
 
 // New returns the handler forwarding to one service.
@@ -80,10 +61,23 @@ func New(o Options) http.Handler {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.ResponseTimeout,
 		ExpectContinueTimeout: time.Second,
+		// A proxy passes bodies as they are: no gzip of its own to undo.
+		DisableCompression: true,
+	}
+	var store http.RoundTripper // the object store, for offloaded bodies
+	if o.Offload {
+		store = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			DisableCompression:    true,
+		}
 	}
 	rp := &httputil.ReverseProxy{
 		Transport:  tr,
-		BufferPool: bufPool,
+		BufferPool: httpx.Buffers, // 1 MiB: see httpx.CopyBody
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(o.Target)
 			pr.Out.Host = pr.In.Host
@@ -103,6 +97,9 @@ func New(o Options) http.Handler {
 			h.Set("X-Forwarded-For", o.ClientIP(pr.In))
 			h.Set("X-Forwarded-Host", o.PublicURL.Host)
 			h.Set("X-Forwarded-Proto", o.PublicURL.Scheme)
+			if store != nil && pr.In.Method == http.MethodGet {
+				h.Set(offload.AcceptHeader, "1")
+			}
 			if u, sid, ok := o.User(pr.In); ok {
 				if tok, err := o.Tokens.Get(o.Signer, u, sid, o.Audience); err == nil {
 					h.Set(identity.Header, tok)
@@ -110,6 +107,11 @@ func New(o Options) http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			// An offloaded body is fetched here (errors are a 502); the
+			// offload headers never reach the client.
+			if err := offload.Fetch(store, resp); err != nil {
+				return err
+			}
 			// Services set their own policies (e.g. sandboxed downloads);
 			// fill in the baseline only where they did not.
 			for k, v := range baseline {

@@ -55,6 +55,14 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// Presigner is a store whose objects can be read without credentials
+// through a short-lived URL (S3 does; Disk does not).
+type Presigner interface {
+	// PresignGet returns a URL that GETs the object key until expiry;
+	// a Range header selects part of it.
+	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
+}
+
 // MinPartSize is the S3 minimum for every multipart part but the last.
 const MinPartSize = 5 << 20
 
@@ -189,4 +197,5 @@ var (
 	_ Multipart = (*Disk)(nil)
 	_ Store     = (*S3)(nil)
 	_ Multipart = (*S3)(nil)
+	_ Presigner = (*S3)(nil)
 )

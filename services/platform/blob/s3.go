@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -200,6 +201,20 @@ func (s *S3) Get(ctx context.Context, key string, offset, length int64) (io.Read
 		info.Size = n
 	}
 	return body, info, nil
+}
+
+// PresignGet implements Presigner. The signature is computed locally (after
+// the bucket's region is known: minio-go asks for it once).
+func (s *S3) PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error) {
+	obj, err := s.object(key)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.bucket, obj, expiry, nil)
+	if err != nil {
+		return "", fmt.Errorf("blob: presign %s: %w", key, mapErr(err))
+	}
+	return u.String(), nil
 }
 
 // Stat implements Store.

@@ -1,8 +1,10 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -126,4 +129,74 @@ func TestMetricsCountByRouteAndClass(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `test_http_requests_total{code="4xx",route="thing"} 1`) {
 		t.Fatalf("metrics:\n%s", rec.Body)
 	}
+}
+
+// Bodies copied into the middleware's writer (http.ServeContent, io.Copy)
+// go through its ReadFrom: whole and ranged, the bytes arrive intact and
+// the access log counts them.
+func TestCopiedBodiesAreCountedAndIntact(t *testing.T) {
+	body := make([]byte, 3<<20+17) // several copy buffers
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+	m := NewMetrics("test")
+	var isReaderFrom bool
+	srv := httptest.NewServer(Stack(log, false, m.Instrument("get", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, isReaderFrom = w.(io.ReaderFrom)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	}))))
+	defer srv.Close()
+	for _, tc := range []struct {
+		rng    string
+		status int
+		want   []byte
+	}{
+		{"", 200, body},
+		{"bytes=1000-2099999", 206, body[1000:2100000]},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		if tc.rng != "" {
+			req.Header.Set("Range", tc.rng)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || !bytes.Equal(got, tc.want) {
+			t.Fatalf("range %q: %d, %d bytes, %v", tc.rng, resp.StatusCode, len(got), err)
+		}
+		wantLog := fmt.Sprintf(`"status":%d,"bytes":%d`, tc.status, len(tc.want))
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			mu.Lock()
+			ok := strings.Contains(logs.String(), wantLog)
+			mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("access log lacks %s:\n%s", wantLog, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if !isReaderFrom {
+		t.Fatal("the handler's ResponseWriter is no io.ReaderFrom")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +55,9 @@ func RequestID(trustIncoming bool, next http.Handler) http.Handler {
 }
 
 // statusWriter records the status and size of a response. It forwards
-// Flush and Unwrap so streaming and websocket hijacking keep working.
+// Flush and Unwrap so streaming and websocket hijacking keep working, and
+// has a ReadFrom so that copies into it (http.ServeContent, io.Copy) use
+// CopyBody's large buffer.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -74,6 +77,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom is what io.Copy and http.ServeContent use: the body is copied
+// with a large buffer (see CopyBody) and still counted.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := CopyBody(w.ResponseWriter, src)
+	w.bytes += n
 	return n, err
 }
 

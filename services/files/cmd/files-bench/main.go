@@ -54,6 +54,7 @@ var (
 	idKey    = flag.String("identity-key", "", "gateway identity private key (base64 seed), to sign the direct requests")
 	pids     = flag.String("pids", "", "processes whose CPU time per GB to print: name=pid,… (from /proc)")
 	mkBucket = flag.String("make-bucket", "", "only create this bucket on -minio and exit (for the files service, which does not create its own)")
+	dlOnly   = flag.Bool("downloads-only", false, "upload once, then measure only downloads (-rounds of them); skips the folder and metadata figures")
 )
 
 // jar-backed client: the session cookie, no redirects followed except the
@@ -82,6 +83,10 @@ func main() {
 		*gw, *endpoint, *size>>20, *partSize>>20)
 	gateway := target{name: "Bureau (gateway → files → MinIO)", base: *gw}
 	direct := directTarget()
+	if *dlOnly {
+		downloadsOnly(mc, gateway, direct, space)
+		return
+	}
 	fmt.Printf("\n%-8s %-36s %12s %14s\n", "round", "", "upload MB/s", "download MB/s")
 	var raws, bures, dirs [][2]float64
 	row := func(r, label string, up, down float64) { fmt.Printf("%-8s %-36s %12.0f %14.0f\n", r, label, up, down) }
@@ -351,7 +356,6 @@ func directTarget() *target {
 // rawTransfer: minio-go PutObject (one stream, parts of -part-size) and
 // GetObject of the same bytes; MB/s up and down.
 func rawTransfer(mc *minio.Client, round int) [2]float64 {
-	var up, down float64
 	ctx := context.Background()
 	key := fmt.Sprintf("raw/bench-%d.bin", round)
 	src := newDataReader(*size)
@@ -360,47 +364,67 @@ func rawTransfer(mc *minio.Client, round int) [2]float64 {
 	if _, err := mc.PutObject(ctx, *bucket, key, src, *size, minio.PutObjectOptions{PartSize: *partSize, NumThreads: 1}); err != nil {
 		fail("minio put: %v", err)
 	}
-	up = mbps(*size, time.Since(start))
+	up := mbps(*size, time.Since(start))
 	upCPU := cpuPerGB(cpu)
-	cpu = cpuTimes()
-	start = time.Now()
-	obj, err := mc.GetObject(ctx, *bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		fail("minio get: %v", err)
-	}
-	sum := crc32.New(crcTable)
-	n, err := io.Copy(sum, obj)
-	obj.Close()
-	if err != nil || n != *size || sum.Sum32() != src.sum.Sum32() {
-		fail("minio get: %d bytes, %v, checksum match %v", n, err, sum.Sum32() == src.sum.Sum32())
-	}
-	down = mbps(*size, time.Since(start))
+	down, downCPU := rawDownload(mc, key, src.sum.Sum32())
 	if upCPU != "" {
-		fmt.Printf("         MinIO direct  upload %s; download %s\n", upCPU, cpuPerGB(cpu))
+		fmt.Printf("         MinIO direct  upload %s; download %s\n", upCPU, downCPU)
 	}
 	_ = mc.RemoveObject(ctx, *bucket, key, minio.RemoveObjectOptions{})
 	return [2]float64{up, down}
 }
 
+// rawDownload: minio-go GetObject of key, whose CRC-32C is sum; MB/s and
+// CPU per GB.
+func rawDownload(mc *minio.Client, key string, sum uint32) (float64, string) {
+	cpu := cpuTimes()
+	start := time.Now()
+	obj, err := mc.GetObject(context.Background(), *bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		fail("minio get: %v", err)
+	}
+	got := crc32.New(crcTable)
+	n, err := io.Copy(got, obj)
+	obj.Close()
+	if err != nil || n != *size || got.Sum32() != sum {
+		fail("minio get: %d bytes, %v, checksum match %v", n, err, got.Sum32() == sum)
+	}
+	return mbps(*size, time.Since(start)), cpuPerGB(cpu)
+}
+
 // bureauTransfer: tus creation and one PATCH with the whole file through
 // the gateway (what a client on a good link does), then a plain GET.
 func bureauTransfer(t target, space string, round int) [2]float64 {
-	var up, down float64
-	send := func(req *http.Request) (*http.Response, error) {
-		if t.sign != nil {
-			t.sign(req.Header)
-		}
-		return client.Do(req)
-	}
 	name := fmt.Sprintf("bench-%d-%d.bin", time.Now().UnixNano(), round)
 	src := newDataReader(*size)
 	cpu := cpuTimes()
 	start := time.Now()
+	id := t.upload(space, name, src)
+	up := mbps(*size, time.Since(start))
+	upCPU := cpuPerGB(cpu)
+	down, downCPU := t.download(space, id, src.sum.Sum32())
+	if upCPU != "" {
+		fmt.Printf("         %s  upload %s; download %s\n", t.name, upCPU, downCPU)
+	}
+	call("DELETE", "/api/files/spaces/"+space+"/nodes/"+id, nil, 204, nil)
+	return [2]float64{up, down}
+}
+
+func (t target) send(req *http.Request) (*http.Response, error) {
+	if t.sign != nil {
+		t.sign(req.Header)
+	}
+	return client.Do(req)
+}
+
+// upload sends src as a new file of the space with tus (creation and one
+// PATCH) and returns its node id.
+func (t target) upload(space, name string, src io.Reader) string {
 	req, _ := http.NewRequest("POST", t.base+"/api/files/uploads", nil)
 	req.Header.Set(tus.HeaderResumable, tus.Version)
 	req.Header.Set(tus.HeaderLength, strconv.FormatInt(*size, 10))
 	req.Header.Set(tus.HeaderMetadata, tus.FormatMetadata(map[string]string{"space": space, "filename": name}))
-	resp, err := send(req)
+	resp, err := t.send(req)
 	if err != nil {
 		fail("tus create: %v", err)
 	}
@@ -412,36 +436,64 @@ func bureauTransfer(t target, space string, round int) [2]float64 {
 	req.Header.Set(tus.HeaderResumable, tus.Version)
 	req.Header.Set("Content-Type", tus.ContentType)
 	req.Header.Set(tus.HeaderOffset, "0")
-	resp, err = send(req)
+	resp, err = t.send(req)
 	if err != nil {
 		fail("tus patch: %v", err)
 	}
 	if err := check(resp, 204, nil); err != nil {
 		fail("tus patch: %v", err)
 	}
-	id := resp.Header.Get("Bureau-File-Id")
-	up = mbps(*size, time.Since(start))
-	upCPU := cpuPerGB(cpu)
-	cpu = cpuTimes()
+	return resp.Header.Get("Bureau-File-Id")
+}
 
-	start = time.Now()
-	req, _ = http.NewRequest("GET", t.base+"/api/files/spaces/"+space+"/nodes/"+id+"/content", nil)
-	resp, err = send(req)
+// download GETs file id, whose CRC-32C is sum; MB/s and CPU per GB.
+func (t target) download(space, id string, sum uint32) (float64, string) {
+	cpu := cpuTimes()
+	start := time.Now()
+	req, _ := http.NewRequest("GET", t.base+"/api/files/spaces/"+space+"/nodes/"+id+"/content", nil)
+	resp, err := t.send(req)
 	if err != nil {
 		fail("download: %v", err)
 	}
-	sum := crc32.New(crcTable)
-	n, err := io.Copy(sum, resp.Body)
+	got := crc32.New(crcTable)
+	n, err := io.Copy(got, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || err != nil || n != *size || sum.Sum32() != src.sum.Sum32() {
-		fail("download: HTTP %d, %d bytes, %v, checksum match %v", resp.StatusCode, n, err, sum.Sum32() == src.sum.Sum32())
+	if resp.StatusCode != 200 || err != nil || n != *size || got.Sum32() != sum {
+		fail("download: HTTP %d, %d bytes, %v, checksum match %v", resp.StatusCode, n, err, got.Sum32() == sum)
 	}
-	down = mbps(*size, time.Since(start))
-	if upCPU != "" {
-		fmt.Printf("         %s  upload %s; download %s\n", t.name, upCPU, cpuPerGB(cpu))
+	return mbps(*size, time.Since(start)), cpuPerGB(cpu)
+}
+
+// downloadsOnly uploads the file once each way, then only downloads it,
+// -rounds times alternated: quicker A/B runs when working on downloads.
+func downloadsOnly(mc *minio.Client, gateway target, direct *target, space string) {
+	key := "raw/bench-downloads.bin"
+	src := newDataReader(*size)
+	if _, err := mc.PutObject(context.Background(), *bucket, key, src, *size, minio.PutObjectOptions{PartSize: *partSize, NumThreads: 1}); err != nil {
+		fail("minio put: %v", err)
+	}
+	sum := src.sum.Sum32()
+	id := gateway.upload(space, fmt.Sprintf("bench-downloads-%d.bin", time.Now().UnixNano()), newDataReader(*size))
+	fmt.Printf("\n%-8s %-36s %14s\n", "round", "", "download MB/s")
+	var raws, bures [][2]float64
+	for r := 1; r <= *rounds; r++ {
+		rs := strconv.Itoa(r)
+		raw, cpu := rawDownload(mc, key, sum)
+		fmt.Printf("%-8s %-36s %14.0f  %s\n", rs, "MinIO (minio-go, direct)", raw, cpu)
+		bur, cpu := gateway.download(space, id, sum)
+		fmt.Printf("%-8s %-36s %14.0f  %s\n", rs, gateway.name, bur, cpu)
+		if direct != nil {
+			d, cpu := direct.download(space, id, sum)
+			fmt.Printf("%-8s %-36s %14.0f  %s\n", rs, direct.name, d, cpu)
+		}
+		fmt.Printf("%-8s %-36s %13.0f%%\n", rs, "ratio Bureau / MinIO", 100*bur/raw)
+		raws, bures = append(raws, [2]float64{0, raw}), append(bures, [2]float64{0, bur})
+	}
+	if *rounds > 1 {
+		fmt.Printf("%-8s %-36s %13.0f%%\n", "median", "ratio Bureau / MinIO", 100*median(bures, 1)/median(raws, 1))
 	}
 	call("DELETE", "/api/files/spaces/"+space+"/nodes/"+id, nil, 204, nil)
-	return [2]float64{up, down}
+	_ = mc.RemoveObject(context.Background(), *bucket, key, minio.RemoveObjectOptions{})
 }
 
 type node struct {

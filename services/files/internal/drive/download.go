@@ -10,6 +10,7 @@ import (
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/blob"
 	"bureau/services/platform/identity"
+	"bureau/services/platform/offload"
 )
 
 // Content is a file's current version, ready to be served.
@@ -51,18 +52,41 @@ func (s *Service) open(ctx context.Context, n store.Node) (Content, error) {
 	default:
 		return Content{}, fail(http.StatusConflict, "file_unscannable", "Ce fichier n'a pas pu être analysé par l'antivirus : il ne peut pas être téléchargé.")
 	}
-	return Content{Node: n, Size: n.Size, ModTime: n.ModifiedAt, Body: &seeker{ctx: ctx, blobs: s.blobs, key: n.BlobKey, size: n.Size}}, nil
+	body := &seeker{ctx: ctx, blobs: s.blobs, key: n.BlobKey, size: n.Size}
+	if s.cfg.Offload {
+		body.presign, _ = s.blobs.(blob.Presigner)
+	}
+	return Content{Node: n, Size: n.Size, ModTime: n.ModifiedAt, Body: body}, nil
 }
 
 // seeker is an io.ReadSeeker over a blob that opens a ranged read where
 // the first Read after a Seek lands, as http.ServeContent needs.
 type seeker struct {
-	ctx   context.Context
-	blobs blob.Store
-	key   string
-	size  int64
-	pos   int64
-	rc    io.ReadCloser
+	ctx     context.Context
+	blobs   blob.Store
+	presign blob.Presigner // nil: no offload
+	key     string
+	size    int64
+	pos     int64
+	rc      io.ReadCloser
+}
+
+// OffloadURL implements offload.Source: the gateway fetches the bytes
+// from the object store itself. When presigning fails, the service
+// streams them.
+func (s *seeker) OffloadURL() (string, int64, bool) {
+	if s.presign == nil {
+		return "", 0, false
+	}
+	u, err := s.presign.PresignGet(s.ctx, s.key, offload.Expiry)
+	if err != nil {
+		return "", 0, false
+	}
+	if s.rc != nil {
+		s.rc.Close()
+		s.rc = nil
+	}
+	return u, s.pos, true
 }
 
 func (s *seeker) Read(p []byte) (int, error) {

@@ -50,6 +50,10 @@ var (
 
 // Config tunes the service.
 type Config struct {
+	// Offload lets the gateway fetch download bodies from the object store
+	// itself, through presigned URLs (see package offload), when the
+	// store can make them.
+	Offload       bool
 	MaxUploadSize int64
 	// MaxZipSize bounds the bytes of a folder downloaded as a zip (0:
 	// unlimited).
