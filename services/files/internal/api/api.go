@@ -145,8 +145,8 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, u identity.User) {
 		badRequest(w, "invalid_query", "Paramètre limit invalide.")
 		return
 	}
-	hits, err := a.svc.Search(r.Context(), u, q.Get("q"), limit)
-	a.reply(w, r, http.StatusOK, map[string]any{"items": hits}, err)
+	page, err := a.svc.Search(r.Context(), u, q.Get("q"), q.Get("cursor"), limit)
+	a.reply(w, r, http.StatusOK, page, err)
 }
 
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request, u identity.User) {

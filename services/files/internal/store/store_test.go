@@ -260,7 +260,7 @@ func TestSearch(t *testing.T) {
 
 		search := func(user, q string) []string {
 			t.Helper()
-			hits, err := st.Search(ctx, user, q, 10, 0)
+			hits, err := st.Search(ctx, user, q, store.Cursor{}, 10)
 			must(t, err)
 			var out []string
 			for _, h := range hits {
