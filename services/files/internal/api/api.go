@@ -50,6 +50,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("GET /api/files/spaces/{space}/nodes/{node}/content", "download", a.download)
 	route("POST /api/files/spaces/{space}/nodes/{node}/copy", "node_copy", a.copyNode)
 	route("GET /api/files/spaces/{space}/nodes/{node}/zip", "download_zip", a.downloadZip)
+	route("GET /api/files/spaces/{space}/zip", "download_selection", a.downloadSelection)
 	route("PUT /api/files/spaces/{space}/content", "put", a.put)
 	route("GET /api/files/spaces/{space}/trash", "trash_list", a.listTrash)
 	route("POST /api/files/spaces/{space}/trash/{node}/restore", "trash_restore", a.restore)
@@ -66,6 +67,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	pub("GET /api/files/links/{token}/nodes", "link_list", a.linkList)
 	pub("GET /api/files/links/{token}/content", "link_download", a.linkDownload)
 	pub("PUT /api/files/links/{token}/content", "link_upload", a.linkUpload)
+	pub("GET /api/files/links/{token}/zip", "link_zip", a.linkZip)
 	mux.Handle("OPTIONS /api/files/uploads", base.Metrics.Instrument("tus_options", http.HandlerFunc(a.tusOptions)))
 	route("POST /api/files/uploads", "tus_create", a.tusCreate)
 	route("HEAD /api/files/uploads/{id}", "tus_head", a.tusHead)
@@ -323,11 +325,28 @@ func (a *API) copyNode(w http.ResponseWriter, r *http.Request, u identity.User) 
 	a.reply(w, r, http.StatusCreated, n, err)
 }
 
-// downloadZip streams a folder as a zip archive. Refusals come before the
-// first byte; a failure once streaming has begun aborts the connection,
-// so that the client sees a truncated download, not a valid short zip.
+// downloadZip streams a folder as a zip archive.
 func (a *API) downloadZip(w http.ResponseWriter, r *http.Request, u identity.User) {
 	arc, err := a.svc.Zip(r.Context(), u, r.PathValue("space"), r.PathValue("node"))
+	a.streamZip(w, r, arc, err)
+}
+
+// downloadSelection streams several items of a space (?nodes=id,id…) as
+// one zip archive.
+func (a *API) downloadSelection(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var ids []string
+	for _, v := range r.URL.Query()["nodes"] {
+		ids = append(ids, strings.Split(v, ",")...)
+	}
+	arc, err := a.svc.ZipSelection(r.Context(), u, r.PathValue("space"), ids)
+	a.streamZip(w, r, arc, err)
+}
+
+// streamZip answers arc as a zip stream, or err. Refusals come before
+// the first byte; a failure once streaming has begun aborts the
+// connection, so that the client sees a truncated download, not a valid
+// short zip.
+func (a *API) streamZip(w http.ResponseWriter, r *http.Request, arc drive.Archive, err error) {
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -161,6 +161,17 @@ func (a *API) linkDownload(w http.ResponseWriter, r *http.Request) {
 	ServeContent(w, r, c)
 }
 
+// linkZip streams the link's folder, or a folder below it (?node=), as
+// a zip archive.
+func (a *API) linkZip(w http.ResponseWriter, r *http.Request) {
+	la, ok := a.link(w, r)
+	if !ok {
+		return
+	}
+	arc, err := a.svc.LinkZip(r.Context(), la, r.URL.Query().Get("node"))
+	a.streamZip(w, r, arc, err)
+}
+
 func (a *API) linkUpload(w http.ResponseWriter, r *http.Request) {
 	la, ok := a.link(w, r)
 	if !ok {
