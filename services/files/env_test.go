@@ -219,6 +219,7 @@ type node struct {
 	ParentID             string `json:"parent_id"`
 	VersionID            string `json:"version_id"`
 	Size                 int64
+	ModifiedAt           time.Time `json:"modified_at"`
 }
 
 func (e *env) personal(u *identity.User) space {
