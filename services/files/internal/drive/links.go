@@ -25,6 +25,9 @@ var (
 	errLinkExpired  = fail(http.StatusGone, "link_expired", "Ce lien a expiré.")
 )
 
+// linkRole is the role needed to create, list and revoke share links.
+const linkRole = store.RoleEditor
+
 // NewLink describes a share link to create.
 type NewLink struct {
 	Node      string     `json:"node"`
@@ -43,7 +46,7 @@ func hashToken(token string) string {
 // CreateLink creates a share link on a folder or file of space (editor
 // and up); the token is returned once and never stored.
 func (s *Service) CreateLink(ctx context.Context, u identity.User, space string, in NewLink) (store.Link, string, error) {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return store.Link{}, "", err
 	}
 	n, err := s.liveNode(ctx, space, in.Node)
@@ -81,7 +84,7 @@ func (s *Service) CreateLink(ctx context.Context, u identity.User, space string,
 
 // Links lists the share links of a space (editor and up).
 func (s *Service) Links(ctx context.Context, u identity.User, space string) ([]store.Link, error) {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return nil, err
 	}
 	return s.store.Links(ctx, space)
@@ -89,7 +92,7 @@ func (s *Service) Links(ctx context.Context, u identity.User, space string) ([]s
 
 // RevokeLink revokes a link at once (editor and up).
 func (s *Service) RevokeLink(ctx context.Context, u identity.User, space, id string) error {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return err
 	}
 	if !ValidID(id) {
