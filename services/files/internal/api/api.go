@@ -37,6 +37,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("GET /api/files/spaces", "spaces_list", a.listSpaces)
 	route("POST /api/files/spaces", "spaces_create", a.createSpace)
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
+	route("PUT /api/files/spaces/{space}/quota", "space_quota", a.setQuota)
 	route("GET /api/files/spaces/{space}/members", "members_list", a.listMembers)
 	route("POST /api/files/spaces/{space}/members", "members_add", a.addMember)
 	route("PATCH /api/files/spaces/{space}/members/{user}", "members_role", a.setRole)
@@ -173,6 +174,21 @@ func (a *API) getSpace(w http.ResponseWriter, r *http.Request, u identity.User) 
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, sp)
+}
+
+func (a *API) setQuota(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Quota *int64 `json:"quota"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Quota == nil {
+		badRequest(w, "invalid_quota", "Indiquez le quota en octets (0 : quota par défaut).")
+		return
+	}
+	sp, err := a.svc.SetSpaceQuota(r.Context(), u, r.PathValue("space"), *in.Quota)
+	a.reply(w, r, http.StatusOK, sp, err)
 }
 
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u identity.User) {
