@@ -43,9 +43,16 @@ export type Member = {
     /** Not served yet (members come by id): shown when present. */
     display_name?: string;
     email?: string;
-    /** "pending": an invitation by email to an agent the service has not seen yet (user_id empty). */
-    status?: "member" | "pending";
+    /** "pending": an invitation by email to an agent the service has not seen yet (user_id empty); "expired": one past expires_at. */
+    status?: "member" | "pending" | "expired";
+    /** When an invitation lapses. */
+    expires_at?: string;
 };
+
+/** An invitation by email (pending or expired), not a member. */
+export function isInvitation(m: Pick<Member, "status">): boolean {
+    return m.status === "pending" || m.status === "expired";
+}
 /** A search hit: a node plus its space's name and the folder it is in ("/", "/Budget/2025"). */
 export type SearchHit = FileNode & { space_name: string; path: string };
 /** A page of search hits; next is the cursor of the following page (absent at the end). */
@@ -206,6 +213,8 @@ export const filesApi = {
     /** Removes a member; one's own id means leaving the space. */
     removeMember: (space: string, userId: string) => call<null>("DELETE", apiPaths.member(space, userId)),
     cancelInvitation: (space: string, email: string) => call<null>("DELETE", apiPaths.invitation(space, email)),
+    /** A team space's own quota in bytes (owners; 0 = back to the default). */
+    setQuota: (space: string, quota: number) => call<Space>("PUT", `${apiPaths.space(space)}/quota`, { quota }),
     myQuota: (signal?: AbortSignal) => call<AgentQuota>("GET", apiPaths.myQuota, undefined, signal),
     search: (q: string, signal?: AbortSignal, limit = 50, cursor = "") =>
         call<SearchPage>("GET", apiPaths.search(q, limit, cursor), undefined, signal).then((r) => ({ items: r.items ?? [], next: r.next })),

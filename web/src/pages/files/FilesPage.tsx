@@ -24,7 +24,7 @@ import { NotFound } from "../InfoPage";
 import { DeleteDialog, NewFolderDialog, RenameDialog, TransferDialog, copyModal, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
 import { FolderTable, type NodeAction } from "./FolderTable";
 import { JournalView } from "./JournalView";
-import { QuotaBar } from "./QuotaBar";
+import { QuotaBar, QuotaEditor } from "./QuotaBar";
 import { LoadError, SpaceList } from "./SpaceList";
 import { FileSearch } from "./Search";
 import { ShareDialog, shareModal, type ShareTarget } from "./ShareDialog";
@@ -258,6 +258,7 @@ function SpaceView({ space, meId, folder, journal, reloadKey, reload }: SpacePro
             </div>
             {searching && <FileSearch autoFocus />}
             <QuotaBar space={info} />
+            <QuotaEditor space={info} onDone={reload} />
             {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
             {inFolder && <UploadList />}
             {folder === null ? (
