@@ -329,6 +329,7 @@ async function main() {
         await page.getByLabel("Sélectionner Archives", { exact: true }).check();
         const bar = page.getByTestId("selection-bar");
         await bar.getByText("2 éléments sélectionnés").waitFor();
+        await shot("12-selection-phone", page, { fullPage: false });
         const href = await bar.locator("a[data-action=zip-selection]").getAttribute("href");
         const got = await page.evaluate(async (url) => {
             const res = await fetch(url);
