@@ -205,7 +205,7 @@ export function DeleteDialog({ nodes, onDone }: { nodes: FileNode[]; onDone: () 
             <p>
                 {what.charAt(0).toUpperCase() + what.slice(1)}
                 {nodes.some((n) => n.kind === "folder") ? " (avec le contenu des dossiers)" : ""}
-                {nodes.length > 1 ? " seront placés" : " sera placé"} dans la corbeille de l'espace. Vous pourrez les restaurer depuis la corbeille.
+                {nodes.length > 1 ? " seront placés" : " sera placé"} dans la corbeille de l'espace. Vous pourrez {nodes.length > 1 ? "les" : "le"} restaurer depuis la corbeille.
             </p>
             <BatchStatus b={b} count={nodes.length} />
         </deleteModal.Component>

@@ -258,7 +258,7 @@ function SpaceView({ space, meId, folder, journal, reloadKey, reload }: SpacePro
             </div>
             {searching && <FileSearch autoFocus />}
             <QuotaBar space={info} />
-            <QuotaEditor space={info} onDone={reload} />
+            {inFolder && <QuotaEditor space={info} onDone={reload} />}
             {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
             {inFolder && <UploadList />}
             {folder === null ? (
