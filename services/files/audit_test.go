@@ -57,6 +57,9 @@ func TestAuditLogPagesAndFilters(t *testing.T) {
 	if len(all) != 10 || all[0].Action != "delete" || all[0].Detail != "jeté.txt" || all[len(all)-1].Action != "member_added" {
 		t.Fatalf("the whole log, newest first: %+v", all)
 	}
+	if last := all[len(all)-1]; last.Detail != bruno.ID+" (éditeur)" {
+		t.Fatalf("member_added names the member and the role: %+v", last)
+	}
 	if all[1].ActorEmail != alice.Email || all[1].Action != "upload" {
 		t.Fatalf("the actor's email: %+v", all[1])
 	}

@@ -122,7 +122,7 @@ func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, e
 	} else if err != nil {
 		return m, err
 	}
-	s.audit(ctx, space, u.ID, "member_added", "", user+" "+role)
+	s.audit(ctx, space, u.ID, "member_added", "", s.agentLabel(ctx, user)+" ("+roleLabel(role)+")")
 	s.notifyShared(ctx, user, sp.Name, space, displayName(u)+" vous a ajouté", role)
 	return m, nil
 }
@@ -142,7 +142,7 @@ func (s *Service) invite(ctx context.Context, u identity.User, sp store.Space, e
 	if err != nil {
 		return m, err
 	}
-	s.audit(ctx, sp.ID, u.ID, action, "", email+" "+role)
+	s.audit(ctx, sp.ID, u.ID, action, "", email+" ("+roleLabel(role)+")")
 	// The agent may have made a first request since the lookup: claim
 	// the invitation for them now rather than leave it pending.
 	if id, err := s.store.AgentByEmail(ctx, email); err == nil {
@@ -189,7 +189,7 @@ func (s *Service) claim(ctx context.Context, user, email string) {
 // again).
 func (s *Service) notifyClaimed(ctx context.Context, user string, claimed, expired []store.Member) {
 	for _, m := range claimed {
-		s.audit(ctx, m.SpaceID, user, "invitation_accepted", "", m.Email+" "+m.Role)
+		s.audit(ctx, m.SpaceID, user, "invitation_accepted", "", m.Email+" ("+roleLabel(m.Role)+")")
 		s.notifyShared(ctx, user, s.spaceName(ctx, m.SpaceID, user), m.SpaceID, "Vous avez été ajouté", m.Role)
 	}
 	for _, m := range expired {
@@ -227,7 +227,7 @@ func (s *Service) SetRole(ctx context.Context, u identity.User, space, user, rol
 	if err := s.store.SetRole(ctx, space, user, role); err != nil {
 		return m, memberErr(err)
 	}
-	s.audit(ctx, space, u.ID, "member_role", "", user+" "+m.Role+" → "+role)
+	s.audit(ctx, space, u.ID, "member_role", "", s.agentLabel(ctx, user)+" : "+roleLabel(m.Role)+" → "+roleLabel(role))
 	m.Role = role
 	return m, nil
 }
@@ -254,7 +254,7 @@ func (s *Service) RemoveMember(ctx context.Context, u identity.User, space, user
 	if err := s.store.RemoveMember(ctx, space, user); err != nil {
 		return memberErr(err)
 	}
-	s.audit(ctx, space, u.ID, "member_removed", "", user)
+	s.audit(ctx, space, u.ID, "member_removed", "", s.agentLabel(ctx, user))
 	return nil
 }
 
@@ -300,4 +300,13 @@ func (s *Service) CancelInvitation(ctx context.Context, u identity.User, space, 
 	}
 	s.audit(ctx, space, u.ID, "invitation_cancelled", "", email)
 	return nil
+}
+
+// agentLabel names an agent in the audit log: their email when the
+// service has seen them, else their id.
+func (s *Service) agentLabel(ctx context.Context, user string) string {
+	if email, err := s.store.AgentEmail(ctx, user); err == nil && email != "" {
+		return email
+	}
+	return user
 }

@@ -168,6 +168,13 @@ func (s *Store) DeleteInvitation(ctx context.Context, space, email string) error
 	return affected(res, err)
 }
 
+// AgentEmail returns the email user was last seen with.
+func (s *Store) AgentEmail(ctx context.Context, user string) (string, error) {
+	var email string
+	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT email FROM files_agents WHERE user_id = ?`), user).Scan(&email)
+	return email, notFound(err)
+}
+
 // AgentByEmail returns the id of the agent seen with email.
 func (s *Store) AgentByEmail(ctx context.Context, email string) (string, error) {
 	var id string
