@@ -14,7 +14,13 @@ import (
 // content ("" for folders).
 func (e *env) unzip(u *identity.User, sp, folder string) map[string]string {
 	e.t.Helper()
-	resp := e.do(e.req(u, "GET", "/api/files/spaces/"+sp+"/nodes/"+folder+"/zip", nil))
+	return e.unzipURL(u, "/api/files/spaces/"+sp+"/nodes/"+folder+"/zip")
+}
+
+// unzipURL downloads a zip as u (nil: anonymous) and returns its entries.
+func (e *env) unzipURL(u *identity.User, path string) map[string]string {
+	e.t.Helper()
+	resp := e.do(e.req(u, "GET", path, nil))
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
 		e.t.Fatalf("zip: %d %v %s", resp.StatusCode, resp.Header, body)

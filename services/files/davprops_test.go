@@ -3,6 +3,7 @@ package files_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const win32 = `<?xml version="1.0" encoding="utf-8"?>
@@ -44,6 +45,10 @@ func TestWebDAVDeadProperties(t *testing.T) {
 	e.call(&alice, "GET", "/api/files/spaces/"+team.ID+"/nodes/"+n.ID+"/versions", nil, 200, &vs)
 	if len(vs.Versions) != 1 || n.Size != 7 {
 		t.Fatalf("PROPPATCH wrote content: %+v %+v", n, vs)
+	}
+	// Win32LastModifiedTime is the file's modification time in listings.
+	if want := time.Date(2026, 3, 3, 10, 30, 0, 0, time.UTC); !n.ModifiedAt.Equal(want) {
+		t.Fatalf("modified_at after PROPPATCH: %v, want %v", n.ModifiedAt, want)
 	}
 	// PROPFIND of the property, on the file and in the folder's listing.
 	for _, depth := range []string{"0", "1"} {

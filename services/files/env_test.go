@@ -54,16 +54,19 @@ type env struct {
 }
 
 type envOptions struct {
-	dbURL    string // default: a SQLite file of the test
-	bucket   string // default: a new bucket on the shared MinIO
-	clamav   string // default: a clamd of the test; "-" for none
-	partSize int64
-	maxSize  int64
-	quota    int64
-	agentQ   int64 // per-agent quota
-	maxZip   int64
-	keep     int // versions kept
-	bus      bus.Bus
+	dbURL     string // default: a SQLite file of the test
+	bucket    string // default: a new bucket on the shared MinIO
+	clamav    string // default: a clamd of the test; "-" for none
+	partSize  int64
+	maxSize   int64
+	quota     int64
+	agentQ    int64 // per-agent quota
+	agentQs   map[string]int64
+	maxSpQ    int64 // max_space_quota
+	inviteTTL time.Duration
+	maxZip    int64
+	keep      int // versions kept
+	bus       bus.Bus
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -106,6 +109,11 @@ func startEnv(t *testing.T, o envOptions, pub ed25519.PublicKey, priv ed25519.Pr
 	}
 	c.DefaultQuota = o.quota
 	c.AgentQuota = o.agentQ
+	c.AgentQuotas = o.agentQs
+	c.MaxSpaceQuota = o.maxSpQ
+	if o.inviteTTL != 0 {
+		c.InvitationTTL = o.inviteTTL
+	}
 	if o.maxZip != 0 {
 		c.MaxZipSize = o.maxZip
 	}
@@ -219,6 +227,7 @@ type node struct {
 	ParentID             string `json:"parent_id"`
 	VersionID            string `json:"version_id"`
 	Size                 int64
+	ModifiedAt           time.Time `json:"modified_at"`
 }
 
 func (e *env) personal(u *identity.User) space {

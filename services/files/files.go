@@ -88,6 +88,15 @@ type Config struct {
 	// spaces — every version they uploaded, trash included, plus their
 	// uploads in progress (0: unlimited).
 	AgentQuota int64 `yaml:"agent_quota" env:"AGENT_QUOTA"`
+	// AgentQuotas overrides agent_quota for some agents, by agent id or
+	// email (bytes; 0: unlimited).
+	AgentQuotas map[string]int64 `yaml:"agent_quotas"`
+	// MaxSpaceQuota is the largest quota a space's owner may give it
+	// (0: default_quota is the ceiling; both 0: no ceiling).
+	MaxSpaceQuota int64 `yaml:"max_space_quota" env:"MAX_SPACE_QUOTA"`
+	// InvitationTTL is how long an invitation by email stays valid;
+	// inviting the address again renews it.
+	InvitationTTL time.Duration `yaml:"invitation_ttl" env:"INVITATION_TTL"`
 	// TrashRetention is how long deleted items stay restorable.
 	TrashRetention time.Duration `yaml:"trash_retention" env:"TRASH_RETENTION"`
 }
@@ -105,6 +114,7 @@ func Default() *Config {
 	c.MaxZipSize = 10 << 30
 	c.UploadPartSize = 8 << 20
 	c.TrashRetention = 30 * 24 * time.Hour
+	c.InvitationTTL = 30 * 24 * time.Hour
 	c.KeepVersions = 10
 	c.UploadExpiry = 24 * time.Hour
 	c.UploadLease = 15 * time.Second
@@ -157,6 +167,15 @@ func (c *Config) Check(v *pconfig.Checker) {
 	if c.AgentQuota < 0 {
 		v.Fail("agent_quota", "must be 0 (unlimited) or positive, got %d", c.AgentQuota)
 	}
+	for who, q := range c.AgentQuotas {
+		if q < 0 || who == "" {
+			v.Fail("agent_quotas", "%q: must be an agent id or email with 0 (unlimited) or a positive quota, got %d", who, q)
+		}
+	}
+	if c.MaxSpaceQuota < 0 {
+		v.Fail("max_space_quota", "must be 0 or positive, got %d", c.MaxSpaceQuota)
+	}
+	v.Positive("invitation_ttl", c.InvitationTTL)
 }
 
 // Options are what an embedding program shares with the service.
@@ -244,7 +263,12 @@ func NewWith(ctx context.Context, c *Config, base *service.Base, opts Options) (
 	if worker != nil {
 		wake = worker.Wake
 	}
-	svc, err := drive.New(st, blobs, drive.Config{Offload: c.DownloadOffload, Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize, Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease, Scanning: worker != nil}, log, wake)
+	svc, err := drive.New(st, blobs, drive.Config{
+		Offload: c.DownloadOffload, Bus: b, MaxUploadSize: c.MaxUploadSize, MaxZipSize: c.MaxZipSize,
+		Quota: c.DefaultQuota, AgentQuota: c.AgentQuota, AgentQuotas: lowerKeys(c.AgentQuotas), MaxSpaceQuota: c.MaxSpaceQuota,
+		InvitationTTL: c.InvitationTTL, KeepVersions: c.KeepVersions, PartSize: c.UploadPartSize, UploadLease: c.UploadLease,
+		Scanning: worker != nil,
+	}, log, wake)
 	if err != nil {
 		return nil, err
 	}
@@ -304,4 +328,14 @@ func (r *runner) Close() error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// lowerKeys returns m with its keys also in lower case: emails compare
+// so (ids as written).
+func lowerKeys(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, 2*len(m))
+	for k, v := range m {
+		out[k], out[strings.ToLower(k)] = v, v
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package files_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"bureau/services/platform/bus"
 	"bureau/services/platform/identity"
@@ -24,10 +25,56 @@ func (e *env) members(u *identity.User, sp string) []member {
 
 // newBusEnv is an env without antivirus whose notifications are watched.
 func newBusEnv(t *testing.T) (*env, *events) {
+	return newBusEnvWith(t, envOptions{})
+}
+
+func newBusEnvWith(t *testing.T, o envOptions) (*env, *events) {
 	b := bus.NewMemory(bus.MemoryOptions{})
 	t.Cleanup(func() { b.Close() })
 	w := watch(t, b)
-	return newEnv(t, envOptions{bus: b, clamav: "-"}), w
+	o.bus, o.clamav = b, "-"
+	return newEnv(t, o), w
+}
+
+// An invitation expires after invitation_ttl: listed as expired to the
+// managers, refused to the agent (who is told), and renewed by inviting
+// the address again.
+func TestInvitationsExpire(t *testing.T) {
+	t.Parallel()
+	e, w := newBusEnvWith(t, envOptions{inviteTTL: 300 * time.Millisecond})
+	var sp space
+	e.call(&alice, "POST", "/api/files/spaces", map[string]string{"name": "Brève"}, 201, &sp)
+	base := "/api/files/spaces/" + sp.ID
+	emma := identity.User{ID: "uemma", Email: "emma.durand@culture.gouv.fr", Ministry: "culture"}
+	e.call(&alice, "POST", base+"/members", map[string]string{"email": emma.Email, "role": "editor"}, 201, nil)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ms := e.members(&alice, sp.ID)
+		if len(ms) == 2 && ms[1].Status == "expired" && ms[1].Email == emma.Email {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never expired: %+v", ms)
+		}
+		time.Sleep(50 * time.Millisecond) // the invitation's lifetime passing, not synchronisation
+	}
+	// Emma comes: not a member, told why.
+	expectCode(t, e, &emma, "GET", base, nil, 404, "space_not_found")
+	if ev := w.next(emma.ID); ev.Type != "files.invitation_expired" || !strings.Contains(note(t, ev).Body, "inviter à nouveau") {
+		t.Fatalf("expired: %+v", ev)
+	}
+	// Sent again: she is known now, so a member at once.
+	var m member
+	e.call(&alice, "POST", base+"/members", map[string]string{"email": emma.Email, "role": "reader"}, 201, &m)
+	if m.Status != "member" || m.UserID != emma.ID {
+		t.Fatalf("renewed: %+v", m)
+	}
+	e.call(&emma, "GET", base, nil, 200, nil)
+	var log auditPage
+	e.call(&alice, "GET", base+"/audit?action=member_invited,invitation_renewed,invitation_accepted", nil, 200, &log)
+	if len(log.Entries) != 3 || log.Entries[1].Action != "invitation_renewed" {
+		t.Fatalf("audit: %+v", log.Entries)
+	}
+	expectCode(t, e, &chloe, "GET", base+"/members", nil, 404, "space_not_found")
 }
 
 func expectCode(t *testing.T, e *env, u *identity.User, method, path string, in any, status int, code string) {
@@ -111,7 +158,12 @@ func TestInvitationsByEmail(t *testing.T) {
 		t.Fatalf("invitation: %+v", m)
 	}
 	e.call(&alice, "POST", base+"/members", map[string]string{"email": guest.Email, "role": "reader"}, 201, nil)
-	expectCode(t, e, &alice, "POST", base+"/members", map[string]string{"email": emma.Email, "role": "reader"}, 409, "already_invited")
+	// Inviting again sends the invitation again, with the new role.
+	e.call(&alice, "POST", base+"/members", map[string]string{"email": emma.Email, "role": "reader"}, 201, &m)
+	e.call(&alice, "POST", base+"/members", map[string]string{"email": emma.Email, "role": "editor"}, 201, &m)
+	if m.Status != "pending" || m.Role != "editor" {
+		t.Fatalf("invitation sent again: %+v", m)
+	}
 	expectCode(t, e, &alice, "POST", base+"/members", map[string]string{"email": "pas une adresse", "role": "reader"}, 400, "invalid_email")
 	expectCode(t, e, &alice, "POST", base+"/members", map[string]string{"email": "Bob <b@x.fr>", "role": "reader"}, 400, "invalid_email")
 	expectCode(t, e, &alice, "POST", base+"/members", map[string]string{"email": "x@y.fr", "user_id": "ux", "role": "reader"}, 400, "invalid_user")

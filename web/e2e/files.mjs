@@ -19,7 +19,9 @@
 // In the members tab she makes Bruno a reader, invites an unknown address
 // (« En attente ») and withdraws it, and is refused leaving as the last owner.
 // She duplicates the file in its folder and moves the copy to her personal
-// space; a new folder's zip link serves a zip.
+// space; a new folder's zip link serves a zip; the file and the folder,
+// selected together, download as one zip; the space's « Journal » lists the
+// upload, and its members filter only member changes.
 import { harness } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -319,6 +321,34 @@ async function main() {
         await page.getByRole("button", { name: "Rechercher", exact: true }).click();
         await page.getByLabel("Rechercher dans tous mes espaces").fill("Archiv");
         await page.locator('[data-testid=search-results] li[data-hit-name="Archives"]').filter({ hasText: spaceName }).waitFor();
+        await page.getByRole("button", { name: "Rechercher", exact: true }).click();
+    });
+
+    await step("alice selects the file and the folder and downloads both as one zip", async () => {
+        await page.getByLabel(`Sélectionner ${name}`, { exact: true }).check();
+        await page.getByLabel("Sélectionner Archives", { exact: true }).check();
+        const bar = page.getByTestId("selection-bar");
+        await bar.getByText("2 éléments sélectionnés").waitFor();
+        await shot("12-selection-phone", page, { fullPage: false });
+        const href = await bar.locator("a[data-action=zip-selection]").getAttribute("href");
+        const got = await page.evaluate(async (url) => {
+            const res = await fetch(url);
+            const body = new Uint8Array(await res.arrayBuffer());
+            return { status: res.status, head: String.fromCharCode(...body.slice(0, 2)), size: body.length };
+        }, href);
+        if (got.status !== 200 || got.head !== "PK" || got.size < 1000) throw new Error(`selection zip: ${JSON.stringify(got)}`);
+        await bar.getByRole("button", { name: "Désélectionner" }).click();
+        await bar.waitFor({ state: "detached" });
+    });
+
+    await step("the space's « Journal » shows alice's upload", async () => {
+        await page.getByRole("link", { name: "Journal" }).click();
+        const journal = page.getByTestId("journal");
+        await journal.locator("li[data-action=upload]", { hasText: name }).first().waitFor();
+        await journal.locator("select[name=journal-filter]").selectOption({ label: "Membres et invitations" });
+        await journal.locator("li[data-action=member_added]").first().waitFor();
+        if ((await journal.locator("li[data-action=upload]").count()) !== 0) throw new Error("the members filter shows uploads");
+        await shot("11-journal-phone", page, { fullPage: false });
     });
 }
 

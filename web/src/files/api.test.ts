@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
     apiPaths,
+    auditActor,
+    auditLabel,
+    runBatch,
     assignableRoles,
     canManageMember,
     copyName,
@@ -211,11 +214,42 @@ describe("members, search, copy and quota client", () => {
 
     it("searches with an encoded query and unwraps the hits", async () => {
         const last = record('{"items":[{"id":"n1","space_id":"s","parent_id":"p","kind":"file","name":"Rapport 50%.pdf","size":3,"space_name":"Mon espace","path":"/Budget"}]}');
-        const hits = await filesApi.search("50% & co");
+        const page = await filesApi.search("50% & co");
         expect(last().url).toBe("/api/files/search?q=50%25%20%26%20co&limit=50");
-        expect(hits[0].space_name).toBe("Mon espace");
-        record("{}");
-        expect(await filesApi.search("x")).toEqual([]);
+        expect(page.items[0].space_name).toBe("Mon espace");
+        expect(page.next).toBeUndefined();
+        const more = record('{"items":[],"next":"YWJj"}');
+        expect(await filesApi.search("x", undefined, 50, "a+b")).toEqual({ items: [], next: "YWJj" });
+        expect(more().url).toBe("/api/files/search?q=x&limit=50&cursor=a%2Bb");
+    });
+
+    it("reads a page of the journal with filters and a cursor", async () => {
+        const last = record('{"entries":[{"id":"e1","at":"2026-11-22T10:00:00Z","actor":"ubruno","actor_email":"bruno@x.fr","action":"upload","detail":"a.txt"}],"next":"Yw"}');
+        const page = await filesApi.audit(S, ["upload", "copy"], "Yw");
+        expect(last().url).toBe(`/api/files/spaces/${S}/audit?limit=50&action=upload%2Ccopy&cursor=Yw`);
+        expect(page.entries[0].actor_email).toBe("bruno@x.fr");
+        expect(page.next).toBe("Yw");
+        expect(auditActor({ actor: "ubruno", actor_email: "bruno@x.fr" }, "ualice")).toBe("bruno@x.fr");
+        expect(auditActor({ actor: "ualice" }, "ualice")).toBe("Vous");
+        expect(auditActor({ actor: "link:abc" }, "ualice")).toBe("Un lien de partage");
+        expect(auditLabel("upload")).toBe("a déposé");
+        expect(auditLabel("inconnue")).toBe("inconnue");
+        expect(parseLocation(`/fichiers/${S}/journal`)).toEqual({ view: "journal", space: S });
+        expect(locationPath({ view: "journal", space: S })).toBe(`/fichiers/${S}/journal`);
+        expect(apiPaths.zipSelection(S, [F, "b"])).toBe(`/api/files/spaces/${S}/zip?nodes=${F},b`);
+    });
+
+    it("runs a batch item by item, reporting progress and each failure", async () => {
+        const seen: string[] = [];
+        const failures = await runBatch(
+            [{ name: "a" }, { name: "b" }, { name: "c" }],
+            async (it) => {
+                if (it.name === "b") throw new FilesError(409, "name_taken", "Un élément porte déjà ce nom dans ce dossier.");
+            },
+            (done, total) => seen.push(`${done}/${total}`)
+        );
+        expect(seen).toEqual(["0/3", "1/3", "2/3", "3/3"]);
+        expect(failures).toEqual([{ name: "b", message: "Un élément porte déjà ce nom dans ce dossier." }]);
     });
 
     it("reads the agent's quota", async () => {

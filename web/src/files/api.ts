@@ -43,11 +43,23 @@ export type Member = {
     /** Not served yet (members come by id): shown when present. */
     display_name?: string;
     email?: string;
-    /** "pending": an invitation by email to an agent the service has not seen yet (user_id empty). */
-    status?: "member" | "pending";
+    /** "pending": an invitation by email to an agent the service has not seen yet (user_id empty); "expired": one past expires_at. */
+    status?: "member" | "pending" | "expired";
+    /** When an invitation lapses. */
+    expires_at?: string;
 };
+
+/** An invitation by email (pending or expired), not a member. */
+export function isInvitation(m: Pick<Member, "status">): boolean {
+    return m.status === "pending" || m.status === "expired";
+}
 /** A search hit: a node plus its space's name and the folder it is in ("/", "/Budget/2025"). */
 export type SearchHit = FileNode & { space_name: string; path: string };
+/** A page of search hits; next is the cursor of the following page (absent at the end). */
+export type SearchPage = { items: SearchHit[]; next?: string };
+/** An entry of a space's journal (audit log). */
+export type AuditEntry = { id: string; at: string; actor: string; actor_email?: string; action: string; node_id?: string; detail?: string };
+export type AuditPage = { entries: AuditEntry[]; next?: string };
 /** The agent's own quota, across spaces (bytes; quota 0 = unlimited; reserved = uploads in progress). */
 export type AgentQuota = { quota: number; used: number; reserved: number };
 export type Version = {
@@ -113,7 +125,15 @@ export const apiPaths = {
     member: (space: string, user: string) => `/api/files/spaces/${enc(space)}/members/${enc(user)}`,
     invitation: (space: string, email: string) => `/api/files/spaces/${enc(space)}/invitations/${enc(email)}`,
     myQuota: "/api/files/me/quota",
-    search: (q: string, limit = 50) => `/api/files/search?q=${enc(q)}&limit=${limit}`,
+    search: (q: string, limit = 50, cursor = "") => `/api/files/search?q=${enc(q)}&limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`,
+    audit: (space: string, actions: string[] = [], cursor = "", limit = 50) => {
+        const p = new URLSearchParams({ limit: String(limit) });
+        if (actions.length) p.set("action", actions.join(","));
+        if (cursor) p.set("cursor", cursor);
+        return `/api/files/spaces/${enc(space)}/audit?${p}`;
+    },
+    /** Several items of a space as one zip. */
+    zipSelection: (space: string, nodes: string[]) => `/api/files/spaces/${enc(space)}/zip?nodes=${nodes.map(enc).join(",")}`,
     nodes: (space: string, q: { parent?: string; sort?: SortKey; order?: SortOrder; limit?: number; offset?: number }) => {
         const p = new URLSearchParams();
         p.set("parent", q.parent ?? "");
@@ -142,6 +162,7 @@ export const apiPaths = {
     linkInfo: (token: string) => `/api/files/links/${enc(token)}`,
     linkNodes: (token: string, parent = "") => `/api/files/links/${enc(token)}/nodes?parent=${enc(parent)}&limit=1000`,
     linkContent: (token: string, node = "") => `/api/files/links/${enc(token)}/content${node ? `?node=${enc(node)}` : ""}`,
+    linkZip: (token: string, node = "") => `/api/files/links/${enc(token)}/zip${node ? `?node=${enc(node)}` : ""}`,
     linkDeposit: (token: string, name: string) => `/api/files/links/${enc(token)}/content?name=${enc(name)}`
 };
 
@@ -192,9 +213,13 @@ export const filesApi = {
     /** Removes a member; one's own id means leaving the space. */
     removeMember: (space: string, userId: string) => call<null>("DELETE", apiPaths.member(space, userId)),
     cancelInvitation: (space: string, email: string) => call<null>("DELETE", apiPaths.invitation(space, email)),
+    /** A team space's own quota in bytes (owners; 0 = back to the default). */
+    setQuota: (space: string, quota: number) => call<Space>("PUT", `${apiPaths.space(space)}/quota`, { quota }),
     myQuota: (signal?: AbortSignal) => call<AgentQuota>("GET", apiPaths.myQuota, undefined, signal),
-    search: (q: string, signal?: AbortSignal, limit = 50) =>
-        call<{ items: SearchHit[] }>("GET", apiPaths.search(q, limit), undefined, signal).then((r) => r.items ?? []),
+    search: (q: string, signal?: AbortSignal, limit = 50, cursor = "") =>
+        call<SearchPage>("GET", apiPaths.search(q, limit, cursor), undefined, signal).then((r) => ({ items: r.items ?? [], next: r.next })),
+    audit: (space: string, actions: string[], cursor: string, signal?: AbortSignal) =>
+        call<AuditPage>("GET", apiPaths.audit(space, actions, cursor), undefined, signal).then((r) => ({ entries: r.entries ?? [], next: r.next })),
     /** Copies into space/parent ("" = root), in the same space when space is absent. */
     copy: (space: string, node: string, to: { space?: string; parent?: string; name?: string }) =>
         call<FileNode>("POST", apiPaths.copy(space, node), to),
@@ -255,12 +280,14 @@ export function endOfDay(date: string): string | undefined {
 export type Location =
     | { view: "spaces" }
     | { view: "folder"; space: string; folder: string }
-    | { view: "trash"; space: string };
+    | { view: "trash"; space: string }
+    | { view: "journal"; space: string };
 
 export const TRASH_SEGMENT = "corbeille";
+export const JOURNAL_SEGMENT = "journal";
 const ID = /^[a-z2-7]{26}$/;
 
-/** /fichiers → spaces; /fichiers/{space}[/{folder}] → folder; /fichiers/{space}/corbeille → trash; else null. */
+/** /fichiers → spaces; /fichiers/{space}[/{folder}] → folder; /fichiers/{space}/corbeille → trash; …/journal → journal; else null. */
 export function parseLocation(pathname: string): Location | null {
     const rest = pathname.replace(/\/+$/, "");
     if (rest === "/fichiers") return { view: "spaces" };
@@ -270,6 +297,7 @@ export function parseLocation(pathname: string): Location | null {
     if (!space || !ID.test(space) || more.length > 0) return null;
     if (second === undefined) return { view: "folder", space, folder: "" };
     if (second === TRASH_SEGMENT) return { view: "trash", space };
+    if (second === JOURNAL_SEGMENT) return { view: "journal", space };
     if (!ID.test(second)) return null;
     return { view: "folder", space, folder: second };
 }
@@ -280,6 +308,8 @@ export function locationPath(loc: Location): string {
             return "/fichiers";
         case "trash":
             return `/fichiers/${loc.space}/${TRASH_SEGMENT}`;
+        case "journal":
+            return `/fichiers/${loc.space}/${JOURNAL_SEGMENT}`;
         case "folder":
             return loc.folder ? `/fichiers/${loc.space}/${loc.folder}` : `/fichiers/${loc.space}`;
     }
@@ -390,4 +420,85 @@ export function copyName(name: string, kind: FileNode["kind"]): string {
     const dot = kind === "file" ? name.lastIndexOf(".") : -1;
     if (dot <= 0) return `${name} (copie)`;
     return `${name.slice(0, dot)} (copie)${name.slice(dot)}`;
+}
+
+// ---- Journal (audit log) ------------------------------------------------------
+
+/** The journal's filters: a French label and the actions it shows. */
+export const AUDIT_FILTERS: { label: string; actions: string[] }[] = [
+    { label: "Toutes les actions", actions: [] },
+    { label: "Dépôts et dossiers créés", actions: ["upload", "folder_created", "copy"] },
+    { label: "Téléchargements", actions: ["download", "download_zip", "link_download", "link_zip"] },
+    { label: "Déplacements et renommages", actions: ["move", "move_in", "move_out"] },
+    { label: "Suppressions et restaurations", actions: ["delete", "restore", "purge", "restore_version"] },
+    { label: "Liens de partage", actions: ["link_created", "link_revoked", "link_download", "link_zip"] },
+    { label: "Membres et invitations", actions: ["member_added", "member_invited", "invitation_accepted", "invitation_cancelled", "invitation_renewed", "member_role", "member_removed"] },
+    { label: "Quota", actions: ["quota_set"] }
+];
+
+const AUDIT_LABELS: Record<string, string> = {
+    upload: "a déposé",
+    folder_created: "a créé le dossier",
+    copy: "a copié",
+    download: "a téléchargé",
+    download_zip: "a téléchargé en zip",
+    move: "a renommé ou déplacé",
+    move_in: "a déplacé ici",
+    move_out: "a déplacé vers un autre espace",
+    delete: "a mis à la corbeille",
+    restore: "a restauré",
+    restore_version: "a restauré une version",
+    purge: "a supprimé définitivement",
+    link_created: "a créé un lien de partage",
+    link_revoked: "a révoqué un lien de partage",
+    link_download: "a téléchargé par un lien",
+    link_zip: "a téléchargé en zip par un lien",
+    member_added: "a ajouté un membre",
+    member_invited: "a invité",
+    invitation_accepted: "a accepté l'invitation",
+    invitation_cancelled: "a annulé l'invitation de",
+    invitation_renewed: "a renouvelé l'invitation de",
+    member_role: "a changé le rôle de",
+    member_removed: "a retiré",
+    quota_set: "a changé le quota"
+};
+
+/** « a déposé » for "upload"; an unknown action shows as itself. */
+export function auditLabel(action: string): string {
+    return AUDIT_LABELS[action] ?? action;
+}
+
+/** Who did it: « Vous », the agent's email, « Un lien de partage », « Bureau (automatique) », else the id. */
+export function auditActor(e: Pick<AuditEntry, "actor" | "actor_email">, meId: string): string {
+    if (e.actor === meId) return "Vous";
+    if (e.actor === "system") return "Bureau (automatique)";
+    if (e.actor.startsWith("link:")) return "Un lien de partage";
+    return e.actor_email || e.actor;
+}
+
+// ---- Several items at once -------------------------------------------------------
+
+export type BatchFailure = { name: string; message: string };
+
+/**
+ * Runs op on each item in turn (the service has no batch endpoint: each
+ * item keeps its own rights and errors), reporting progress; returns the
+ * items that failed with the service's message.
+ */
+export async function runBatch<T extends { name: string }>(
+    items: T[],
+    op: (item: T) => Promise<unknown>,
+    progress: (done: number, total: number) => void
+): Promise<BatchFailure[]> {
+    const failures: BatchFailure[] = [];
+    progress(0, items.length);
+    for (let i = 0; i < items.length; i++) {
+        try {
+            await op(items[i]);
+        } catch (err) {
+            failures.push({ name: items[i].name, message: errorMessage(err) });
+        }
+        progress(i + 1, items.length);
+    }
+    return failures;
 }

@@ -38,6 +38,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("GET /api/files/spaces", "spaces_list", a.listSpaces)
 	route("POST /api/files/spaces", "spaces_create", a.createSpace)
 	route("GET /api/files/spaces/{space}", "space_get", a.getSpace)
+	route("PUT /api/files/spaces/{space}/quota", "space_quota", a.setQuota)
 	route("GET /api/files/spaces/{space}/members", "members_list", a.listMembers)
 	route("POST /api/files/spaces/{space}/members", "members_add", a.addMember)
 	route("PATCH /api/files/spaces/{space}/members/{user}", "members_role", a.setRole)
@@ -51,6 +52,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	route("GET /api/files/spaces/{space}/nodes/{node}/content", "download", a.download)
 	route("POST /api/files/spaces/{space}/nodes/{node}/copy", "node_copy", a.copyNode)
 	route("GET /api/files/spaces/{space}/nodes/{node}/zip", "download_zip", a.downloadZip)
+	route("GET /api/files/spaces/{space}/zip", "download_selection", a.downloadSelection)
 	route("PUT /api/files/spaces/{space}/content", "put", a.put)
 	route("GET /api/files/spaces/{space}/trash", "trash_list", a.listTrash)
 	route("POST /api/files/spaces/{space}/trash/{node}/restore", "trash_restore", a.restore)
@@ -67,6 +69,7 @@ func Mount(mux *http.ServeMux, base *service.Base, svc *drive.Service) {
 	pub("GET /api/files/links/{token}/nodes", "link_list", a.linkList)
 	pub("GET /api/files/links/{token}/content", "link_download", a.linkDownload)
 	pub("PUT /api/files/links/{token}/content", "link_upload", a.linkUpload)
+	pub("GET /api/files/links/{token}/zip", "link_zip", a.linkZip)
 	mux.Handle("OPTIONS /api/files/uploads", base.Metrics.Instrument("tus_options", http.HandlerFunc(a.tusOptions)))
 	route("POST /api/files/uploads", "tus_create", a.tusCreate)
 	route("HEAD /api/files/uploads/{id}", "tus_head", a.tusHead)
@@ -146,8 +149,8 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, u identity.User) {
 		badRequest(w, "invalid_query", "Paramètre limit invalide.")
 		return
 	}
-	hits, err := a.svc.Search(r.Context(), u, q.Get("q"), limit)
-	a.reply(w, r, http.StatusOK, map[string]any{"items": hits}, err)
+	page, err := a.svc.Search(r.Context(), u, q.Get("q"), q.Get("cursor"), limit)
+	a.reply(w, r, http.StatusOK, page, err)
 }
 
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -172,6 +175,21 @@ func (a *API) getSpace(w http.ResponseWriter, r *http.Request, u identity.User) 
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, sp)
+}
+
+func (a *API) setQuota(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var in struct {
+		Quota *int64 `json:"quota"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Quota == nil {
+		badRequest(w, "invalid_quota", "Indiquez le quota en octets (0 : quota par défaut).")
+		return
+	}
+	sp, err := a.svc.SetSpaceQuota(r.Context(), u, r.PathValue("space"), *in.Quota)
+	a.reply(w, r, http.StatusOK, sp, err)
 }
 
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, u identity.User) {
@@ -324,11 +342,28 @@ func (a *API) copyNode(w http.ResponseWriter, r *http.Request, u identity.User) 
 	a.reply(w, r, http.StatusCreated, n, err)
 }
 
-// downloadZip streams a folder as a zip archive. Refusals come before the
-// first byte; a failure once streaming has begun aborts the connection,
-// so that the client sees a truncated download, not a valid short zip.
+// downloadZip streams a folder as a zip archive.
 func (a *API) downloadZip(w http.ResponseWriter, r *http.Request, u identity.User) {
 	arc, err := a.svc.Zip(r.Context(), u, r.PathValue("space"), r.PathValue("node"))
+	a.streamZip(w, r, arc, err)
+}
+
+// downloadSelection streams several items of a space (?nodes=id,id…) as
+// one zip archive.
+func (a *API) downloadSelection(w http.ResponseWriter, r *http.Request, u identity.User) {
+	var ids []string
+	for _, v := range r.URL.Query()["nodes"] {
+		ids = append(ids, strings.Split(v, ",")...)
+	}
+	arc, err := a.svc.ZipSelection(r.Context(), u, r.PathValue("space"), ids)
+	a.streamZip(w, r, arc, err)
+}
+
+// streamZip answers arc as a zip stream, or err. Refusals come before
+// the first byte; a failure once streaming has begun aborts the
+// connection, so that the client sees a truncated download, not a valid
+// short zip.
+func (a *API) streamZip(w http.ResponseWriter, r *http.Request, arc drive.Archive, err error) {
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -47,18 +47,25 @@ func (a *API) revokeLink(w http.ResponseWriter, r *http.Request, u identity.User
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// auditLog answers a page of the space's log: ?action=a,b (or repeated)
+// filters, ?cursor= continues where the previous page's "next" ended.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request, u identity.User) {
-	limit, err := atoiOr(r.URL.Query().Get("limit"), 0)
+	q := r.URL.Query()
+	limit, err := atoiOr(q.Get("limit"), 0)
 	if err != nil {
 		badRequest(w, "invalid_query", "Paramètre limit invalide.")
 		return
 	}
-	entries, err := a.svc.AuditLog(r.Context(), u, r.PathValue("space"), limit)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	var actions []string
+	for _, v := range q["action"] {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				actions = append(actions, a)
+			}
+		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	page, err := a.svc.AuditLog(r.Context(), u, r.PathValue("space"), actions, q.Get("cursor"), limit)
+	a.reply(w, r, http.StatusOK, page, err)
 }
 
 // publicNode is what a link shows of an item: no space, no agent ids.
@@ -152,6 +159,17 @@ func (a *API) linkDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.Body.Close()
 	ServeContent(w, r, c)
+}
+
+// linkZip streams the link's folder, or a folder below it (?node=), as
+// a zip archive.
+func (a *API) linkZip(w http.ResponseWriter, r *http.Request) {
+	la, ok := a.link(w, r)
+	if !ok {
+		return
+	}
+	arc, err := a.svc.LinkZip(r.Context(), la, r.URL.Query().Get("node"))
+	a.streamZip(w, r, arc, err)
 }
 
 func (a *API) linkUpload(w http.ResponseWriter, r *http.Request) {

@@ -82,6 +82,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			api.Fail(h.log, w, r, err)
 			return
 		}
+		if v := r.Header.Get("X-OC-Mtime"); v != "" {
+			at, err := drive.ParseOCMtime(v)
+			if err != nil {
+				api.Fail(h.log, w, r, err)
+				return
+			}
+			fsys.mtime = &at
+			w = &mtimeWriter{ResponseWriter: w, fs: fsys}
+		}
 	}
 	wh := &webdav.Handler{
 		Prefix:     Prefix,
@@ -132,9 +141,26 @@ type davFS struct {
 	size   int64          // the PUT's Content-Length, -1 if unknown
 	writes bool           // the request changes the tree: no caching
 	body   *bodyReader    // the PUT's body
+	// mtime is the PUT's X-OC-Mtime; mtimeSet once it is the file's.
+	mtime    *time.Time
+	mtimeSet bool
 	// seen caches what Readdir returned, by path, for the request: a
 	// PROPFIND opens every child it lists.
 	seen map[string]*info
+}
+
+// mtimeWriter answers "X-OC-Mtime: accepted" when the PUT's time was
+// applied, as Nextcloud does (its clients then skip setting it again).
+type mtimeWriter struct {
+	http.ResponseWriter
+	fs *davFS
+}
+
+func (m *mtimeWriter) WriteHeader(code int) {
+	if m.fs.mtimeSet {
+		m.Header().Set("X-OC-Mtime", "accepted")
+	}
+	m.ResponseWriter.WriteHeader(code)
 }
 
 // bodyReader remembers why a request body ended early, so that a cut
@@ -321,6 +347,12 @@ func (f *davFS) create(ctx context.Context, name string) (webdav.File, error) {
 		defer close(wf.done)
 		n, err := f.svc.Put(ctx, f.user, t, pr, size)
 		pr.CloseWithError(err)
+		if err == nil && f.mtime != nil {
+			if err = f.svc.SetModTime(ctx, f.user, sp.ID, n.ID, *f.mtime); err == nil {
+				n.ModifiedAt, f.mtimeSet = *f.mtime, true
+			}
+			f.mtime = nil // a COPY's other files keep their own
+		}
 		wf.werr = err
 		wf.info = f.info(sp, []string{base}, n)
 	}()

@@ -103,9 +103,16 @@ func (s *Service) Copy(ctx context.Context, u identity.User, space, id, to, pare
 // versions and its trashed descendants — into folder parent of another
 // space, under name (nil: the same). Editor on both sides; the target's
 // quota must hold every version moved (the uploaders' own quotas do not
-// change). The share links on the moved items are revoked.
+// change). The share links on the moved items go along when u may manage
+// links in the target space (else they are revoked), and so do the
+// resumable uploads in progress into the moved folders: they complete in
+// the new place.
 func (s *Service) MoveToSpace(ctx context.Context, u identity.User, space, id, to, parent string, name *string) (store.Node, error) {
 	n, newName, err := s.transfer(ctx, u, space, id, store.RoleEditor, to, parent, name)
+	if err != nil {
+		return n, err
+	}
+	target, err := s.access(ctx, u, to, store.RoleEditor)
 	if err != nil {
 		return n, err
 	}
@@ -120,7 +127,8 @@ func (s *Service) MoveToSpace(ctx context.Context, u identity.User, space, id, t
 	if err := s.checkQuota(ctx, to, "", size); err != nil {
 		return n, err
 	}
-	if err := s.store.MoveToSpace(ctx, space, n.ID, to, parent, newName, ids, s.now()); errors.Is(err, store.ErrConflict) {
+	keepLinks := store.RoleRank(target.Role) >= store.RoleRank(linkRole)
+	if err := s.store.MoveToSpace(ctx, space, n.ID, to, parent, newName, ids, keepLinks, s.now()); errors.Is(err, store.ErrConflict) {
 		return n, errNameTaken
 	} else if errors.Is(err, store.ErrNotFound) {
 		return n, errNodeNotFound

@@ -71,6 +71,14 @@ type Config struct {
 	// AgentQuota bounds the bytes each agent has uploaded, in all spaces
 	// (0: unlimited).
 	AgentQuota int64
+	// AgentQuotas overrides AgentQuota for some agents, by agent id or
+	// lower-case email (0: unlimited).
+	AgentQuotas map[string]int64
+	// MaxSpaceQuota is the largest quota a space owner may set (0: the
+	// default quota is the ceiling; both 0: none).
+	MaxSpaceQuota int64
+	// InvitationTTL is how long an invitation by email stays valid.
+	InvitationTTL time.Duration
 	// Bus carries the live notifications (files.added, files.shared,
 	// files.link_used); nil: none.
 	Bus bus.Bus

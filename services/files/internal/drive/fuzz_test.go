@@ -1,6 +1,7 @@
 package drive
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -40,6 +41,27 @@ func FuzzZipName(f *testing.F) {
 		}
 		if utf8.ValidString(s) && !utf8.ValidString(got) {
 			t.Fatalf("zipName(%q) = %q: invalid UTF-8", s, got)
+		}
+	})
+}
+
+// ParseOCMtime accepts only plain Unix seconds (with an optional
+// fraction) between 1970-01-02 and year 9999, and reads them exactly.
+func FuzzParseOCMtime(f *testing.F) {
+	for _, s := range []string{"1700000000", "1700000000.5", "0x10", "-1", "1e9", "", ".", "86400", "253402300799", " 1700000000 ", "1.2.3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at, err := ParseOCMtime(s)
+		if err != nil {
+			return
+		}
+		if at.Before(minMtime) || at.After(maxMtime) || strings.ContainsAny(s, "+-eExX") {
+			t.Fatalf("ParseOCMtime(%q) = %v", s, at)
+		}
+		secs, _, _ := strings.Cut(strings.TrimSpace(s), ".")
+		if got := strconv.FormatInt(at.Unix(), 10); strings.TrimLeft(secs, "0") != got {
+			t.Fatalf("ParseOCMtime(%q) = %d s", s, at.Unix())
 		}
 	})
 }

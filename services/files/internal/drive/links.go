@@ -25,6 +25,9 @@ var (
 	errLinkExpired  = fail(http.StatusGone, "link_expired", "Ce lien a expiré.")
 )
 
+// linkRole is the role needed to create, list and revoke share links.
+const linkRole = store.RoleEditor
+
 // NewLink describes a share link to create.
 type NewLink struct {
 	Node      string     `json:"node"`
@@ -43,7 +46,7 @@ func hashToken(token string) string {
 // CreateLink creates a share link on a folder or file of space (editor
 // and up); the token is returned once and never stored.
 func (s *Service) CreateLink(ctx context.Context, u identity.User, space string, in NewLink) (store.Link, string, error) {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return store.Link{}, "", err
 	}
 	n, err := s.liveNode(ctx, space, in.Node)
@@ -81,7 +84,7 @@ func (s *Service) CreateLink(ctx context.Context, u identity.User, space string,
 
 // Links lists the share links of a space (editor and up).
 func (s *Service) Links(ctx context.Context, u identity.User, space string) ([]store.Link, error) {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return nil, err
 	}
 	return s.store.Links(ctx, space)
@@ -89,7 +92,7 @@ func (s *Service) Links(ctx context.Context, u identity.User, space string) ([]s
 
 // RevokeLink revokes a link at once (editor and up).
 func (s *Service) RevokeLink(ctx context.Context, u identity.User, space, id string) error {
-	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
+	if _, err := s.access(ctx, u, space, linkRole); err != nil {
 		return err
 	}
 	if !ValidID(id) {
@@ -104,15 +107,49 @@ func (s *Service) RevokeLink(ctx context.Context, u identity.User, space, id str
 	return nil
 }
 
-// AuditLog returns a space's latest log entries (manager and up).
-func (s *Service) AuditLog(ctx context.Context, u identity.User, space string, limit int) ([]store.Audit, error) {
+// AuditActions are the actions the log records.
+var AuditActions = []string{"upload", "folder_created", "download", "download_zip", "move", "move_out", "move_in", "copy", "delete", "restore",
+	"restore_version", "purge", "link_created", "link_revoked", "link_download", "link_zip", "member_added", "member_invited",
+	"invitation_accepted", "invitation_cancelled", "invitation_renewed", "member_role", "member_removed", "quota_set"}
+
+// AuditPage is a page of a space's log; Next is the cursor of the
+// following page ("" at the end).
+type AuditPage struct {
+	Entries []store.Audit `json:"entries"`
+	Next    string        `json:"next,omitempty"`
+}
+
+var errBadCursor = fail(http.StatusBadRequest, "invalid_cursor", "Curseur de pagination invalide.")
+
+// AuditLog returns a page of a space's log, newest first, optionally only
+// some actions (manager and up).
+func (s *Service) AuditLog(ctx context.Context, u identity.User, space string, actions []string, cursor string, limit int) (AuditPage, error) {
 	if _, err := s.access(ctx, u, space, store.RoleManager); err != nil {
-		return nil, err
+		return AuditPage{}, err
+	}
+	for _, a := range actions {
+		if !slices.Contains(AuditActions, a) {
+			return AuditPage{}, fail(http.StatusBadRequest, "invalid_action", "Action inconnue : "+a+".")
+		}
+	}
+	after, err := store.ParseCursor(cursor)
+	if err != nil {
+		return AuditPage{}, errBadCursor
 	}
 	if limit <= 0 || limit > MaxPage {
-		limit = 200
+		limit = 50
 	}
-	return s.store.AuditLog(ctx, space, limit)
+	entries, next, err := s.store.AuditLog(ctx, space, store.AuditQuery{Actions: actions, After: after, Limit: limit})
+	if errors.Is(err, store.ErrBadCursor) {
+		return AuditPage{}, errBadCursor
+	} else if err != nil {
+		return AuditPage{}, err
+	}
+	p := AuditPage{Entries: entries}
+	if next != nil {
+		p.Next = store.EncodeCursor(*next)
+	}
+	return p, nil
 }
 
 // audit records an entry; a failure is logged, not fatal to the action.

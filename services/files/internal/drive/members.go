@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/identity"
@@ -48,7 +49,14 @@ func (s *Service) Members(ctx context.Context, u identity.User, space string) ([
 	if _, err := s.access(ctx, u, space, store.RoleReader); err != nil {
 		return nil, err
 	}
-	return s.store.Members(ctx, space)
+	ms, err := s.store.Members(ctx, space)
+	now := s.now()
+	for i, m := range ms {
+		if m.Status == store.StatusPending && m.ExpiresAt != nil && !now.Before(*m.ExpiresAt) {
+			ms[i].Status = store.StatusExpired
+		}
+	}
+	return ms, err
 }
 
 // manageable returns the team space u manages, checking that role may be
@@ -96,6 +104,13 @@ func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, e
 		} else if err != nil {
 			return store.Member{}, err
 		}
+		// An agent known since with an (expired) invitation: send it again,
+		// which makes them a member at once and leaves no stale invitation.
+		if invited, err := s.store.Invited(ctx, space, email); err != nil {
+			return store.Member{}, err
+		} else if invited {
+			return s.invite(ctx, u, sp, email, role)
+		}
 		user = id
 	}
 	if !userIDPattern.MatchString(user) {
@@ -107,19 +122,27 @@ func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, e
 	} else if err != nil {
 		return m, err
 	}
-	s.audit(ctx, space, u.ID, "member_added", "", user+" "+role)
+	s.audit(ctx, space, u.ID, "member_added", "", s.agentLabel(ctx, user)+" ("+roleLabel(role)+")")
 	s.notifyShared(ctx, user, sp.Name, space, displayName(u)+" vous a ajouté", role)
 	return m, nil
 }
 
+// invite records an invitation by email valid for invitation_ttl; an
+// address already invited (pending or expired) gets its invitation sent
+// again: the new role, and a new expiry.
 func (s *Service) invite(ctx context.Context, u identity.User, sp store.Space, email, role string) (store.Member, error) {
-	m := store.Member{SpaceID: sp.ID, Email: email, Role: role, Status: store.StatusPending, AddedBy: u.ID, AddedAt: s.now()}
-	if err := s.store.Invite(ctx, m); errors.Is(err, store.ErrConflict) {
-		return m, fail(http.StatusConflict, "already_invited", "Cette adresse a déjà une invitation en attente.")
-	} else if err != nil {
+	now := s.now()
+	exp := now.Add(s.invitationTTL())
+	m := store.Member{SpaceID: sp.ID, Email: email, Role: role, Status: store.StatusPending, AddedBy: u.ID, AddedAt: now, ExpiresAt: &exp}
+	action := "member_invited"
+	err := s.store.Invite(ctx, m)
+	if errors.Is(err, store.ErrConflict) {
+		action, err = "invitation_renewed", s.store.RenewInvitation(ctx, m)
+	}
+	if err != nil {
 		return m, err
 	}
-	s.audit(ctx, sp.ID, u.ID, "member_invited", "", email+" "+role)
+	s.audit(ctx, sp.ID, u.ID, action, "", email+" ("+roleLabel(role)+")")
 	// The agent may have made a first request since the lookup: claim
 	// the invitation for them now rather than leave it pending.
 	if id, err := s.store.AgentByEmail(ctx, email); err == nil {
@@ -144,28 +167,47 @@ func (s *Service) Arrive(ctx context.Context, u identity.User) error {
 	if email, ok := s.seen.Load(u.ID); ok && email == u.Email {
 		return nil
 	}
-	claimed, err := s.store.SeeAgent(ctx, u.ID, u.Email, s.now())
+	claimed, expired, err := s.store.SeeAgent(ctx, u.ID, u.Email, s.now())
 	if err != nil {
 		return err
 	}
 	s.seen.Store(u.ID, u.Email)
-	s.notifyClaimed(ctx, u.ID, claimed)
+	s.notifyClaimed(ctx, u.ID, claimed, expired)
 	return nil
 }
 
 func (s *Service) claim(ctx context.Context, user, email string) {
-	claimed, err := s.store.ClaimInvitations(ctx, user, email)
+	claimed, expired, err := s.store.ClaimInvitations(ctx, user, email, s.now())
 	if err != nil {
 		s.log.Error("claim invitations", "user", user, "err", err)
 	}
-	s.notifyClaimed(ctx, user, claimed)
+	s.notifyClaimed(ctx, user, claimed, expired)
 }
 
-func (s *Service) notifyClaimed(ctx context.Context, user string, claimed []store.Member) {
+// notifyClaimed tells user of the spaces their invitations gave them, and
+// of the invitations that had expired (refused: they must be invited
+// again).
+func (s *Service) notifyClaimed(ctx context.Context, user string, claimed, expired []store.Member) {
 	for _, m := range claimed {
-		s.audit(ctx, m.SpaceID, user, "invitation_accepted", "", m.Email+" "+m.Role)
+		s.audit(ctx, m.SpaceID, user, "invitation_accepted", "", m.Email+" ("+roleLabel(m.Role)+")")
 		s.notifyShared(ctx, user, s.spaceName(ctx, m.SpaceID, user), m.SpaceID, "Vous avez été ajouté", m.Role)
 	}
+	for _, m := range expired {
+		s.publish(ctx, user, EventInvitationExpired, notify.Notification{
+			Title: "Invitation expirée",
+			Body:  "Une invitation à un espace de fichiers a expiré le " + m.ExpiresAt.Format("02/01/2006") + " : demandez à la personne qui vous a invité de vous inviter à nouveau.",
+			Link:  "/fichiers",
+		})
+	}
+}
+
+// invitationTTL is how long an invitation stays valid (30 days unless
+// configured).
+func (s *Service) invitationTTL() time.Duration {
+	if s.cfg.InvitationTTL > 0 {
+		return s.cfg.InvitationTTL
+	}
+	return 30 * 24 * time.Hour
 }
 
 // SetRole changes a member's role. Managers change managers, editors and
@@ -185,7 +227,7 @@ func (s *Service) SetRole(ctx context.Context, u identity.User, space, user, rol
 	if err := s.store.SetRole(ctx, space, user, role); err != nil {
 		return m, memberErr(err)
 	}
-	s.audit(ctx, space, u.ID, "member_role", "", user+" "+m.Role+" → "+role)
+	s.audit(ctx, space, u.ID, "member_role", "", s.agentLabel(ctx, user)+" : "+roleLabel(m.Role)+" → "+roleLabel(role))
 	m.Role = role
 	return m, nil
 }
@@ -212,7 +254,7 @@ func (s *Service) RemoveMember(ctx context.Context, u identity.User, space, user
 	if err := s.store.RemoveMember(ctx, space, user); err != nil {
 		return memberErr(err)
 	}
-	s.audit(ctx, space, u.ID, "member_removed", "", user)
+	s.audit(ctx, space, u.ID, "member_removed", "", s.agentLabel(ctx, user))
 	return nil
 }
 
@@ -258,4 +300,13 @@ func (s *Service) CancelInvitation(ctx context.Context, u identity.User, space, 
 	}
 	s.audit(ctx, space, u.ID, "invitation_cancelled", "", email)
 	return nil
+}
+
+// agentLabel names an agent in the audit log: their email when the
+// service has seen them, else their id.
+func (s *Service) agentLabel(ctx context.Context, user string) string {
+	if email, err := s.store.AgentEmail(ctx, user); err == nil && email != "" {
+		return email
+	}
+	return user
 }

@@ -16,6 +16,8 @@ const (
 	EventAdded    = "files.added"     // to the other members: a file or folder appeared
 	EventShared   = "files.shared"    // to a new member: added to a space
 	EventLinkUsed = "files.link_used" // to a link's creator: download or deposit
+	// EventInvitationExpired: to an agent arriving with an expired invitation.
+	EventInvitationExpired = "files.invitation_expired"
 )
 
 // publishTimeout bounds the publications made on behalf of a request,

@@ -55,7 +55,20 @@ func (s *Service) PatchProps(ctx context.Context, u identity.User, space, key st
 	if err == nil && !ok {
 		err = errTooManyProps
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Windows says the file's own time this way: listings show it, as
+	// they show X-OC-Mtime's. (DAV:getlastmodified is a live property
+	// webdav refuses to patch.)
+	for _, p := range set {
+		if p.NS == "urn:schemas-microsoft-com:" && p.Name == "Win32LastModifiedTime" && key != space {
+			if at, ok := win32Mtime(p.XML); ok {
+				return s.store.SetModified(ctx, space, key, at)
+			}
+		}
+	}
+	return nil
 }
 
 // IsForbidden reports whether err is a refusal for the caller's role.

@@ -82,18 +82,63 @@ func (s *Service) checkQuota(ctx context.Context, space, user string, size int64
 				fmt.Sprintf("L'espace est plein : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(q)))
 		}
 	}
-	if s.cfg.AgentQuota == 0 || user == "" || strings.HasPrefix(user, "link:") {
+	aq := s.agentQuota(user)
+	if aq == 0 || user == "" || strings.HasPrefix(user, "link:") {
 		return nil
 	}
 	stored, reserved, err := s.store.AgentUsage(ctx, user, ex)
 	if err != nil {
 		return err
 	}
-	if stored+reserved+max(size, 0) > s.cfg.AgentQuota {
+	if stored+reserved+max(size, 0) > aq {
 		return fail(http.StatusInsufficientStorage, "agent_quota_exceeded",
-			fmt.Sprintf("Votre quota personnel est atteint : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(s.cfg.AgentQuota)))
+			fmt.Sprintf("Votre quota personnel est atteint : %s utilisés sur %s.", humanSize(stored+reserved), humanSize(aq)))
 	}
 	return nil
+}
+
+// agentQuota is user's own quota: their override in the configuration
+// (by agent id, or by the email they were seen with), else agent_quota.
+func (s *Service) agentQuota(user string) int64 {
+	if q, ok := s.cfg.AgentQuotas[user]; ok {
+		return q
+	}
+	if email, ok := s.seen.Load(user); ok {
+		if q, ok := s.cfg.AgentQuotas[strings.ToLower(email.(string))]; ok {
+			return q
+		}
+	}
+	return s.cfg.AgentQuota
+}
+
+// SetSpaceQuota sets a team space's own quota (owner only): bytes up to
+// the ceiling the configuration allows owners (max_space_quota, else
+// default_quota, else none), or 0 to go back to the default.
+func (s *Service) SetSpaceQuota(ctx context.Context, u identity.User, space string, quota int64) (store.Space, error) {
+	sp, err := s.access(ctx, u, space, store.RoleOwner)
+	if errors.Is(err, errReadOnly) {
+		return sp, fail(http.StatusForbidden, "owner_only", "Seul un propriétaire de l'espace peut changer son quota.")
+	} else if err != nil {
+		return sp, err
+	}
+	if sp.Kind == store.SpacePersonal {
+		return sp, fail(http.StatusBadRequest, "personal_space", "Le quota d'un espace personnel se règle dans la configuration.")
+	}
+	ceiling := s.cfg.MaxSpaceQuota
+	if ceiling == 0 {
+		ceiling = s.cfg.Quota
+	}
+	switch {
+	case quota < 0:
+		return sp, fail(http.StatusBadRequest, "invalid_quota", "Le quota est un nombre d'octets positif (0 : quota par défaut).")
+	case ceiling > 0 && quota > ceiling:
+		return sp, fail(http.StatusBadRequest, "quota_too_high", "Le quota d'un espace ne peut pas dépasser "+humanSize(ceiling)+".")
+	}
+	if err := s.store.SetQuota(ctx, space, quota); err != nil {
+		return sp, err
+	}
+	s.audit(ctx, space, u.ID, "quota_set", "", humanSize(quota))
+	return sp, s.fillUsage(ctx, &sp)
 }
 
 // AgentQuota is an agent's quota and usage, for the quota bar.
@@ -106,7 +151,7 @@ type AgentQuota struct {
 // MyQuota returns u's own quota and usage.
 func (s *Service) MyQuota(ctx context.Context, u identity.User) (AgentQuota, error) {
 	stored, reserved, err := s.store.AgentUsage(ctx, u.ID, "")
-	return AgentQuota{Quota: s.cfg.AgentQuota, Used: stored, Reserved: reserved}, err
+	return AgentQuota{Quota: s.agentQuota(u.ID), Used: stored, Reserved: reserved}, err
 }
 
 // CreateSpace creates a team space owned by u.

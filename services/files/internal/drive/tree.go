@@ -69,6 +69,7 @@ func (s *Service) CreateFolder(ctx context.Context, u identity.User, space, pare
 	} else if err != nil {
 		return n, err
 	}
+	s.audit(ctx, space, u.ID, "folder_created", n.ID, name)
 	s.notifyAdded(ctx, u.ID, space, parent, name, displayName(u), true)
 	return s.store.Node(ctx, space, n.ID)
 }
@@ -120,7 +121,8 @@ func (s *Service) Delete(ctx context.Context, u identity.User, space, id string)
 	if _, err := s.access(ctx, u, space, store.RoleEditor); err != nil {
 		return err
 	}
-	if _, err := s.liveNode(ctx, space, id); err != nil {
+	n, err := s.liveNode(ctx, space, id)
+	if err != nil {
 		return err
 	}
 	if err := s.store.Trash(ctx, space, id, u.ID, s.now()); errors.Is(err, store.ErrNotFound) {
@@ -128,7 +130,7 @@ func (s *Service) Delete(ctx context.Context, u identity.User, space, id string)
 	} else if err != nil {
 		return err
 	}
-	s.audit(ctx, space, u.ID, "delete", id, "")
+	s.audit(ctx, space, u.ID, "delete", id, n.Name)
 	return nil
 }
 
@@ -162,6 +164,7 @@ func (s *Service) Restore(ctx context.Context, u identity.User, space, id string
 	} else if err != nil {
 		return n, err
 	}
+	s.audit(ctx, space, u.ID, "restore", id, n.Name)
 	return s.store.Node(ctx, space, id)
 }
 

@@ -498,6 +498,12 @@ func (s *Service) putPart(ctx context.Context, up store.Upload, number int, data
 // complete uploads the last part, assembles the object and records it as
 // a new version.
 func (s *Service) complete(ctx context.Context, u identity.User, up store.Upload, parts []blob.Part, last []byte) (Upload, error) {
+	// The folder may have moved to another space since the upload began
+	// (the upload went with it): the uploader must be able to add files
+	// there too.
+	if _, err := s.access(ctx, u, up.SpaceID, store.RoleEditor); err != nil {
+		return Upload{}, errParent
+	}
 	if len(last) > 0 {
 		p, err := s.putPart(ctx, up, len(parts)+1, last)
 		if err != nil {

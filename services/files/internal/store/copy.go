@@ -101,9 +101,10 @@ func anys(ids []string) []any {
 
 // MoveToSpace moves live node id and everything below it (trashed
 // descendants included) from space to another space, under parent with
-// name, in one transaction; the share links on the moved items are
-// revoked (they were the old space's). ErrConflict if the name is taken.
-func (s *Store) MoveToSpace(ctx context.Context, from, id, to, parent, name string, ids []string, at time.Time) error {
+// name, in one transaction, with the resumable uploads in progress into
+// the moved folders; the share links on the moved items go along when
+// keepLinks, else are revoked. ErrConflict if the name is taken.
+func (s *Store) MoveToSpace(ctx context.Context, from, id, to, parent, name string, ids []string, keepLinks bool, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE files_nodes SET space_id = ?, parent_id = ?, name = ?, name_key = ?, modified_at = ?
 			WHERE space_id = ? AND id = ? AND trashed_at IS NULL`), to, parent, name, names.Key(name), ms(at), from, id)
@@ -116,8 +117,16 @@ func (s *Store) MoveToSpace(ctx context.Context, from, id, to, parent, name stri
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE files_nodes SET space_id = ? WHERE space_id = ? AND id IN `+in), append([]any{to, from}, batch...)...); err != nil {
 				return conflict(err)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE files_links SET revoked_at = ? WHERE revoked_at IS NULL AND space_id = ? AND node_id IN `+in),
-				append([]any{ms(at), from}, batch...)...); err != nil {
+			links := `UPDATE files_links SET revoked_at = ? WHERE revoked_at IS NULL AND space_id = ? AND node_id IN `
+			first := any(ms(at))
+			if keepLinks {
+				links, first = `UPDATE files_links SET space_id = ? WHERE space_id = ? AND node_id IN `, to
+			}
+			if _, err := tx.ExecContext(ctx, s.q(links+in), append([]any{first, from}, batch...)...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE files_uploads SET space_id = ? WHERE space_id = ? AND parent_id IN `+in),
+				append([]any{to, from}, batch...)...); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -97,9 +99,11 @@ type Audit struct {
 	SpaceID string    `json:"-"`
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`
-	NodeID  string    `json:"node_id,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	// ActorEmail is the agent's email, when the service has seen them.
+	ActorEmail string `json:"actor_email,omitempty"`
+	Action     string `json:"action"`
+	NodeID     string `json:"node_id,omitempty"`
+	Detail     string `json:"detail,omitempty"`
 }
 
 // AddAudit appends an entry.
@@ -109,24 +113,60 @@ func (s *Store) AddAudit(ctx context.Context, a Audit) error {
 	return err
 }
 
-// AuditLog returns the latest limit entries of a space, newest first.
-func (s *Store) AuditLog(ctx context.Context, space string, limit int) ([]Audit, error) {
-	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT id, at, actor, action, node_id, detail FROM files_audit WHERE space_id = ? ORDER BY at DESC, id DESC LIMIT ?`), space, limit)
+// AuditQuery selects a page of a space's log: only these actions (none:
+// all), after a cursor (newest first).
+type AuditQuery struct {
+	Actions []string
+	After   Cursor
+	Limit   int
+}
+
+// AuditLog returns up to q.Limit entries of a space, newest first, with
+// the actor's email when the service has seen them, and the cursor of
+// the next page (nil at the end). The index (space_id, at) serves the
+// keyset condition; an action filter reads along it.
+func (s *Store) AuditLog(ctx context.Context, space string, q AuditQuery) ([]Audit, *Cursor, error) {
+	where, args := `a.space_id = ?`, []any{space}
+	if q.After.ID != "" {
+		at, err := strconv.ParseInt(q.After.Key, 10, 64)
+		if err != nil {
+			return nil, nil, ErrBadCursor
+		}
+		where += ` AND (a.at < ? OR (a.at = ? AND a.id < ?))`
+		args = append(args, at, at, q.After.ID)
+	}
+	if len(q.Actions) > 0 {
+		where += ` AND a.action IN (?` + strings.Repeat(`, ?`, len(q.Actions)-1) + `)`
+		for _, a := range q.Actions {
+			args = append(args, a)
+		}
+	}
+	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT a.id, a.at, a.actor, COALESCE(g.email, ''), a.action, a.node_id, a.detail
+		FROM files_audit a LEFT JOIN files_agents g ON g.user_id = a.actor
+		WHERE `+where+` ORDER BY a.at DESC, a.id DESC LIMIT ?`), append(args, q.Limit+1)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	out := []Audit{}
 	for rows.Next() {
 		a := Audit{SpaceID: space}
 		var at int64
-		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.Action, &a.NodeID, &a.Detail); err != nil {
-			return nil, err
+		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.ActorEmail, &a.Action, &a.NodeID, &a.Detail); err != nil {
+			return nil, nil, err
 		}
 		a.At = fromMS(at)
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(out) <= q.Limit {
+		return out, nil, nil
+	}
+	out = out[:q.Limit]
+	last := out[len(out)-1]
+	return out, &Cursor{Key: strconv.FormatInt(ms(last.At), 10), ID: last.ID}, nil
 }
 
 // Usage returns the bytes a space holds (every version, trash included)

@@ -58,11 +58,11 @@ type Hit struct {
 	SpaceName string `json:"space_name"`
 }
 
-// Search returns up to limit nodes (from offset) not in the trash
+// Search returns up to limit nodes (after the cursor: name key, id) not in the trash
 // themselves, whose name contains q case-insensitively, in the spaces
 // user is a member of, by name; infected files are left out. Items under
 // a trashed folder are returned: the caller filters them.
-func (s *Store) Search(ctx context.Context, user, q string, limit, offset int) ([]Hit, error) {
+func (s *Store) Search(ctx context.Context, user, q string, after Cursor, limit int) ([]Hit, error) {
 	key := names.Key(q)
 	var match string
 	var args []any
@@ -77,11 +77,15 @@ func (s *Store) Search(ctx context.Context, user, q string, limit, offset int) (
 	default:
 		match, args = `instr(n.name_key, ?) > 0`, []any{key}
 	}
+	if after.ID != "" {
+		match += ` AND (n.name_key > ? OR (n.name_key = ? AND n.id > ?))`
+		args = append(args, after.Key, after.Key, after.ID)
+	}
 	rows, err := s.db.Read.QueryContext(ctx, s.q(`SELECT `+nodeCols+`, s.name`+nodeFrom+`
 		JOIN files_members m ON m.space_id = n.space_id AND m.user_id = ?
 		JOIN files_spaces s ON s.id = n.space_id
 		WHERE n.trashed_at IS NULL AND COALESCE(v.scan_state, '') <> 'infected' AND `+match+`
-		ORDER BY n.name_key, n.id LIMIT ? OFFSET ?`), append(append([]any{user}, args...), limit, offset)...)
+		ORDER BY n.name_key, n.id LIMIT ?`), append(append([]any{user}, args...), limit)...)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func TestSearchTiming(t *testing.T) {
 			start := time.Now()
 			n := 0
 			for i := 0; i < 20; i++ {
-				hits, err := st.Search(ctx, "a", q, 50, 0)
+				hits, err := st.Search(ctx, "a", q, store.Cursor{}, 50)
 				must(t, err)
 				n = len(hits)
 			}

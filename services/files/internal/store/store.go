@@ -327,6 +327,12 @@ func (s *Store) Place(ctx context.Context, space, id, parent, name string, at ti
 	return affected(res, conflict(err))
 }
 
+// SetModified sets the modification time of a live node.
+func (s *Store) SetModified(ctx context.Context, space, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE files_nodes SET modified_at = ? WHERE space_id = ? AND id = ? AND trashed_at IS NULL`), ms(at), space, id)
+	return affected(res, err)
+}
+
 // Trash puts a live node in the trash.
 func (s *Store) Trash(ctx context.Context, space, id, by string, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE files_nodes SET trashed_at = ?, trashed_by = ? WHERE space_id = ? AND id = ? AND trashed_at IS NULL`),

@@ -213,16 +213,29 @@ func TestMembershipChangesAndInvitations(t *testing.T) {
 		if err := st.SetRole(ctx, "t1", "nobody", store.RoleEditor); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("role of a non-member: %v", err)
 		}
-		must(t, st.Invite(ctx, store.Member{SpaceID: "t1", Email: "Emma@X.fr", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0}))
-		if err := st.Invite(ctx, store.Member{SpaceID: "t1", Email: "emma@x.fr", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		exp := t0.Add(time.Hour)
+		must(t, st.CreateSpace(ctx, store.Space{ID: "t2", Kind: store.SpaceTeam, Name: "Ancien", CreatedBy: "alice", CreatedAt: t0}))
+		must(t, st.Invite(ctx, store.Member{SpaceID: "t1", Email: "Emma@X.fr", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0, ExpiresAt: &exp}))
+		if err := st.Invite(ctx, store.Member{SpaceID: "t1", Email: "emma@x.fr", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0, ExpiresAt: &exp}); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("second invitation: %v", err)
 		}
-		claimed, err := st.SeeAgent(ctx, "emma", "EMMA@x.fr", t0)
+		old := t0.Add(-time.Minute)
+		must(t, st.Invite(ctx, store.Member{SpaceID: "t2", Email: "emma@x.fr", Role: store.RoleEditor, AddedBy: "alice", AddedAt: t0.Add(-time.Hour), ExpiresAt: &old}))
+		claimed, expired, err := st.SeeAgent(ctx, "emma", "EMMA@x.fr", t0)
 		if err != nil || len(claimed) != 1 || claimed[0].SpaceID != "t1" || claimed[0].Role != store.RoleEditor {
 			t.Fatalf("claimed: %+v %v", claimed, err)
 		}
-		if again, err := st.SeeAgent(ctx, "emma", "emma@x.fr", t0); err != nil || len(again) != 0 {
+		if len(expired) != 1 || expired[0].SpaceID != "t2" || !expired[0].ExpiresAt.Equal(old) {
+			t.Fatalf("expired: %+v", expired)
+		}
+		if again, _, err := st.SeeAgent(ctx, "emma", "emma@x.fr", t0); err != nil || len(again) != 0 {
 			t.Fatalf("claimed twice: %+v %v", again, err)
+		}
+		// Sent again, the expired invitation is valid and claimed.
+		renewed := t0.Add(time.Hour)
+		must(t, st.RenewInvitation(ctx, store.Member{SpaceID: "t2", Email: "EMMA@x.fr", Role: store.RoleReader, AddedBy: "alice", AddedAt: t0, ExpiresAt: &renewed}))
+		if claimed, _, err := st.ClaimInvitations(ctx, "emma", "emma@x.fr", t0); err != nil || len(claimed) != 1 || claimed[0].Role != store.RoleReader {
+			t.Fatalf("renewed: %+v %v", claimed, err)
 		}
 		if id, err := st.AgentByEmail(ctx, "Emma@x.fr"); err != nil || id != "emma" {
 			t.Fatalf("agent by email: %q %v", id, err)
@@ -260,7 +273,7 @@ func TestSearch(t *testing.T) {
 
 		search := func(user, q string) []string {
 			t.Helper()
-			hits, err := st.Search(ctx, user, q, 10, 0)
+			hits, err := st.Search(ctx, user, q, store.Cursor{}, 10)
 			must(t, err)
 			var out []string
 			for _, h := range hits {

@@ -7,7 +7,18 @@ import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Input } from "@codegouvfr/react-dsfr/Input";
 import { createModal } from "@codegouvfr/react-dsfr/Modal";
 import { Select } from "@codegouvfr/react-dsfr/Select";
-import { canEdit, copyName, errorMessage, filesApi, nameProblem, sortSpaces, type FileNode, type Space } from "../../files/api";
+import {
+    canEdit,
+    copyName,
+    errorMessage,
+    filesApi,
+    nameProblem,
+    runBatch,
+    sortSpaces,
+    type BatchFailure,
+    type FileNode,
+    type Space
+} from "../../files/api";
 
 export const folderModal = createModal({ id: "bureau-files-new-folder", isOpenedByDefault: false });
 export const renameModal = createModal({ id: "bureau-files-rename", isOpenedByDefault: false });
@@ -33,6 +44,74 @@ function useSubmit(close: () => void, onDone: () => void) {
         }
     };
     return { busy, error, setError, run };
+}
+
+/**
+ * Submission of an action on several items, one request each: progress,
+ * and each item's failure with the service's message. Closes the dialog
+ * when every item succeeded; otherwise stays open on the failures (the
+ * folder is reloaded either way: some items may have been done).
+ */
+function useBatch(close: () => void, onDone: () => void) {
+    const [busy, setBusy] = useState(false);
+    const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+    const [failures, setFailures] = useState<BatchFailure[]>([]);
+    const reset = () => (setFailures([]), setProgress(null));
+    const run = async (nodes: FileNode[], op: (n: FileNode) => Promise<unknown>) => {
+        setBusy(true);
+        setFailures([]);
+        const failed = await runBatch(nodes, op, (done, total) => setProgress({ done, total }));
+        setBusy(false);
+        setProgress(null);
+        setFailures(failed);
+        if (failed.length === 0) close();
+        onDone();
+    };
+    return { busy, progress, failures, reset, run };
+}
+
+/** Progress of a batch, then what failed, item by item. */
+function BatchStatus({ b, count }: { b: ReturnType<typeof useBatch>; count: number }) {
+    return (
+        <>
+            {b.progress && b.progress.total > 1 && (
+                <div className="fr-mt-2w" role="status" aria-live="polite">
+                    <p className="fr-text--sm fr-mb-1v">
+                        {b.progress.done} sur {b.progress.total} éléments traités…
+                    </p>
+                    <progress className="bureau-progress" max={b.progress.total} value={b.progress.done} />
+                </div>
+            )}
+            {b.failures.length > 0 &&
+                (count === 1 ? (
+                    <ErrorText error={b.failures[0].message} />
+                ) : (
+                    <Alert
+                        severity="error"
+                        small
+                        className={fr.cx("fr-mt-2w")}
+                        description={
+                            <>
+                                {b.failures.length} sur {count} éléments n'ont pas pu être traités :
+                                <ul className="fr-mb-0" data-testid="batch-failures">
+                                    {b.failures.map((f, i) => (
+                                        <li key={i}>
+                                            « {f.name} » : {f.message}
+                                        </li>
+                                    ))}
+                                </ul>
+                            </>
+                        }
+                    />
+                ))}
+        </>
+    );
+}
+
+/** « le fichier « a.txt » », « le dossier « B » » or « 3 éléments ». */
+function itemsLabel(nodes: FileNode[]): string {
+    if (nodes.length === 1) return `${nodes[0].kind === "folder" ? "le dossier" : "le fichier"} « ${nodes[0].name} »`;
+    return `${nodes.length} éléments`;
 }
 
 function NameForm({ label, value, onChange, error, onSubmit }: { label: string; value: string; onChange: (v: string) => void; error: string; onSubmit: () => void }) {
@@ -105,9 +184,10 @@ export function RenameDialog({ node, onDone }: { node: FileNode | null; onDone: 
     );
 }
 
-export function DeleteDialog({ node, onDone }: { node: FileNode | null; onDone: () => void }) {
-    const s = useSubmit(deleteModal.close, onDone);
-    useEffect(() => s.setError(""), [node]); // eslint-disable-line react-hooks/exhaustive-deps
+export function DeleteDialog({ nodes, onDone }: { nodes: FileNode[]; onDone: () => void }) {
+    const b = useBatch(deleteModal.close, onDone);
+    useEffect(() => b.reset(), [nodes]); // eslint-disable-line react-hooks/exhaustive-deps
+    const what = itemsLabel(nodes);
     return (
         <deleteModal.Component
             title="Mettre à la corbeille ?"
@@ -117,17 +197,17 @@ export function DeleteDialog({ node, onDone }: { node: FileNode | null; onDone: 
                 {
                     children: "Mettre à la corbeille",
                     doClosesModal: false,
-                    disabled: s.busy || !node,
-                    onClick: () => node && void s.run(() => filesApi.remove(node.space_id, node.id))
+                    disabled: b.busy || nodes.length === 0,
+                    onClick: () => void b.run(nodes, (n) => filesApi.remove(n.space_id, n.id))
                 }
             ]}
         >
             <p>
-                {node?.kind === "folder" ? "Le dossier" : "Le fichier"} « {node?.name} »
-                {node?.kind === "folder" ? " et tout son contenu seront placés" : " sera placé"} dans la corbeille de l'espace. Vous
-                pourrez {node?.kind === "folder" ? "les" : "le"} restaurer depuis la corbeille.
+                {what.charAt(0).toUpperCase() + what.slice(1)}
+                {nodes.some((n) => n.kind === "folder") ? " (avec le contenu des dossiers)" : ""}
+                {nodes.length > 1 ? " seront placés" : " sera placé"} dans la corbeille de l'espace. Vous pourrez {nodes.length > 1 ? "les" : "le"} restaurer depuis la corbeille.
             </p>
-            <ErrorText error={s.error} />
+            <BatchStatus b={b} count={nodes.length} />
         </deleteModal.Component>
     );
 }
@@ -138,20 +218,21 @@ export function DeleteDialog({ node, onDone }: { node: FileNode | null; onDone: 
  * another space or copying goes through the service's cross-space rules
  * (editor on both sides, the target's quota; links revoked on a move).
  */
-export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; mode: "move" | "copy"; onDone: () => void }) {
+export function TransferDialog({ nodes, mode, onDone }: { nodes: FileNode[]; mode: "move" | "copy"; onDone: () => void }) {
+    const node = nodes[0] ?? null;
     const modal = mode === "move" ? moveModal : copyModal;
     const [spaces, setSpaces] = useState<Space[] | null>(null);
     const [space, setSpace] = useState("");
     const [path, setPath] = useState<{ id: string; name: string }[]>([]);
     const [folders, setFolders] = useState<FileNode[] | null>(null);
     const [loadError, setLoadError] = useState("");
-    const s = useSubmit(modal.close, onDone);
+    const b = useBatch(modal.close, onDone);
     const here = path.length ? path[path.length - 1].id : "";
 
     useEffect(() => {
         setPath([]);
         setSpace(node?.space_id ?? "");
-        s.setError("");
+        b.reset();
         if (!node) return;
         const ctl = new AbortController();
         filesApi
@@ -165,7 +246,7 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
             .catch((err) => !ctl.signal.aborted && setLoadError(errorMessage(err)));
         return () => ctl.abort();
         // eslint-disable-next-line react-hooks/exhaustive-deps
-    }, [node]);
+    }, [nodes]);
 
     useEffect(() => {
         if (!node || !space) return;
@@ -175,33 +256,34 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
         filesApi
             .list(space, { parent: here, sort: "name", limit: 1000 }, ctl.signal)
             // A folder cannot go into itself: it is not offered as a destination.
-            .then((p) => setFolders(p.items.filter((n) => n.kind === "folder" && n.id !== node.id)))
+            .then((p) => setFolders(p.items.filter((n) => n.kind === "folder" && !nodes.some((m) => m.id === n.id))))
             .catch((err) => !ctl.signal.aborted && setLoadError(errorMessage(err)));
         return () => ctl.abort();
-    }, [node, space, here]);
+        // eslint-disable-next-line react-hooks/exhaustive-deps
+    }, [nodes, space, here]);
 
     const sameFolder = node !== null && node.space_id === space && node.parent_id === here;
     const submit = () => {
         if (!node) return;
         if (mode === "copy") {
             // Into its own folder: a duplicate, « nom (copie).ext » (the same name would be name_taken).
-            const to = sameFolder ? { space, parent: here, name: copyName(node.name, node.kind) } : { space, parent: here };
-            return void s.run(() => filesApi.copy(node.space_id, node.id, to));
+            return void b.run(nodes, (n) =>
+                filesApi.copy(n.space_id, n.id, sameFolder ? { space, parent: here, name: copyName(n.name, n.kind) } : { space, parent: here })
+            );
         }
-        const change = node.space_id === space ? { parent: here } : { space, parent: here };
-        void s.run(() => filesApi.place(node.space_id, node.id, change));
+        void b.run(nodes, (n) => filesApi.place(n.space_id, n.id, n.space_id === space ? { parent: here } : { space, parent: here }));
     };
     const spaceName = spaces?.find((sp) => sp.id === space)?.name ?? "";
     const verb = mode === "move" ? "Déplacer" : "Copier";
     return (
         <modal.Component
-            title={`${verb} « ${node?.name ?? ""} »`}
+            title={nodes.length > 1 ? `${verb} ${nodes.length} éléments` : `${verb} « ${node?.name ?? ""} »`}
             buttons={[
                 { children: "Annuler", priority: "secondary" },
                 {
                     children: mode === "move" ? "Déplacer ici" : sameFolder ? "Dupliquer ici" : "Copier ici",
                     doClosesModal: false,
-                    disabled: s.busy || !node || !space || (mode === "move" && sameFolder),
+                    disabled: b.busy || !node || !space || (mode === "move" && sameFolder),
                     onClick: submit
                 }
             ]}
@@ -230,7 +312,9 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
                 Destination : <strong data-testid={`${mode}-destination`}>{[spaceName || "Racine de l'espace", ...path.map((p) => p.name)].join(" › ")}</strong>
             </p>
             {mode === "move" && node && space !== node.space_id && (
-                <p className="fr-text--xs bureau-muted">Les liens de partage de cet élément seront révoqués en changeant d'espace.</p>
+                <p className="fr-text--xs bureau-muted">
+                    Les liens de partage sont conservés si vous pouvez gérer les liens de l'espace de destination, sinon révoqués.
+                </p>
             )}
             <ul className="bureau-files__picker">
                 {path.length > 0 && (
@@ -246,7 +330,8 @@ export function TransferDialog({ node, mode, onDone }: { node: FileNode | null; 
                 {folders?.length === 0 && <li className="fr-text--sm bureau-muted">Aucun sous-dossier.</li>}
                 {folders === null && !loadError && space && <li className="fr-text--sm">Chargement…</li>}
             </ul>
-            <ErrorText error={loadError || s.error} />
+            <ErrorText error={loadError} />
+            <BatchStatus b={b} count={nodes.length} />
         </modal.Component>
     );
 }

@@ -6,7 +6,9 @@ import { Breadcrumb } from "@codegouvfr/react-dsfr/Breadcrumb";
 import { Button } from "@codegouvfr/react-dsfr/Button";
 import type { Notification } from "../../events";
 import {
+    apiPaths,
     canEdit,
+    canManage,
     errorMessage,
     filesApi,
     locationPath,
@@ -21,7 +23,8 @@ import { uploads } from "../../files/uploads";
 import { NotFound } from "../InfoPage";
 import { DeleteDialog, NewFolderDialog, RenameDialog, TransferDialog, copyModal, deleteModal, folderModal, moveModal, renameModal } from "./Dialogs";
 import { FolderTable, type NodeAction } from "./FolderTable";
-import { QuotaBar } from "./QuotaBar";
+import { JournalView } from "./JournalView";
+import { QuotaBar, QuotaEditor } from "./QuotaBar";
 import { LoadError, SpaceList } from "./SpaceList";
 import { FileSearch } from "./Search";
 import { ShareDialog, shareModal, type ShareTarget } from "./ShareDialog";
@@ -54,7 +57,17 @@ export function FilesPage({ pathname, meId, email, canCreateSpaces, latest }: Pr
 
     if (!loc) return <NotFound />;
     if (loc.view === "spaces") return <SpacesView canCreate={canCreateSpaces} email={email} reloadKey={reloadKey} />;
-    return <SpaceView key={loc.space} space={loc.space} meId={meId} folder={loc.view === "folder" ? loc.folder : null} reloadKey={reloadKey} reload={reload} />;
+    return (
+        <SpaceView
+            key={loc.space}
+            space={loc.space}
+            meId={meId}
+            folder={loc.view === "folder" ? loc.folder : null}
+            journal={loc.view === "journal"}
+            reloadKey={reloadKey}
+            reload={reload}
+        />
+    );
 }
 
 function SpacesView({ canCreate, email, reloadKey }: { canCreate: boolean; email: string; reloadKey: number }) {
@@ -68,13 +81,18 @@ function SpacesView({ canCreate, email, reloadKey }: { canCreate: boolean; email
 
 type Listing = { status: "loading" } | { status: "error"; message: string } | { status: "ok"; items: FileNode[]; total: number };
 
-/** A space: its header, then a folder (folder = id, "" = root) or the trash (folder = null). */
-function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; meId: string; folder: string | null; reloadKey: number; reload: () => void }) {
+type SpaceProps = { space: string; meId: string; folder: string | null; journal: boolean; reloadKey: number; reload: () => void };
+
+/** A space: its header, then a folder (folder = id, "" = root), the trash (folder = null) or the journal. */
+function SpaceView({ space, meId, folder, journal, reloadKey, reload }: SpaceProps) {
     const [info, setInfo] = useState<Space | null>(null);
     const [chain, setChain] = useState<FileNode[]>([]);
     const [listing, setListing] = useState<Listing>({ status: "loading" });
     const [sort, setSort] = useState<{ key: SortKey; order: SortOrder }>({ key: "name", order: "asc" });
     const [target, setTarget] = useState<FileNode | null>(null);
+    // The items an action applies to: one row's, or the selection's.
+    const [targets, setTargets] = useState<FileNode[]>([]);
+    const [selected, setSelected] = useState<Set<string>>(new Set());
     const [share, setShare] = useState<ShareTarget>({ node: null, tab: "members", key: 0 });
     const [versionsKey, setVersionsKey] = useState(0);
     const [error, setError] = useState("");
@@ -128,6 +146,34 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
 
     // Folder changed: show the spinner rather than the previous folder's items.
     useEffect(() => setListing({ status: "loading" }), [space, folder]);
+    // The selection keeps only items still listed (moved or deleted ones go).
+    useEffect(() => {
+        if (folder === null) return setSelected(new Set());
+        if (listing.status !== "ok") return;
+        setSelected((sel) => {
+            const ids = new Set(listing.items.map((n) => n.id));
+            const kept = [...sel].filter((id) => ids.has(id));
+            return kept.length === sel.size ? sel : new Set(kept);
+        });
+    }, [listing, folder]);
+    const onSelect = (id: string) => {
+        if (listing.status !== "ok") return;
+        setSelected((sel) => {
+            if (id === "all") return listing.items.every((n) => sel.has(n.id)) ? new Set() : new Set(listing.items.map((n) => n.id));
+            const next = new Set(sel);
+            if (!next.delete(id)) next.add(id);
+            return next;
+        });
+    };
+    const selectedNodes = listing.status === "ok" ? listing.items.filter((n) => selected.has(n.id)) : [];
+    const onBatch = (action: "move" | "copy" | "delete") => {
+        setTargets(selectedNodes);
+        ({ move: moveModal, copy: copyModal, delete: deleteModal })[action].open();
+    };
+    const afterBatch = () => {
+        setSelected(new Set());
+        reload();
+    };
 
     const loadMore = async () => {
         if (listing.status !== "ok" || folder === null) return;
@@ -146,6 +192,7 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
     const onAction = (action: NodeAction, node: FileNode) => {
         if (action === "share") return openShare(node, "links");
         setTarget(node);
+        setTargets([node]);
         if (action === "versions") setVersionsKey((k) => k + 1);
         ({ rename: renameModal, move: moveModal, copy: copyModal, delete: deleteModal, versions: versionsModal })[action].open();
     };
@@ -157,11 +204,12 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
 
     const editable = canEdit(info.role);
     const names = new Map<string, string>([...cache.current.values(), ...(listing.status === "ok" ? listing.items : [])].map((n) => [n.id, n.name]));
-    const trash = folder === null;
-    const current = trash ? "Corbeille" : chain.length ? chain[chain.length - 1].name : info.name;
+    const trash = folder === null && !journal;
+    const current = journal ? "Journal" : trash ? "Corbeille" : chain.length ? chain[chain.length - 1].name : info.name;
+    const inFolder = folder !== null;
     const segments = [
         { label: "Fichiers", linkProps: { href: "/fichiers" } },
-        ...(trash || chain.length ? [{ label: info.name, linkProps: { href: locationPath({ view: "folder", space, folder: "" }) } }] : []),
+        ...(!inFolder || chain.length ? [{ label: info.name, linkProps: { href: locationPath({ view: "folder", space, folder: "" }) } }] : []),
         ...chain.slice(0, -1).map((n) => ({ label: n.name, linkProps: { href: locationPath({ view: "folder", space, folder: n.id }) } }))
     ];
 
@@ -171,18 +219,18 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
             <div className="bureau-files__toolbar">
                 <h1 className="fr-mb-0 bureau-files__title">{current}</h1>
                 <div className="bureau-files__toolbar-buttons">
-                    {!trash && editable && <UploadButton space={space} parent={folder} />}
-                    {!trash && editable && (
+                    {inFolder && editable && <UploadButton space={space} parent={folder} />}
+                    {inFolder && editable && (
                         <Button iconId="fr-icon-folder-2-line" priority="secondary" nativeButtonProps={folderModal.buttonProps}>
                             Nouveau dossier
                         </Button>
                     )}
-                    {!trash && (
+                    {inFolder && (
                         <Button iconId="fr-icon-team-line" priority="secondary" onClick={() => openShare(chain.length ? chain[chain.length - 1] : null, "members")}>
                             Partager
                         </Button>
                     )}
-                    {!trash && (
+                    {inFolder && (
                         <Button
                             iconId="fr-icon-search-line"
                             priority="tertiary"
@@ -192,7 +240,12 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                             Rechercher
                         </Button>
                     )}
-                    {trash ? (
+                    {inFolder && canManage(info.role) && (
+                        <Button iconId="fr-icon-article-line" priority="tertiary" linkProps={{ href: locationPath({ view: "journal", space }) }}>
+                            Journal
+                        </Button>
+                    )}
+                    {!inFolder ? (
                         <Button iconId="fr-icon-arrow-go-back-line" priority="tertiary" linkProps={{ href: locationPath({ view: "folder", space, folder: "" }) }}>
                             Retour aux fichiers
                         </Button>
@@ -205,10 +258,15 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
             </div>
             {searching && <FileSearch autoFocus />}
             <QuotaBar space={info} />
+            {inFolder && <QuotaEditor space={info} onDone={reload} />}
             {!editable && <p className="fr-text--sm bureau-muted">Vous pouvez consulter et télécharger les fichiers de cet espace, sans les modifier.</p>}
-            {!trash && <UploadList />}
-            {trash ? (
-                <TrashView space={space} editable={editable} reloadKey={reloadKey} />
+            {inFolder && <UploadList />}
+            {folder === null ? (
+                journal ? (
+                    <JournalView space={space} meId={meId} reloadKey={reloadKey} />
+                ) : (
+                    <TrashView space={space} editable={editable} reloadKey={reloadKey} />
+                )
             ) : (
                 <DropZone space={space} parent={folder} enabled={editable}>
                     {listing.status === "loading" && <Loading />}
@@ -220,7 +278,19 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                             </Empty>
                         ) : (
                             <>
-                                <FolderTable items={listing.items} sort={sort.key} order={sort.order} onSort={onSort} editable={editable} onAction={onAction} />
+                                {selectedNodes.length > 0 && (
+                                    <SelectionBar space={space} nodes={selectedNodes} editable={editable} onBatch={onBatch} onClear={() => setSelected(new Set())} />
+                                )}
+                                <FolderTable
+                                    items={listing.items}
+                                    sort={sort.key}
+                                    order={sort.order}
+                                    onSort={onSort}
+                                    editable={editable}
+                                    onAction={onAction}
+                                    selected={selected}
+                                    onSelect={onSelect}
+                                />
                                 {listing.items.length < listing.total && (
                                     <Button priority="secondary" onClick={() => void loadMore()}>
                                         Afficher plus ({listing.total - listing.items.length} restants)
@@ -230,21 +300,69 @@ function SpaceView({ space, meId, folder, reloadKey, reload }: { space: string; 
                         ))}
                 </DropZone>
             )}
-            {!trash && (
+            {inFolder && (
                 <>
                     <ShareDialog space={info} meId={meId} target={share} names={names} />
                     <VersionsDialog node={target} openKey={versionsKey} editable={editable} onRestored={reload} />
-                    <TransferDialog node={target} mode="copy" onDone={reload} />
+                    <TransferDialog nodes={targets} mode="copy" onDone={afterBatch} />
                 </>
             )}
-            {!trash && editable && (
+            {inFolder && editable && (
                 <>
                     <NewFolderDialog space={space} parent={folder} onDone={reload} />
                     <RenameDialog node={target} onDone={reload} />
-                    <TransferDialog node={target} mode="move" onDone={reload} />
-                    <DeleteDialog node={target} onDone={reload} />
+                    <TransferDialog nodes={targets} mode="move" onDone={afterBatch} />
+                    <DeleteDialog nodes={targets} onDone={afterBatch} />
                 </>
             )}
         </>
+    );
+}
+
+/** What can be done with the selected items at once. */
+function SelectionBar({
+    space,
+    nodes,
+    editable,
+    onBatch,
+    onClear
+}: {
+    space: string;
+    nodes: FileNode[];
+    editable: boolean;
+    onBatch: (action: "move" | "copy" | "delete") => void;
+    onClear: () => void;
+}) {
+    return (
+        <div className="bureau-files__selection" role="region" aria-label="Sélection" data-testid="selection-bar">
+            <strong>{nodes.length === 1 ? "1 élément sélectionné" : `${nodes.length} éléments sélectionnés`}</strong>
+            <div className="bureau-files__toolbar-buttons">
+                {/* A plain link: the browser streams the zip to disk itself. */}
+                <a
+                    className={fr.cx("fr-btn", "fr-btn--secondary", "fr-btn--sm", "fr-icon-download-line", "fr-btn--icon-left")}
+                    href={apiPaths.zipSelection(space, nodes.map((n) => n.id))}
+                    download
+                    data-action="zip-selection"
+                >
+                    Télécharger (zip)
+                </a>
+                <Button size="small" priority="secondary" iconId="ri-file-copy-line" onClick={() => onBatch("copy")}>
+                    Copier vers…
+                </Button>
+                {editable && (
+                    <>
+                        <Button size="small" priority="secondary" iconId="fr-icon-folder-2-line" onClick={() => onBatch("move")}>
+                            Déplacer vers…
+                        </Button>
+                        <Button size="small" priority="secondary" iconId="fr-icon-delete-line" onClick={() => onBatch("delete")}>
+                            Supprimer
+                        </Button>
+                    </>
+                )}
+                <Button size="small" priority="tertiary no outline" onClick={onClear}>
+                    Désélectionner
+                </Button>
+            </div>
+        </div>
     );
 }

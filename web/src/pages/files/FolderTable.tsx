@@ -22,6 +22,9 @@ type Props = {
     onSort: (key: SortKey) => void;
     editable: boolean;
     onAction: (action: NodeAction, node: FileNode) => void;
+    /** Ids of the selected items; toggle one, or all of the listed ones. */
+    selected: Set<string>;
+    onSelect: (id: string | "all") => void;
 };
 
 const columns: { key: SortKey; label: string; className?: string }[] = [
@@ -31,7 +34,8 @@ const columns: { key: SortKey; label: string; className?: string }[] = [
 ];
 
 /** A folder's content: sortable headers, one row per item with its actions. */
-export function FolderTable({ items, sort, order, onSort, editable, onAction }: Props) {
+export function FolderTable({ items, sort, order, onSort, editable, onAction, selected, onSelect }: Props) {
+    const all = items.length > 0 && items.every((n) => selected.has(n.id));
     return (
         <div className={fr.cx("fr-table", "fr-table--no-caption") + " bureau-files__table"}>
             <div className="fr-table__wrapper">
@@ -41,6 +45,15 @@ export function FolderTable({ items, sort, order, onSort, editable, onAction }: 
                             <caption>Contenu du dossier</caption>
                             <thead>
                                 <tr>
+                                    <th scope="col" className="bureau-files__col-select">
+                                        <input
+                                            type="checkbox"
+                                            checked={all}
+                                            onChange={() => onSelect("all")}
+                                            aria-label={all ? "Tout désélectionner" : "Tout sélectionner"}
+                                            data-testid="select-all"
+                                        />
+                                    </th>
                                     {columns.map((c) => {
                                         const active = sort === c.key;
                                         return (
@@ -71,7 +84,7 @@ export function FolderTable({ items, sort, order, onSort, editable, onAction }: 
                             </thead>
                             <tbody>
                                 {items.map((n) => (
-                                    <Row key={n.id} node={n} editable={editable} onAction={onAction} />
+                                    <Row key={n.id} node={n} editable={editable} onAction={onAction} selected={selected.has(n.id)} onSelect={onSelect} />
                                 ))}
                             </tbody>
                         </table>
@@ -82,11 +95,16 @@ export function FolderTable({ items, sort, order, onSort, editable, onAction }: 
     );
 }
 
-function Row({ node: n, editable, onAction }: { node: FileNode; editable: boolean; onAction: Props["onAction"] }) {
+type RowProps = { node: FileNode; editable: boolean; onAction: Props["onAction"]; selected: boolean; onSelect: Props["onSelect"] };
+
+function Row({ node: n, editable, onAction, selected, onSelect }: RowProps) {
     const folder = n.kind === "folder";
     const downloadable = isDownloadable(n);
     return (
-        <tr data-node-kind={n.kind} data-node-name={n.name}>
+        <tr data-node-kind={n.kind} data-node-name={n.name} aria-selected={selected}>
+            <td className="bureau-files__col-select">
+                <input type="checkbox" checked={selected} onChange={() => onSelect(n.id)} aria-label={`Sélectionner ${n.name}`} />
+            </td>
             <td className="bureau-files__name">
                 <span
                     className={fr.cx(folder ? "fr-icon-folder-2-fill" : "fr-icon-file-line", "fr-icon--sm", "fr-mr-1w")}

@@ -14,6 +14,8 @@ import {
     canManage,
     canManageMember,
     errorMessage,
+    formatDate,
+    isInvitation,
     filesApi,
     looksLikeEmail,
     RANK,
@@ -31,11 +33,11 @@ const known = new Map<string, DirectoryEntry>();
 
 function memberName(m: Member, meId: string): string {
     if (m.user_id === meId) return "Vous";
-    if (m.status === "pending") return m.email ?? "";
+    if (isInvitation(m)) return m.email ?? "";
     return m.display_name || known.get(m.user_id)?.display_name || m.email || known.get(m.user_id)?.email || `Agent ${m.user_id.slice(0, 8)}…`;
 }
 
-const memberKey = (m: Member) => (m.status === "pending" ? "invitation:" + m.email : m.user_id);
+const memberKey = (m: Member) => (isInvitation(m) ? "invitation:" + m.email : m.user_id);
 
 export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; meId: string; openKey: number; onLeft: () => void }) {
     const { data: members, error, reload } = useLoad(
@@ -43,7 +45,7 @@ export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; m
         (signal) =>
             filesApi
                 .members(space.id, signal)
-                .then((ms) => [...ms].sort((a, b) => Number(a.status === "pending") - Number(b.status === "pending") || RANK[b.role] - RANK[a.role])),
+                .then((ms) => [...ms].sort((a, b) => Number(isInvitation(a)) - Number(isInvitation(b)) || RANK[b.role] - RANK[a.role])),
         [space.id, openKey]
     );
     // The row awaiting confirmation of « Retirer » / « Quitter » / « Annuler l'invitation ».
@@ -76,7 +78,7 @@ export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; m
         const key = memberKey(m);
         const me = m.user_id === meId;
         if (!team) return null;
-        if (m.status === "pending") {
+        if (isInvitation(m)) {
             if (!canManage(space.role)) return null;
             return confirming === key ? (
                 <Confirm
@@ -86,9 +88,20 @@ export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; m
                     onNo={() => setConfirming("")}
                 />
             ) : (
-                <Button size="small" priority="tertiary" onClick={() => setConfirming(key)}>
-                    Annuler l'invitation
-                </Button>
+                <>
+                    {/* Inviting the address again renews the invitation (a new expiry). */}
+                    <Button
+                        size="small"
+                        priority="tertiary"
+                        disabled={busy}
+                        onClick={() => void act(() => filesApi.invite(space.id, m.email ?? "", m.role), `L'invitation de ${m.email} a été renvoyée.`)}
+                    >
+                        Renvoyer l'invitation
+                    </Button>
+                    <Button size="small" priority="tertiary" onClick={() => setConfirming(key)}>
+                        Annuler l'invitation
+                    </Button>
+                </>
             );
         }
         if (me) {
@@ -155,7 +168,7 @@ export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; m
                     {members.map((m) => (
                         <li key={memberKey(m)} data-member-id={m.user_id} data-member-email={m.email} data-member-status={m.status ?? "member"}>
                             <span className="bureau-files__member-who">
-                                <span className={fr.cx(m.status === "pending" ? "fr-icon-mail-line" : "fr-icon-user-line", "fr-icon--sm", "fr-mr-1w")} aria-hidden="true" />
+                                <span className={fr.cx(isInvitation(m) ? "fr-icon-mail-line" : "fr-icon-user-line", "fr-icon--sm", "fr-mr-1w")} aria-hidden="true" />
                                 <span className="bureau-files__member-name">{memberName(m, meId)}</span>
                                 <Badge as="span" small noIcon severity={m.role === "owner" || m.role === "manager" ? "new" : undefined}>
                                     {roleLabel(m.role)}
@@ -164,6 +177,16 @@ export function MembersPanel({ space, meId, openKey, onLeft }: { space: Space; m
                                     <Badge as="span" small noIcon severity="warning">
                                         En attente
                                     </Badge>
+                                )}
+                                {m.status === "expired" && (
+                                    <Badge as="span" small noIcon severity="error">
+                                        Expirée
+                                    </Badge>
+                                )}
+                                {isInvitation(m) && m.expires_at && (
+                                    <span className="fr-text--xs bureau-muted">
+                                        {m.status === "expired" ? "depuis le" : "jusqu'au"} {formatDate(m.expires_at)}
+                                    </span>
                                 )}
                             </span>
                             <span className="bureau-files__member-actions">{rowActions(m)}</span>

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
+import { Button } from "@codegouvfr/react-dsfr/Button";
 import { Input } from "@codegouvfr/react-dsfr/Input";
 import { errorMessage, filesApi, formatSize, hitLocation, locationPath, type SearchHit } from "../../files/api";
 import { Link } from "../../router";
@@ -13,6 +14,8 @@ export function FileSearch({ autoFocus = false }: { autoFocus?: boolean }) {
     const [hits, setHits] = useState<SearchHit[] | null>(null);
     const [error, setError] = useState("");
     const [loading, setLoading] = useState(false);
+    const [next, setNext] = useState<string | undefined>();
+    const [more, setMore] = useState(false);
 
     // 300 ms after the last key; each new query aborts the previous request.
     useEffect(() => {
@@ -29,7 +32,8 @@ export function FileSearch({ autoFocus = false }: { autoFocus?: boolean }) {
             filesApi
                 .search(query, ctl.signal)
                 .then((r) => {
-                    setHits(r);
+                    setHits(r.items);
+                    setNext(r.next);
                     setError("");
                 })
                 .catch((err) => !ctl.signal.aborted && setError(errorMessage(err)))
@@ -40,6 +44,21 @@ export function FileSearch({ autoFocus = false }: { autoFocus?: boolean }) {
             ctl.abort();
         };
     }, [q]);
+
+    // « Plus de résultats »: the next page after the service's cursor.
+    const loadMore = async () => {
+        if (!next) return;
+        setMore(true);
+        try {
+            const r = await filesApi.search(q.trim(), undefined, 50, next);
+            setHits((h) => [...(h ?? []), ...r.items]);
+            setNext(r.next);
+        } catch (err) {
+            setError(errorMessage(err));
+        } finally {
+            setMore(false);
+        }
+    };
 
     return (
         <section className="bureau-files__search fr-mb-2w" role="search" aria-label="Rechercher des fichiers">
@@ -73,6 +92,11 @@ export function FileSearch({ autoFocus = false }: { autoFocus?: boolean }) {
                                 </li>
                             ))}
                         </ul>
+                    )}
+                    {next && (
+                        <Button priority="secondary" size="small" disabled={more} onClick={() => void loadMore()}>
+                            {more ? "Recherche…" : "Plus de résultats"}
+                        </Button>
                     )}
                 </div>
             )}

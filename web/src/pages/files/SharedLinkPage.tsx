@@ -2,7 +2,7 @@
 // a read link shows its file or folder (browse below it, download); a
 // « dépôt » link lets anyone deposit files without seeing the folder. A
 // password, when the link has one, is asked first and sent as HTTP Basic.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { fr } from "@codegouvfr/react-dsfr";
 import { Alert } from "@codegouvfr/react-dsfr/Alert";
 import { Button } from "@codegouvfr/react-dsfr/Button";
@@ -122,11 +122,22 @@ function ReadView({ token, password, info }: { token: string; password: string; 
                         <span className={fr.cx("fr-icon-folder-2-line", "fr-mr-1w")} aria-hidden="true" />
                         {[root.name, ...path.map((p) => p.name)].join(" › ")}
                     </h2>
-                    {path.length > 0 && (
-                        <Button size="small" priority="tertiary" iconId="fr-icon-arrow-go-back-line" className={fr.cx("fr-mb-2w")} onClick={() => setPath(path.slice(0, -1))}>
-                            Dossier parent
-                        </Button>
-                    )}
+                    <div className="bureau-files__toolbar-buttons fr-mb-2w">
+                        {path.length > 0 && (
+                            <Button size="small" priority="tertiary" iconId="fr-icon-arrow-go-back-line" onClick={() => setPath(path.slice(0, -1))}>
+                                Dossier parent
+                            </Button>
+                        )}
+                        <LinkDownload
+                            href={apiPaths.linkZip(token, here)}
+                            filename={`${path.length ? path[path.length - 1].name : root.name}.zip`}
+                            password={password}
+                            action="link-zip"
+                            onError={setError}
+                        >
+                            Télécharger le dossier (zip)
+                        </LinkDownload>
+                    </div>
                     {error && <Alert severity="error" small description={error} />}
                     {!items && !error && <Loading />}
                     {items && items.length === 0 && <Empty text="Ce dossier est vide" />}
@@ -153,25 +164,9 @@ function ReadView({ token, password, info }: { token: string; password: string; 
     );
 }
 
-/** A file of a read link; with a password, downloads go through fetch (a plain link cannot send the header). */
+/** A file of a read link. */
 function SharedFile({ token, password, node }: { token: string; password: string; node: PublicNode }) {
     const [error, setError] = useState("");
-    const href = apiPaths.linkContent(token, node.id);
-    const download = async () => {
-        setError("");
-        try {
-            const res = await fetch(href, { headers: linkAuth(password), cache: "no-store" });
-            if (!res.ok) throw errorFromBody(res.status, await res.json().catch(() => null));
-            const url = URL.createObjectURL(await res.blob());
-            const a = document.createElement("a");
-            a.href = url;
-            a.download = node.name;
-            a.click();
-            setTimeout(() => URL.revokeObjectURL(url), 60_000);
-        } catch (err) {
-            setError(errorMessage(err));
-        }
-    };
     return (
         <li data-node-name={node.name}>
             <span className="bureau-files__link-text">
@@ -184,17 +179,60 @@ function SharedFile({ token, password, node }: { token: string; password: string
                 </span>
                 {error && <span className="fr-text--xs fr-mb-0 bureau-upload__error">{error}</span>}
             </span>
-            {isDownloadable(node) &&
-                (password ? (
-                    <Button size="small" priority="secondary" iconId="fr-icon-download-line" onClick={() => void download()}>
-                        Télécharger
-                    </Button>
-                ) : (
-                    <a className={fr.cx("fr-btn", "fr-btn--secondary", "fr-btn--sm", "fr-icon-download-line", "fr-btn--icon-left")} href={href} download={node.name} data-action="download">
-                        Télécharger
-                    </a>
-                ))}
+            {isDownloadable(node) && (
+                <LinkDownload href={apiPaths.linkContent(token, node.id)} filename={node.name} password={password} action="download" onError={setError}>
+                    Télécharger
+                </LinkDownload>
+            )}
         </li>
+    );
+}
+
+/**
+ * A download through a link: a plain link the browser streams to disk;
+ * with a password, through fetch (a plain link cannot send the header).
+ */
+function LinkDownload({
+    href,
+    filename,
+    password,
+    action,
+    onError,
+    children
+}: {
+    href: string;
+    filename: string;
+    password: string;
+    action: string;
+    onError: (message: string) => void;
+    children: ReactNode;
+}) {
+    const download = async () => {
+        onError("");
+        try {
+            const res = await fetch(href, { headers: linkAuth(password), cache: "no-store" });
+            if (!res.ok) throw errorFromBody(res.status, await res.json().catch(() => null));
+            const url = URL.createObjectURL(await res.blob());
+            const a = document.createElement("a");
+            a.href = url;
+            a.download = filename;
+            a.click();
+            setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        } catch (err) {
+            onError(errorMessage(err));
+        }
+    };
+    if (password) {
+        return (
+            <Button size="small" priority="secondary" iconId="fr-icon-download-line" onClick={() => void download()} nativeButtonProps={{ "data-action": action }}>
+                {children}
+            </Button>
+        );
+    }
+    return (
+        <a className={fr.cx("fr-btn", "fr-btn--secondary", "fr-btn--sm", "fr-icon-download-line", "fr-btn--icon-left")} href={href} download={filename} data-action={action}>
+            {children}
+        </a>
     );
 }
 
