@@ -20,7 +20,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -109,7 +108,7 @@ type SFU struct {
 	// step: pion reports the estimator to a callback, by an id we do not
 	// know yet.
 	newPeerMu     sync.Mutex
-	lastEstimator cc.BandwidthEstimator
+	lastEstimator *sendSide
 	// videoNoRTX are the video codecs offered to publishers.
 	videoNoRTX []webrtc.RTPCodecParameters
 }
