@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -126,7 +127,8 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	// answers NACKs from one buffer per published layer instead, see
 	// ring) and the stats interceptor (unused). Kept: the NACK generator
 	// (asks publishers to repair upstream loss), RTCP sender/receiver
-	// reports, TWCC feedback to publishers.
+	// reports (the latter reading only sender reports: srOnly), TWCC
+	// feedback to publishers.
 	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
@@ -140,6 +142,13 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
 	// resolve.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// SRTP: AES-128-GCM first (pion prefers AES-256-GCM: 14 AES rounds
+	// instead of 10 on every packet, for no gain that matters here), then
+	// AES-256-GCM, then AES-CM + HMAC-SHA1 (the mandatory one, and by far
+	// the dearest in Go) for peers without AEAD. The SFU is the DTLS
+	// server with every client (it offers actpass; browsers and pion
+	// answer active), so its order decides.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if c.LoopbackOnly {
 		loop := func(ip net.IP) bool { return ip.IsLoopback() }
@@ -193,7 +202,12 @@ func openMux(c Config) (ice.UDPMux, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
 	}
-	return webrtc.NewICEUDPMux(nil, conn), nil
+	bc, err := newBatchConn(conn)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+	}
+	return webrtc.NewICEUDPMux(nil, bc), nil
 }
 
 // UDPAddr is the address of the UDP mux when it is a single socket.
@@ -291,7 +305,7 @@ func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	if err := registerReports(ir); err != nil {
 		return err
 	}
 	return webrtc.ConfigureTWCCSender(m, ir)
