@@ -101,6 +101,7 @@ func (s *Stats) addTrack(t *Track, d int64) {
 type SFU struct {
 	api   *webrtc.API
 	mux   ice.UDPMux
+	out   fanout // the mux's sockets, nil without a mux
 	tcp   net.Listener
 	log   *slog.Logger
 	Stats Stats
@@ -160,11 +161,11 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 		se.SetNAT1To1IPs(c.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
 	if c.UDPListen != "" {
-		mux, err := openMux(c)
+		mux, out, err := openMux(c)
 		if err != nil {
 			return nil, err
 		}
-		s.mux = mux
+		s.mux, s.out = mux, out
 		se.SetICEUDPMux(mux)
 	}
 	if c.TCPListen != "" {
@@ -185,29 +186,91 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	return s, nil
 }
 
-func openMux(c Config) (ice.UDPMux, error) {
+// openMux opens the UDP mux on batched sockets (batchConn): one socket
+// for a given address, one per local IPv4 address for an unspecified one
+// (a reply must leave from the address the client sent to).
+func openMux(c Config) (ice.UDPMux, fanout, error) {
 	host, p, err := net.SplitHostPort(c.UDPListen)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		return nil, nil, fmt.Errorf("sfu: udp_listen: %w", err)
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen port: %w", err)
+		return nil, nil, fmt.Errorf("sfu: udp_listen port: %w", err)
 	}
-	if ip := net.ParseIP(host); host == "" || ip.IsUnspecified() {
-		// All interfaces: one socket per local address, same port.
-		return ice.NewMultiUDPMuxFromPort(port, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+	ips := []net.IP{net.ParseIP(host)}
+	if host == "" || ips[0].IsUnspecified() {
+		if ips, err = localIPv4s(c.LoopbackOnly); err != nil {
+			return nil, nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		}
 	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(host), Port: port})
+	var out fanout
+	var muxes []ice.UDPMux
+	for _, ip := range ips {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+		if err == nil {
+			var bc *batchConn
+			if bc, err = newBatchConn(conn); err == nil {
+				out = append(out, bc)
+				muxes = append(muxes, webrtc.NewICEUDPMux(nil, bc))
+				continue
+			}
+			_ = conn.Close()
+		}
+		for _, m := range muxes {
+			_ = m.Close()
+		}
+		return nil, nil, fmt.Errorf("sfu: udp_listen %s: %w", ip, err)
+	}
+	if len(muxes) == 1 {
+		return muxes[0], out, nil
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), out, nil
+}
+
+// localIPv4s are the addresses of the interfaces that are up: unicast,
+// not link-local, loopback only when asked (as pion's own multi mux).
+func localIPv4s(loopback bool) ([]net.IP, error) {
+	ifs, err := net.Interfaces()
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		return nil, err
 	}
-	bc, err := newBatchConn(conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+	var ips []net.IP
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp == 0 || (i.Flags&net.FlagLoopback != 0) != loopback {
+			continue
+		}
+		addrs, err := i.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() && !n.IP.IsMulticast() {
+				ips = append(ips, n.IP.To4())
+			}
+		}
 	}
-	return webrtc.NewICEUDPMux(nil, bc), nil
+	if len(ips) == 0 {
+		return nil, errors.New("no IPv4 address to listen on")
+	}
+	return ips, nil
+}
+
+// fanout are the SFU's batched UDP sockets: a forwarding loop holds them
+// while it writes one packet to every subscriber and releases them after,
+// which sends the batch (see batchConn).
+type fanout []*batchConn
+
+func (f fanout) hold() {
+	for _, c := range f {
+		c.hold()
+	}
+}
+
+func (f fanout) release() {
+	for _, c := range f {
+		c.release()
+	}
 }
 
 // UDPAddr is the address of the UDP mux when it is a single socket.

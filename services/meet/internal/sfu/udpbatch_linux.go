@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -14,9 +15,15 @@ import (
 // sendmmsg system calls. A forwarded packet goes to every subscriber at
 // once: one sendto per subscriber was the SFU's largest single cost (a
 // quarter to a third of its CPU). A write copies the packet into the
-// batch being filled and returns; one goroutine sends the batch while the
-// next fills (group commit: no timer, no added delay when idle — a lone
-// packet leaves at once, batches form only while a send is in progress).
+// batch being filled and returns. The batch is sent
+//
+//   - by the forwarding loop itself at the end of a fan-out (hold /
+//     release around it): no hand-over to another goroutine;
+//   - by the writer that finds it full;
+//   - otherwise (writes outside a fan-out: RTCP, retransmissions, ICE,
+//     DTLS) by a goroutine woken at once: no timer, no added delay.
+//
+// sendMu orders the sends (batches leave in the order they filled).
 // Errors of individual datagrams are not reported (UDP is best effort;
 // pion ignores them as well). IPv4 only; anything else is written
 // directly.
@@ -25,14 +32,16 @@ type batchConn struct {
 	raw syscall.RawConn
 
 	mu      sync.Mutex
-	room    *sync.Cond // a writer waits while the batch is full
 	filling *udpBatch
 	closed  bool
+	held    atomic.Int32 // fan-outs in progress: they send what they wrote
 	wake    chan struct{}
 	done    chan struct{}
 
-	// Owned by sendLoop: the call in progress (writeFn is made once, not
-	// a closure per call).
+	sendMu sync.Mutex
+	// Owned by the holder of sendMu: the batch to fill next, and the
+	// call in progress (writeFn is made once, not a closure per call).
+	spare   *udpBatch
 	cur     *udpBatch
 	off     int
 	sent    int
@@ -54,13 +63,12 @@ type udpBatch struct {
 	names [batchMax]unix.RawSockaddrInet4
 }
 
-func newBatchConn(c *net.UDPConn) (net.PacketConn, error) {
+func newBatchConn(c *net.UDPConn) (*batchConn, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	b := &batchConn{UDPConn: c, raw: raw, filling: &udpBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	b.room = sync.NewCond(&b.mu)
+	b := &batchConn{UDPConn: c, raw: raw, filling: &udpBatch{}, spare: &udpBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	b.writeFn = b.sendmmsg
 	go b.sendLoop()
 	return b, nil
@@ -78,7 +86,9 @@ func (c *batchConn) WriteToAddrPort(p []byte, to netip.AddrPort) (int, error) {
 	}
 	c.mu.Lock()
 	for c.filling.n == batchMax && !c.closed {
-		c.room.Wait()
+		c.mu.Unlock()
+		c.flush()
+		c.mu.Lock()
 	}
 	if c.closed {
 		c.mu.Unlock()
@@ -90,11 +100,45 @@ func (c *batchConn) WriteToAddrPort(p []byte, to netip.AddrPort) (int, error) {
 	b.lens[i], b.to[i] = len(p), to
 	b.n++
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.held.Load() == 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	return len(p), nil
+}
+
+// hold marks a fan-out starting: its writes wait for its release, which
+// sends them (with whatever else was written meanwhile). nil-safe.
+func (c *batchConn) hold() {
+	if c != nil {
+		c.held.Add(1)
+	}
+}
+
+func (c *batchConn) release() {
+	if c != nil {
+		c.held.Add(-1)
+		c.flush()
+	}
+}
+
+// flush sends what was written so far.
+func (c *batchConn) flush() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	b := c.filling
+	if b.n == 0 || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.filling, c.spare = c.spare, nil
+	c.mu.Unlock()
+	c.send(b)
+	b.n = 0
+	c.spare = b
 }
 
 func (c *batchConn) Close() error {
@@ -104,31 +148,16 @@ func (c *batchConn) Close() error {
 		close(c.done)
 	}
 	c.mu.Unlock()
-	c.room.Broadcast()
 	return c.UDPConn.Close()
 }
 
 func (c *batchConn) sendLoop() {
-	spare := &udpBatch{}
 	for {
 		select {
 		case <-c.wake:
+			c.flush()
 		case <-c.done:
 			return
-		}
-		for {
-			c.mu.Lock()
-			b := c.filling
-			if b.n == 0 || c.closed {
-				c.mu.Unlock()
-				break
-			}
-			c.filling = spare
-			c.mu.Unlock()
-			c.room.Broadcast()
-			c.send(b)
-			b.n = 0
-			spare = b
 		}
 	}
 }
