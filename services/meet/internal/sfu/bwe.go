@@ -23,7 +23,7 @@ import (
 const (
 	// bweInitial is where a new subscriber's estimate starts: high enough
 	// for the top layer of one camera, as a browser starts its own
-	// encoder optimistic; GCC brings it down within a second or two if
+	// encoder optimistic; the estimator brings it down within a second or two if
 	// the link says otherwise.
 	bweInitial = 2_500_000
 	bweMin     = 50_000
@@ -34,14 +34,14 @@ const (
 	// to spare, so that an estimate hovering at a layer's rate does not
 	// make the subscriber flap between two layers. keepFloor: the
 	// current layer is kept while the estimate stays above 80 % of its
-	// rate — one delay-based decrease of GCC sets the estimate to 85 % of
+	// rate — one delay-based decrease sets the estimate to 85 % of
 	// the received rate, which a jittery but uncongested link triggers
 	// now and then; a congested link's received rate, hence estimate,
 	// keeps falling below that.
 	upHeadroom = 115
 	keepFloor  = 80
 	// allocateEvery is how often a subscriber's layers are re-chosen from
-	// its estimate (also on every change GCC reports).
+	// its estimate (also at once when it moves by 5–10 %: sendSide.kick).
 	allocateEvery = 500 * time.Millisecond
 	// probeHold: how long the estimate must not fall before a subscriber
 	// below its wanted layer tries the next one up (see allocate).
@@ -177,7 +177,7 @@ func (p *Peer) TargetBitrate() int {
 // (text must stay readable), each taking the highest layer within its
 // size cap whose measured rate fits in what is left.
 //
-// GCC climbs back slowly after congestion (+5 % per 200 ms at best), and a
+// The estimate climbs back slowly after congestion (+8 % a second), and a
 // subscriber on a low layer sends too little to show that more would fit:
 // after probeHold without the estimate falling, a subscriber below the
 // layer it wants is moved one layer up whatever the estimate — that
