@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,13 +81,34 @@ type ccInterceptor struct {
 	e *sendSide
 }
 
+// BindLocalStream stamps video streams. Audio is left out of the
+// estimate (it only chooses video layers; allocate reserves a fixed rate
+// per audio track): its packets carry no transport-wide number, so a
+// subscriber receiving only audio sends no transport-cc feedback at all —
+// ten reports a second per subscriber to receive, decrypt and read for
+// nothing. The number the publisher stamped, which a forwarded audio
+// header still carries, is removed: the subscriber would report on it.
 func (c *ccInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	for _, e := range info.RTPHeaderExtensions {
 		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 15 {
+			if strings.HasPrefix(strings.ToLower(info.MimeType), "audio/") {
+				return ccStrip{ext: uint8(e.ID), w: w}
+			}
 			return &ccWriter{e: c.e, ext: uint8(e.ID), w: w}
 		}
 	}
 	return w
+}
+
+// ccStrip removes the transport-wide sequence number of audio packets.
+type ccStrip struct {
+	ext uint8
+	w   interceptor.RTPWriter
+}
+
+func (c ccStrip) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	_ = h.DelExtension(c.ext) // absent: nothing to do
+	return c.w.Write(h, payload, a)
 }
 
 func (c *ccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {

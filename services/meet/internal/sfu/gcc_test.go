@@ -4,8 +4,11 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 )
 
 // simLink is a bottleneck: a FIFO queue drained at capacity (bytes/s),
@@ -297,4 +300,52 @@ func FuzzParseTWCC(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Video packets get consecutive transport-wide numbers and are recorded;
+// audio packets lose the number the publisher stamped and are not
+// recorded (no transport-cc feedback for audio).
+func TestCCInterceptorStreams(t *testing.T) {
+	c := &ccInterceptor{e: newSendSide()}
+	exts := []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}
+	var got []*rtp.Header
+	sink := interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+		cp := h.Clone()
+		got = append(got, &cp)
+		return 0, nil
+	})
+	video := c.BindLocalStream(&interceptor.StreamInfo{MimeType: "video/VP8", RTPHeaderExtensions: exts}, sink)
+	audio := c.BindLocalStream(&interceptor.StreamInfo{MimeType: "audio/opus", RTPHeaderExtensions: exts}, sink)
+	for range 2 {
+		h := rtp.Header{Version: 2}
+		_ = h.SetExtension(1, []byte{0x80}) // audio level
+		_ = h.SetExtension(3, []byte{0xff, 0xfe})
+		if _, err := video.Write(&h, make([]byte, 100), nil); err != nil {
+			t.Fatal(err)
+		}
+		h2 := rtp.Header{Version: 2}
+		_ = h2.SetExtension(1, []byte{0x80})
+		_ = h2.SetExtension(3, []byte{0xff, 0xfe})
+		if _, err := audio.Write(&h2, make([]byte, 100), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, h := range got {
+		tcc := h.GetExtension(3)
+		if i%2 == 1 { // audio
+			if tcc != nil || h.GetExtension(1) == nil {
+				t.Fatalf("audio packet: transport-cc %x, level %x", tcc, h.GetExtension(1))
+			}
+			continue
+		}
+		if want := []byte{0, byte(i / 2)}; string(tcc) != string(want) {
+			t.Fatalf("video packet %d: transport-cc %x, want %x", i/2, tcc, want)
+		}
+		if _, _, ok := c.e.lookup(uint16(i / 2)); !ok {
+			t.Fatalf("video packet %d not recorded", i/2)
+		}
+	}
+	if c.e.seq.Load() != 2 {
+		t.Fatalf("%d transport-wide numbers used, want 2", c.e.seq.Load())
+	}
 }
