@@ -5,7 +5,9 @@
 //
 //	go run ./cmd/meet-load -n 10,50,100 -d 10s
 //
-// MEET_LOAD_CPUPROFILE=file writes the SFU's CPU profile (the whole run).
+// -cpuprofile file writes the SFU's CPU profile over each measurement
+// window (joins excluded; file.N for each subscriber count N when several
+// are given).
 package main
 
 import (
@@ -58,6 +60,7 @@ func main() {
 	audio := flag.Int("audio", 0, "audio-only publishers instead of the video publisher (e.g. -audio 5 -n 50)")
 	simulcast := flag.Bool("simulcast", true, "video in three simulcast layers (¼, ½, full: 10 %, 33 %, 100 % of -kbps); subscribers get the top one")
 	ccMode := flag.String("cc", "gcc", "the SFU's congestion control: gcc | loss")
+	cpuprofile := flag.String("cpuprofile", "", "write the SFU's CPU profile over the measurement window to this file (file.N per subscriber count when several)")
 	sink := flag.Bool("sink", false, "subscribers send no RTCP at all (no receiver reports, NACKs or transport-cc feedback): the cheapest clients, for counts the machine cannot otherwise host; the SFU's feedback processing is then not measured")
 	pubChild := flag.Bool("pub", false, "internal: run the publishers (child process)")
 	flag.Parse()
@@ -71,12 +74,18 @@ func main() {
 	}
 	os.Setenv("MEET_LOAD_CC", *ccMode)
 	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s %6s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f", "no media")
-	for _, f := range strings.Split(*ns, ",") {
+	counts := strings.Split(*ns, ",")
+	for _, f := range counts {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			fmt.Fprintln(os.Stderr, "bad -n:", f)
 			os.Exit(2)
 		}
+		prof := *cpuprofile
+		if prof != "" && len(counts) > 1 {
+			prof += "." + strconv.Itoa(n)
+		}
+		os.Setenv("MEET_LOAD_CPUPROFILE", prof)
 		if err := run(n, *dur, *kbps, *audio, *simulcast, *sink); err != nil {
 			fmt.Fprintln(os.Stderr, "run:", err)
 			os.Exit(1)
@@ -108,18 +117,30 @@ func runSFU() {
 		panic(err)
 	}
 	if f := os.Getenv("MEET_LOAD_CPUPROFILE"); f != "" {
-		out, err := os.Create(f)
-		if err != nil {
-			panic(err)
-		}
-		_ = pprof.StartCPUProfile(out)
-		defer pprof.StopCPUProfile()
+		// The parent signals the measurement window: SIGUSR1 starts the
+		// profile, SIGUSR2 ends it.
+		sig := make(chan os.Signal, 2)
+		signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+		go func() {
+			for s := range sig {
+				if s == syscall.SIGUSR2 {
+					pprof.StopCPUProfile()
+					continue
+				}
+				out, err := os.Create(f)
+				if err != nil {
+					panic(err)
+				}
+				_ = pprof.StartCPUProfile(out)
+			}
+		}()
 	}
 	fmt.Println("ADDR", l.Addr().String())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() { _ = http.Serve(l, base.Identity.Middleware(svc.Handler())) }()
 	<-ctx.Done()
+	pprof.StopCPUProfile() // waits for a stop in progress: the profile is whole
 	_ = svc.Close()
 }
 
@@ -236,6 +257,10 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool)
 	for _, c := range subs {
 		c.resetWindow()
 	}
+	profiling := os.Getenv("MEET_LOAD_CPUPROFILE") != ""
+	if profiling {
+		_ = cmd.Process.Signal(syscall.SIGUSR1)
+	}
 	cpu0, _ := procCPU(pid)
 	m0, _ := e.metrics()
 	start := time.Now()
@@ -243,6 +268,9 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool)
 	el := time.Since(start)
 	cpu1, _ := procCPU(pid)
 	m1, _ := e.metrics()
+	if profiling {
+		_ = cmd.Process.Signal(syscall.SIGUSR2)
+	}
 
 	outPkts := m1["bureau_meet_rtp_packets_sent_total"] - m0["bureau_meet_rtp_packets_sent_total"]
 	streams := m1["bureau_meet_forwards"]

@@ -2,33 +2,29 @@ package sfu
 
 import (
 	"encoding/binary"
-	"errors"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
 // Congestion control: every outgoing packet gets a transport-wide
-// sequence number (pion's TWCC header extension interceptor, one counter
-// per PeerConnection); the subscriber's transport-cc feedback goes to a
-// send-side estimator per PeerConnection (pion's GCC: delay gradient +
-// loss), without a pacer (the SFU forwards at the publisher's pace; it
-// only picks layers). The estimate is split over the subscriber's video
+// sequence number (one counter per PeerConnection, stamped by ccWriter);
+// the subscriber's transport-cc feedback goes to that connection's
+// send-side estimator (sendSide: delay trend + loss, allocation-free),
+// without a pacer (the SFU forwards at the publisher's pace; it only
+// picks layers). The estimate is split over the subscriber's video
 // tracks, each getting the highest simulcast layer that fits (allocate).
 
 const (
 	// bweInitial is where a new subscriber's estimate starts: high enough
 	// for the top layer of one camera, as a browser starts its own
-	// encoder optimistic; GCC brings it down within a second or two if
+	// encoder optimistic; the estimator brings it down within a second or two if
 	// the link says otherwise.
 	bweInitial = 2_500_000
 	bweMin     = 50_000
@@ -39,139 +35,118 @@ const (
 	// to spare, so that an estimate hovering at a layer's rate does not
 	// make the subscriber flap between two layers. keepFloor: the
 	// current layer is kept while the estimate stays above 80 % of its
-	// rate — one delay-based decrease of GCC sets the estimate to 85 % of
+	// rate — one delay-based decrease sets the estimate to 85 % of
 	// the received rate, which a jittery but uncongested link triggers
 	// now and then; a congested link's received rate, hence estimate,
 	// keeps falling below that.
 	upHeadroom = 115
 	keepFloor  = 80
 	// allocateEvery is how often a subscriber's layers are re-chosen from
-	// its estimate (also on every change GCC reports).
+	// its estimate (also at once when it moves by 5–10 %: sendSide.kick).
 	allocateEvery = 500 * time.Millisecond
 	// probeHold: how long the estimate must not fall before a subscriber
 	// below its wanted layer tries the next one up (see allocate).
 	probeHold = 3 * time.Second
 )
 
-// registerCC adds the send-side estimator (pion's cc interceptor with
-// GCC); NewPeer learns each PeerConnection's estimator through
-// s.lastEstimator while it holds s.newPeerMu. The transport-wide sequence
-// numbers are stamped by our pacer (see ccPacer), not by pion's header
-// extension interceptor, which allocates per packet.
+// registerCC adds the send-side estimator; NewPeer learns each
+// PeerConnection's estimator through s.lastEstimator while it holds
+// s.newPeerMu.
 func (s *SFU) registerCC(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, k); err != nil {
 			return err
 		}
 	}
-	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		p := &ccPacer{}
-		g, err := gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(bweInitial),
-			gcc.SendSideBWEMinBitrate(bweMin),
-			gcc.SendSideBWEMaxBitrate(bweMax),
-			gcc.SendSideBWEPacer(p),
-		)
-		if err != nil {
-			return nil, err
-		}
-		return &sendSide{SendSideBWE: g, pacer: p}, nil
-	})
-	if err != nil {
-		return err
-	}
-	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.lastEstimator = e })
-	ir.Add(f)
+	ir.Add(ccFactory{s})
 	return nil
 }
 
-// sendSide is pion's GCC estimator with our pacer; it tells the pacer
-// each stream's retransmission SSRC and transport-cc extension id.
-type sendSide struct {
-	*gcc.SendSideBWE
-	pacer *ccPacer
+type ccFactory struct{ s *SFU }
+
+func (f ccFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	e := newSendSide()
+	f.s.lastEstimator = e
+	return &ccInterceptor{e: e}, nil
 }
 
-func (s *sendSide) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	var ext uint8
+// ccInterceptor stamps the transport-wide sequence number on every
+// outgoing packet of its PeerConnection and feeds the subscriber's
+// feedback to the estimator. It replaces pion's cc interceptor with GCC
+// (a list element, a boxed value and a map insertion per packet sent,
+// every feedback decoded into one allocated struct per packet) and its
+// TWCC header extension interceptor (2 bytes allocated per packet).
+type ccInterceptor struct {
+	interceptor.NoOp
+	e *sendSide
+}
+
+// BindLocalStream stamps video streams. Audio is left out of the
+// estimate (it only chooses video layers; allocate reserves a fixed rate
+// per audio track): its packets carry no transport-wide number, so a
+// subscriber receiving only audio sends no transport-cc feedback at all —
+// ten reports a second per subscriber to receive, decrypt and read for
+// nothing. The number the publisher stamped, which a forwarded audio
+// header still carries, is removed: the subscriber would report on it.
+func (c *ccInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	for _, e := range info.RTPHeaderExtensions {
 		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 15 {
-			ext = uint8(e.ID)
+			if strings.HasPrefix(strings.ToLower(info.MimeType), "audio/") {
+				return ccStrip{ext: uint8(e.ID), w: w}
+			}
+			return &ccWriter{e: c.e, ext: uint8(e.ID), w: w}
 		}
 	}
-	s.pacer.addMu.Lock()
-	defer s.pacer.addMu.Unlock()
-	s.pacer.pending = ccStream{ext: ext, rtx: info.SSRCRetransmission}
-	return s.SendSideBWE.AddStream(info, w)
+	return w
 }
 
-// ccPacer is a gcc.Pacer that does not pace (the SFU forwards at the
-// publisher's pace and adapts by layer): it stamps the transport-wide
-// sequence number and hands the packet to GCC's bookkeeping and on. It
-// replaces pion's NoOpPacer (a mutex, and an error allocated for the
-// retransmission SSRC it does not know) and pion's TWCC header extension
-// interceptor (2 bytes allocated per packet), and it passes GCC an
-// attributes map per stream so that GCC does not make one per packet.
-// Writes of one stream are serialised by their writer (downTrack.mu, or
-// the one goroutine of an audio track).
-type ccPacer struct {
-	seq     atomic.Uint32
-	addMu   sync.Mutex
-	pending ccStream
-	streams atomic.Pointer[map[uint32]*ccStream] // copy on write, by SSRC
+// ccStrip removes the transport-wide sequence number of audio packets.
+type ccStrip struct {
+	ext uint8
+	w   interceptor.RTPWriter
 }
 
-type ccStream struct {
-	ext   uint8
-	rtx   uint32
-	w     interceptor.RTPWriter
-	attrs interceptor.Attributes
-	tcc   [2]byte
+func (c ccStrip) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	_ = h.DelExtension(c.ext) // absent: nothing to do
+	return c.w.Write(h, payload, a)
 }
 
-func (p *ccPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
-	st := p.pending
-	st.w, st.attrs = w, interceptor.Attributes{}
-	next := map[uint32]*ccStream{}
-	if cur := p.streams.Load(); cur != nil {
-		maps.Copy(next, *cur)
-	}
-	next[ssrc] = &st
-	if st.rtx != 0 {
-		rtx := st // its own buffers: the primary and its repair stream may interleave
-		rtx.attrs = interceptor.Attributes{}
-		next[st.rtx] = &rtx
-	}
-	p.streams.Store(&next)
-}
-
-func (p *ccPacer) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
-	m := p.streams.Load()
-	if m == nil {
-		return 0, errUnknownSSRC
-	}
-	st := (*m)[h.SSRC]
-	if st == nil {
-		return 0, errUnknownSSRC
-	}
-	if st.ext != 0 {
-		binary.BigEndian.PutUint16(st.tcc[:], uint16(p.seq.Add(1)-1))
-		if err := h.SetExtension(st.ext, st.tcc[:]); err != nil {
-			return 0, err
+func (c *ccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, a, err := r.Read(b, a)
+		if err == nil {
+			c.e.feedback(b[:n], c.e.now())
 		}
-	}
-	return st.w.Write(h, payload, st.attrs)
+		return n, a, err
+	})
 }
 
-func (p *ccPacer) SetTargetBitrate(int) {}
-func (p *ccPacer) Close() error         { return nil }
+// ccWriter is one outgoing stream (and its RTX repair stream, which pion
+// writes through the same writer). Writes of one stream are serialised by
+// their writer (downTrack.mu, or the one goroutine of an audio track):
+// tcc, the extension's storage until the packet is marshalled below,
+// needs no lock.
+type ccWriter struct {
+	e   *sendSide
+	ext uint8
+	w   interceptor.RTPWriter
+	tcc [2]byte
+}
 
-var errUnknownSSRC = errors.New("sfu: packet for an unknown SSRC")
+func (c *ccWriter) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	seq := c.e.nextSeq()
+	binary.BigEndian.PutUint16(c.tcc[:], seq)
+	if err := h.SetExtension(c.ext, c.tcc[:]); err != nil {
+		return 0, err
+	}
+	c.e.record(seq, h.MarshalSize()+len(payload), c.e.now())
+	return c.w.Write(h, payload, a)
+}
 
 // estimator is the bandwidth estimator of a peer (nil: congestion control
 // off, the loss of the receiver reports decides).
 type estimator struct {
-	bwe  cc.BandwidthEstimator
+	bwe  *sendSide
 	stop chan struct{}
 	once sync.Once
 	// Owned by the allocation goroutine.
@@ -179,11 +154,11 @@ type estimator struct {
 	lastDrop time.Time // when it last fell (by 5 % or more)
 }
 
-func (p *Peer) startEstimator(bwe cc.BandwidthEstimator) {
+func (p *Peer) startEstimator(bwe *sendSide) {
 	e := &estimator{bwe: bwe, stop: make(chan struct{})}
 	p.est = e
 	kick := make(chan struct{}, 1)
-	bwe.OnTargetBitrateChange(func(int) {
+	bwe.setKick(func() {
 		select {
 		case kick <- struct{}{}:
 		default:
@@ -199,7 +174,7 @@ func (p *Peer) startEstimator(bwe cc.BandwidthEstimator) {
 			case <-t.C:
 			case <-kick:
 			}
-			p.allocate(bwe.GetTargetBitrate(), time.Now())
+			p.allocate(bwe.Bitrate(), time.Now())
 		}
 	}()
 }
@@ -216,7 +191,7 @@ func (p *Peer) TargetBitrate() int {
 	if p.est == nil {
 		return 0
 	}
-	return p.est.bwe.GetTargetBitrate()
+	return p.est.bwe.Bitrate()
 }
 
 // allocate splits budget (bit/s) over the peer's subscriptions: audio
@@ -224,7 +199,7 @@ func (p *Peer) TargetBitrate() int {
 // (text must stay readable), each taking the highest layer within its
 // size cap whose measured rate fits in what is left.
 //
-// GCC climbs back slowly after congestion (+5 % per 200 ms at best), and a
+// The estimate climbs back slowly after congestion (+8 % a second), and a
 // subscriber on a low layer sends too little to show that more would fit:
 // after probeHold without the estimate falling, a subscriber below the
 // layer it wants is moved one layer up whatever the estimate — that

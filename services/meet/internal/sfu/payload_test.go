@@ -146,7 +146,8 @@ func TestDownTrackRewrite(t *testing.T) {
 
 // BenchmarkForwardPacket is the per-subscriber hot path: rewrite and
 // write one packet (the writer discards), then the same through the
-// congestion-control pacer (transport sequence stamping); no allocation.
+// congestion-control writer (transport sequence stamping and send
+// history); no allocation.
 func BenchmarkForwardPacket(b *testing.B) {
 	tr := &Track{codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, vp8: true, isKey: IsVP8Keyframe}
 	tr.layers[LayerHigh].Store(&layer{idx: LayerHigh, ring: newRing()})
@@ -162,11 +163,9 @@ func BenchmarkForwardPacket(b *testing.B) {
 		d.ws, d.ssrc, d.pt, d.vp8 = &sink{}, 1111, 96, true
 		d.extMap = []extPair{{13, 7}}
 		if withCC {
-			name = "cc-pacer"
-			p := &ccPacer{}
-			p.pending = ccStream{ext: 3}
-			p.AddStream(1111, interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) { return len(p), nil }))
-			d.ws = pacerWriter{p}
+			name = "cc"
+			w := &ccWriter{e: newSendSide(), ext: 3, w: interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) { return len(p), nil })}
+			d.ws = ccTrackWriter{w}
 		}
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -178,7 +177,7 @@ func BenchmarkForwardPacket(b *testing.B) {
 	}
 }
 
-type pacerWriter struct{ p *ccPacer }
+type ccTrackWriter struct{ w *ccWriter }
 
-func (w pacerWriter) WriteRTP(h *rtp.Header, p []byte) (int, error) { return w.p.Write(h, p, nil) }
-func (w pacerWriter) Write(b []byte) (int, error)                   { return len(b), nil }
+func (w ccTrackWriter) WriteRTP(h *rtp.Header, p []byte) (int, error) { return w.w.Write(h, p, nil) }
+func (w ccTrackWriter) Write(b []byte) (int, error)                   { return len(b), nil }

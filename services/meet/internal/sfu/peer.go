@@ -523,7 +523,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	defer p.sfu.Stats.addTrack(t, -1)
 	go drainRTCP(recv)
 	p.h.Track(t)
-	t.forward(&p.sfu.Stats)
+	t.forward(&p.sfu.Stats, p.sfu.out)
 }
 
 // onLayer handles one encoding of a simulcast track; the first one
@@ -577,7 +577,7 @@ func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sou
 			d.retarget()
 		}
 	}
-	t.forwardLayer(l, &p.sfu.Stats)
+	t.forwardLayer(l, &p.sfu.Stats, p.sfu.out)
 }
 
 // Receivers' RTCP (sender reports) must be read for the interceptors to

@@ -18,9 +18,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -101,6 +101,7 @@ func (s *Stats) addTrack(t *Track, d int64) {
 type SFU struct {
 	api   *webrtc.API
 	mux   ice.UDPMux
+	out   fanout // the mux's sockets, nil without a mux
 	tcp   net.Listener
 	log   *slog.Logger
 	Stats Stats
@@ -109,7 +110,7 @@ type SFU struct {
 	// step: pion reports the estimator to a callback, by an id we do not
 	// know yet.
 	newPeerMu     sync.Mutex
-	lastEstimator cc.BandwidthEstimator
+	lastEstimator *sendSide
 	// videoNoRTX are the video codecs offered to publishers.
 	videoNoRTX []webrtc.RTPCodecParameters
 }
@@ -127,7 +128,8 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	// answers NACKs from one buffer per published layer instead, see
 	// ring) and the stats interceptor (unused). Kept: the NACK generator
 	// (asks publishers to repair upstream loss), RTCP sender/receiver
-	// reports, TWCC feedback to publishers.
+	// reports (the latter reading only sender reports: srOnly), TWCC
+	// feedback to publishers.
 	if err := registerInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
@@ -141,6 +143,13 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	// mDNS would multicast to 224.0.0.251; an SFU has nothing to hide or
 	// resolve.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// SRTP: AES-128-GCM first (pion prefers AES-256-GCM: 14 AES rounds
+	// instead of 10 on every packet, for no gain that matters here), then
+	// AES-256-GCM, then AES-CM + HMAC-SHA1 (the mandatory one, and by far
+	// the dearest in Go) for peers without AEAD. The SFU is the DTLS
+	// server with every client (it offers actpass; browsers and pion
+	// answer active), so its order decides.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if c.LoopbackOnly {
 		loop := func(ip net.IP) bool { return ip.IsLoopback() }
@@ -152,11 +161,11 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 		se.SetNAT1To1IPs(c.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
 	if c.UDPListen != "" {
-		mux, err := openMux(c)
+		mux, out, err := openMux(c)
 		if err != nil {
 			return nil, err
 		}
-		s.mux = mux
+		s.mux, s.out = mux, out
 		se.SetICEUDPMux(mux)
 	}
 	if c.TCPListen != "" {
@@ -177,24 +186,91 @@ func New(c Config, log *slog.Logger) (*SFU, error) {
 	return s, nil
 }
 
-func openMux(c Config) (ice.UDPMux, error) {
+// openMux opens the UDP mux on batched sockets (batchConn): one socket
+// for a given address, one per local IPv4 address for an unspecified one
+// (a reply must leave from the address the client sent to).
+func openMux(c Config) (ice.UDPMux, fanout, error) {
 	host, p, err := net.SplitHostPort(c.UDPListen)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		return nil, nil, fmt.Errorf("sfu: udp_listen: %w", err)
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen port: %w", err)
+		return nil, nil, fmt.Errorf("sfu: udp_listen port: %w", err)
 	}
-	if ip := net.ParseIP(host); host == "" || ip.IsUnspecified() {
-		// All interfaces: one socket per local address, same port.
-		return ice.NewMultiUDPMuxFromPort(port, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+	ips := []net.IP{net.ParseIP(host)}
+	if host == "" || ips[0].IsUnspecified() {
+		if ips, err = localIPv4s(c.LoopbackOnly); err != nil {
+			return nil, nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		}
 	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(host), Port: port})
+	var out fanout
+	var muxes []ice.UDPMux
+	for _, ip := range ips {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+		if err == nil {
+			var bc *batchConn
+			if bc, err = newBatchConn(conn); err == nil {
+				out = append(out, bc)
+				muxes = append(muxes, webrtc.NewICEUDPMux(nil, bc))
+				continue
+			}
+			_ = conn.Close()
+		}
+		for _, m := range muxes {
+			_ = m.Close()
+		}
+		return nil, nil, fmt.Errorf("sfu: udp_listen %s: %w", ip, err)
+	}
+	if len(muxes) == 1 {
+		return muxes[0], out, nil
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), out, nil
+}
+
+// localIPv4s are the addresses of the interfaces that are up: unicast,
+// not link-local, loopback only when asked (as pion's own multi mux).
+func localIPv4s(loopback bool) ([]net.IP, error) {
+	ifs, err := net.Interfaces()
 	if err != nil {
-		return nil, fmt.Errorf("sfu: udp_listen: %w", err)
+		return nil, err
 	}
-	return webrtc.NewICEUDPMux(nil, conn), nil
+	var ips []net.IP
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp == 0 || (i.Flags&net.FlagLoopback != 0) != loopback {
+			continue
+		}
+		addrs, err := i.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() && !n.IP.IsMulticast() {
+				ips = append(ips, n.IP.To4())
+			}
+		}
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("no IPv4 address to listen on")
+	}
+	return ips, nil
+}
+
+// fanout are the SFU's batched UDP sockets: a forwarding loop holds them
+// while it writes one packet to every subscriber and releases them after,
+// which sends the batch (see batchConn).
+type fanout []*batchConn
+
+func (f fanout) hold() {
+	for _, c := range f {
+		c.hold()
+	}
+}
+
+func (f fanout) release() {
+	for _, c := range f {
+		c.release()
+	}
 }
 
 // UDPAddr is the address of the UDP mux when it is a single socket.
@@ -292,7 +368,7 @@ func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	if err := registerReports(ir); err != nil {
 		return err
 	}
 	return webrtc.ConfigureTWCCSender(m, ir)

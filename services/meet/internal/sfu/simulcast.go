@@ -464,8 +464,8 @@ func (d *downTrack) Layer() (current, target int) {
 
 // forwardLayer is the hot path of one simulcast encoding: the header is
 // parsed once into a reused struct and written to every subscriber on
-// this layer.
-func (t *Track) forwardLayer(l *layer, st *Stats) {
+// this layer, the writes sent together when the fan-out ends (out).
+func (t *Track) forwardLayer(l *layer, st *Stats, out fanout) {
 	defer t.layerDone()
 	buf := make([]byte, 1500)
 	var h rtp.Header
@@ -510,11 +510,13 @@ func (t *Track) forwardLayer(l *layer, st *Stats) {
 			parseVP8Desc(payload, &vd)
 		}
 		wantKey := false
+		out.hold()
 		for _, d := range *downs {
 			if d.write(l.idx, &h, payload, key, &vd, st) {
 				wantKey = true
 			}
 		}
+		out.release()
 		if wantKey {
 			t.requestLayerKeyframe(l.idx)
 		}

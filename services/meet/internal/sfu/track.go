@@ -62,8 +62,8 @@ func (t *Track) Done() <-chan struct{} { return t.done }
 
 // forward is the hot path: one buffer for the track's life, no decoding;
 // the local track rewrites SSRC and payload type per subscriber in a pooled
-// packet.
-func (t *Track) forward(st *Stats) {
+// packet; the writes are sent together when the fan-out ends (out).
+func (t *Track) forward(st *Stats, out fanout) {
 	defer t.doneOnce.Do(func() { close(t.done) })
 	buf := make([]byte, 1500)
 	for {
@@ -86,7 +86,9 @@ func (t *Track) forward(st *Stats) {
 		}
 		// A failing subscriber does not stop the others: errors name the
 		// broken bindings, which leave with their participant.
+		out.hold()
 		_, _ = t.local.Write(buf[:n])
+		out.release()
 		st.PacketsOut.Add(uint64(subs))
 		st.BytesOut.Add(uint64(subs) * uint64(n))
 	}
