@@ -63,6 +63,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write the SFU's CPU profile over the measurement window to this file (file.N per subscriber count when several)")
 	sink := flag.Bool("sink", false, "subscribers send no RTCP at all (no receiver reports, NACKs or transport-cc feedback): the cheapest clients, for counts the machine cannot otherwise host; the SFU's feedback processing is then not measured")
 	pubChild := flag.Bool("pub", false, "internal: run the publishers (child process)")
+	procs := flag.Int("procs", 2, "the SFU process's GOMAXPROCS: 1 runs pion's goroutine hand-offs on one thread (no wake-up of an idle one per packet or report)")
 	flag.Parse()
 	if *child {
 		runSFU()
@@ -73,6 +74,11 @@ func main() {
 		return
 	}
 	os.Setenv("MEET_LOAD_CC", *ccMode)
+	if *procs < 1 {
+		fmt.Fprintln(os.Stderr, "bad -procs:", *procs)
+		os.Exit(2)
+	}
+	os.Setenv("MEET_LOAD_PROCS", strconv.Itoa(*procs))
 	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s %6s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f", "no media")
 	counts := strings.Split(*ns, ",")
 	for _, f := range counts {
@@ -161,7 +167,7 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool)
 		return err
 	}
 	cmd := exec.Command(self, "-sfu")
-	cmd.Env = append(os.Environ(), "MEET_LOAD_KEY="+identity.EncodePublicKey(pub), "GOMAXPROCS=2")
+	cmd.Env = append(os.Environ(), "MEET_LOAD_KEY="+identity.EncodePublicKey(pub), "GOMAXPROCS="+os.Getenv("MEET_LOAD_PROCS"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
