@@ -36,6 +36,15 @@ step "helm template (ci-values.yaml, --kube-version $KUBE_VERSION)"
 step "helm template (deploy/examples/values-interieur.yaml)"
 "$HELM" lint --strict "$CHART" -f deploy/examples/values-interieur.yaml >"$WORK/lint-ex.out" 2>&1 || { cat "$WORK/lint-ex.out"; exit 1; }
 "$HELM" template bureau "$CHART" --namespace bureau -f deploy/examples/values-interieur.yaml --kube-version "$KUBE_VERSION" >"$WORK/interieur.yaml"
+step "helm template (values-interieur with several host-network meet pods)"
+MEET_HOSTNET=(--set meet.replicas=3 --set meet.media.hostNetwork=true --set meet.media.advertiseAddress= --set meet.resources.limits.cpu=1)
+"$HELM" template bureau "$CHART" --namespace bureau -f deploy/examples/values-interieur.yaml "${MEET_HOSTNET[@]}" --kube-version "$KUBE_VERSION" >"$WORK/hostnet.yaml"
+grep -q 'hostNetwork: true' "$WORK/hostnet.yaml" || { echo "check-helm: meet.media.hostNetwork rendered no hostNetwork pod"; exit 1; }
+if grep -q 'name: bureau-meet-media' "$WORK/hostnet.yaml"; then echo "check-helm: a media Service rendered for host-network meet pods"; exit 1; fi
+if "$HELM" template bureau "$CHART" --namespace bureau -f deploy/examples/values-interieur.yaml --set meet.replicas=2 >/dev/null 2>"$WORK/replicas.err"; then
+  echo "check-helm: meet.replicas=2 behind one media Service should fail"; exit 1
+fi
+grep -q 'meet.media.hostNetwork' "$WORK/replicas.err" || { cat "$WORK/replicas.err"; exit 1; }
 
 # NOTES.txt is not rendered by `helm template`: render a copy as a template.
 step "NOTES.txt renders"
@@ -328,7 +337,7 @@ func configs(want, file string) error {
 					case e.ValueFrom.SecretKeyRef != nil:
 						env[e.Name] = placeholder(e.Name, e.ValueFrom.SecretKeyRef.Key)
 					case e.ValueFrom.FieldRef != nil:
-						env[e.Name] = map[string]string{"status.podIP": "10.1.2.3", "metadata.name": "bureau-meet-7d9f-abcde"}[e.ValueFrom.FieldRef.FieldPath]
+						env[e.Name] = map[string]string{"status.podIP": "10.1.2.3", "status.hostIP": "10.1.0.7", "metadata.name": "bureau-meet-7d9f-abcde"}[e.ValueFrom.FieldRef.FieldPath]
 					}
 				}
 				envs[c.Name] = env
@@ -422,10 +431,11 @@ GO_SOURCE
 V="$WORK/validate-bin"
 
 step "manifests: parse, apiVersion/kind/metadata.name, strict k8s.io/api decoding"
-"$V" manifests "$WORK/default.yaml" "$WORK/ci.yaml" "$WORK/interieur.yaml"
+"$V" manifests "$WORK/default.yaml" "$WORK/ci.yaml" "$WORK/interieur.yaml" "$WORK/hostnet.yaml"
 step "rendered configs + env accepted by the binaries' loaders (ci-values, values-interieur)"
 "$V" configs ok "$WORK/ci.yaml"
 "$V" configs ok "$WORK/interieur.yaml"
+"$V" configs ok "$WORK/hostnet.yaml"
 step "rendered configs refused with field-named errors (incomplete default values)"
 "$V" configs fail "$WORK/default.yaml"
 step "deploy/config examples"

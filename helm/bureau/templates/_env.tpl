@@ -139,9 +139,16 @@ node at its pod address (docs/meet.md, several nodes). */}}
 {{- if $c.media.enabled }}
 - name: {{ $p }}ICE_UDP_LISTEN
   value: {{ printf "0.0.0.0:%v" $c.media.udpPort | quote }}
-{{- with $c.media.advertiseAddress }}
+{{- if $c.media.hostNetwork }}
+- name: HOST_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.hostIP
 - name: {{ $p }}ICE_NAT_1TO1_IPS
-  value: {{ . | quote }}
+  value: "$(HOST_IP)"
+{{- else if $c.media.advertiseAddress }}
+- name: {{ $p }}ICE_NAT_1TO1_IPS
+  value: {{ $c.media.advertiseAddress | quote }}
 {{- end }}
 {{- with $c.media.tcpPort }}
 - name: {{ $p }}ICE_TCP_LISTEN

@@ -138,6 +138,15 @@ tolerations:
 {{- if $c.affinity }}
 affinity:
   {{- toYaml $c.affinity | nindent 2 }}
+{{- else if and (eq .component "meet") $c.media.hostNetwork }}
+{{- /* Host-network meet pods take their node's media ports: one per node. */}}
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "bureau.selectorLabels" . | nindent 12 }}
 {{- else }}
 affinity:
   podAntiAffinity:
