@@ -307,38 +307,10 @@ func (s *Service) Ready(ctx context.Context, id string, wait time.Duration) (sto
 	defer poll.Stop()
 	for {
 		ch := s.waitFor(id)
-		m, err := s.store.Media(ctx, id)
-		if err != nil {
+		m, done, err := s.readyState(ctx, id)
+		if done {
 			s.stopWaiting(id, ch)
-			if errors.Is(err, store.ErrNotFound) {
-				return m, ErrNotFound
-			}
 			return m, err
-		}
-		switch m.State {
-		case store.MediaClean, store.MediaUnscanned:
-			s.stopWaiting(id, ch)
-			return m, nil
-		case store.MediaInfected:
-			s.stopWaiting(id, ch)
-			return m, ErrNotClean
-		case store.MediaUnscannable:
-			s.stopWaiting(id, ch)
-			return m, ErrUnscannable
-		case store.MediaDeleting:
-			s.stopWaiting(id, ch)
-			return m, ErrNotFound
-		case store.MediaReserved:
-			if m.ExpiresTS < s.now().UnixMilli() {
-				s.stopWaiting(id, ch)
-				return m, ErrNotFound
-			}
-		case store.MediaPending:
-			if s.av == nil {
-				// No antivirus here to pass it (see Reconcile).
-				s.stopWaiting(id, ch)
-				return m, ErrNotYetUploaded
-			}
 		}
 		select {
 		case <-ch:
@@ -352,6 +324,38 @@ func (s *Service) Ready(ctx context.Context, id string, wait time.Duration) (sto
 			return m, ctx.Err()
 		}
 	}
+}
+
+// readyState reads the entry once: done with the answer to return when
+// waiting longer cannot change it.
+func (s *Service) readyState(ctx context.Context, id string) (store.Media, bool, error) {
+	m, err := s.store.Media(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return m, true, ErrNotFound
+		}
+		return m, true, err
+	}
+	switch m.State {
+	case store.MediaClean, store.MediaUnscanned:
+		return m, true, nil
+	case store.MediaInfected:
+		return m, true, ErrNotClean
+	case store.MediaUnscannable:
+		return m, true, ErrUnscannable
+	case store.MediaDeleting:
+		return m, true, ErrNotFound
+	case store.MediaReserved:
+		if m.ExpiresTS < s.now().UnixMilli() {
+			return m, true, ErrNotFound
+		}
+	case store.MediaPending:
+		if s.av == nil {
+			// No antivirus here to pass it (see Reconcile).
+			return m, true, ErrNotYetUploaded
+		}
+	}
+	return m, false, nil
 }
 
 func (s *Service) waitFor(id string) chan struct{} {
