@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
-
 	"bureau/services/chat"
 )
 
@@ -23,14 +20,7 @@ func TestMeasureUnreadCount(t *testing.T) {
 	const n = 5000
 	e := newEnv(t, func(c *chat.Config) { c.RateLimit.PerSecond = 0 })
 	ctx := t.Context()
-	a, b := e.login(alice), e.login(bob)
-	room, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{b.UserID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
-		t.Fatal(err)
-	}
+	a, b, _, room := sharingAgents(t, e)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)

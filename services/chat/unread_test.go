@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -19,14 +18,7 @@ import (
 func TestThreadNotifications(t *testing.T) {
 	e := newEnv(t, func(c *chat.Config) { c.RateLimit.PerSecond = 0 })
 	ctx := t.Context()
-	a, b := e.login(alice), e.login(bob)
-	room, err := a.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{b.UserID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.JoinRoomByID(ctx, room.RoomID); err != nil {
-		t.Fatal(err)
-	}
+	a, b, _, room := sharingAgents(t, e)
 	send := func(content map[string]any) id.EventID {
 		t.Helper()
 		r, err := b.SendMessageEvent(ctx, room.RoomID, event.EventMessage, content)
