@@ -275,6 +275,7 @@ func (c *conference) admit(s *session) bool {
 		return true
 	}
 	delete(c.lobby, s.id)
+	others := c.audienceLocked(s) // before s is a member: without s
 	c.members[s.id] = s
 	s.setPeer(peer) // under c.mu: a concurrent onTrack sees a member with a peer
 	// An attendee of a webinar learns of the stage only, and the count.
@@ -285,7 +286,6 @@ func (c *conference) admit(s *session) bool {
 			parts = append(parts, m.info())
 		}
 	}
-	others := c.audienceLocked(s)
 	count := len(c.members)
 	tracks := make([]*sfu.Track, 0, len(c.tracks))
 	published := make([]signal.Track, 0, len(c.tracks))
@@ -301,12 +301,6 @@ func (c *conference) admit(s *session) bool {
 
 	self := s.info()
 	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published, Speaker: speaker, ICEServers: c.svc.iceServers(s.user.ID), Token: s.token, Count: count})
-	for i, o := range others {
-		if o == s {
-			others = append(others[:i], others[i+1:]...)
-			break
-		}
-	}
 	sendAll(others, &signal.Message{Type: signal.TypeParticipantJoined, Participant: &self})
 	for _, t := range tracks {
 		if err := peer.Subscribe(t); err != nil {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"bureau/services/meet/internal/rooms"
+	"bureau/services/meet/internal/signal"
 	"bureau/services/meet/internal/store"
 	"bureau/services/platform/httpx"
 	"bureau/services/platform/identity"
@@ -116,7 +117,7 @@ func (s *Service) guestRoom(w http.ResponseWriter, r *http.Request) (*store.Gues
 	token := r.PathValue("token")
 	var g *store.GuestLink
 	err := store.ErrNotFound
-	if store.ValidToken(token) {
+	if signal.ValidToken(token) {
 		g, err = s.store.GuestLinkByToken(r.Context(), token)
 	}
 	if err == nil {

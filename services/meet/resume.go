@@ -7,11 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
-	"bureau/services/meet/internal/limit"
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/signal"
 )
@@ -118,18 +117,18 @@ func (s *session) setGuestKey(roomID, key string) {
 
 // sessionLimits are a participant's token buckets.
 type sessionLimits struct {
-	chat, question, reaction, hand *limit.Bucket
+	chat, question, reaction, hand *rate.Limiter
 }
 
 func newSessionLimits(l *Limits) sessionLimits {
-	b := func(r Rate) *limit.Bucket { return limit.New(r.PerSecond, r.Burst) }
+	b := func(r Rate) *rate.Limiter { return rate.NewLimiter(rate.Limit(r.PerSecond), r.Burst) }
 	return sessionLimits{chat: b(l.Chat), question: b(l.Question), reaction: b(l.Reaction), hand: b(l.Hand)}
 }
 
 // allow takes a token from b, or tells the participant they are over the
 // limit (the message is dropped; the socket stays).
-func (s *session) allow(b *limit.Bucket) bool {
-	if b.Allow(time.Now()) {
+func (s *session) allow(b *rate.Limiter) bool {
+	if b.Allow() {
 		return true
 	}
 	s.svc.rateLimited.Add(1)

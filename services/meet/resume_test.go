@@ -68,7 +68,12 @@ func TestResume(t *testing.T) {
 	flowing(t, ks)
 	// Nothing was delivered twice to the application; the chat once only.
 	pub.send(signal.Message{Type: signal.TypeChat, Text: "marqueur"})
-	sub.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "marqueur" }, signal.TypeParticipantLeft)
+	sub.expectBefore(signal.TypeChat, func(m signal.Message) bool {
+		if m.Text == "pendant la coupure" {
+			t.Fatal("the chat sent during the drop was delivered twice")
+		}
+		return m.Text == "marqueur"
+	}, signal.TypeParticipantLeft)
 	if m := h.metrics(); m["bureau_meet_participants"] != 2 || m["bureau_meet_resumes_total"] != 1 || m["bureau_meet_resumes_refused_total"] != 1 {
 		t.Fatalf("metrics after a resume and a stolen token: %v", meetMetrics(m))
 	}

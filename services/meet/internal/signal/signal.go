@@ -399,12 +399,12 @@ func CheckSDP(s string) error {
 	return nil
 }
 
-// TokenLen is the length of resume tokens and guest keys: 32 random
-// bytes in unpadded base64url.
+// TokenLen is the length of resume tokens, guest keys and guest link
+// tokens: 32 random bytes in unpadded base64url.
 const TokenLen = 43
 
-// ValidToken reports whether s has the form of a resume token or guest
-// key.
+// ValidToken reports whether s has the form of a resume token, guest key
+// or guest link token (checked before any lookup).
 func ValidToken(s string) bool {
 	if len(s) != TokenLen {
 		return false

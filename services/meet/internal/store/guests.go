@@ -39,9 +39,6 @@ var (
 	ErrExpired = errors.New("store: guest link expired")
 )
 
-// TokenLen is the length of a guest token: 32 random bytes in base64url.
-const TokenLen = 43
-
 // NewGuestToken returns a new random token and its stored hash.
 func NewGuestToken() (token, hash string) {
 	var b [32]byte
@@ -55,16 +52,6 @@ func NewGuestToken() (token, hash string) {
 func HashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
-}
-
-// ValidToken reports whether s has the form of a guest token (checked
-// before any database access).
-func ValidToken(s string) bool {
-	if len(s) != TokenLen {
-		return false
-	}
-	_, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	return err == nil
 }
 
 const linkCols = `id, room_id, label, created_by, created_at, expires_at, revoked_at`
