@@ -189,6 +189,11 @@ type client struct {
 	offered  chan string         // the same, for waiting
 	counters map[string]*counter // by track id
 	newTrack chan *counter
+
+	// ansMu orders answers; while held, offers wait in pending (holdOffers).
+	ansMu   sync.Mutex
+	held    bool
+	pending []string
 }
 
 type counter struct {
@@ -372,7 +377,15 @@ func (c *client) readLoop(ws *websocket.Conn, closed chan struct{}) {
 			case c.offered <- m.SDP:
 			default:
 			}
-			if err := c.answer(m.SDP); err != nil {
+			c.ansMu.Lock()
+			if c.held {
+				c.pending = append(c.pending, m.SDP)
+				c.ansMu.Unlock()
+				continue
+			}
+			err := c.answer(m.SDP)
+			c.ansMu.Unlock()
+			if err != nil {
 				// The server closing the media connection (end, remove)
 				// may overtake an offer still queued on the socket: a
 				// closed PeerConnection ignores it, as a browser would.
@@ -394,6 +407,30 @@ func (c *client) readLoop(ws *websocket.Conn, closed chan struct{}) {
 			c.msgs <- m
 		}
 	}
+}
+
+// holdOffers keeps the server's offers unanswered until releaseOffers, so
+// that a test sets the PeerConnection up from joined before it answers.
+// Call it before sending join.
+func (c *client) holdOffers() {
+	c.ansMu.Lock()
+	c.held = true
+	c.ansMu.Unlock()
+}
+
+// releaseOffers answers the held offers, in order, and the next ones as
+// they come.
+func (c *client) releaseOffers() {
+	c.t.Helper()
+	c.ansMu.Lock()
+	defer c.ansMu.Unlock()
+	c.held = false
+	for _, sdp := range c.pending {
+		if err := c.answer(sdp); err != nil {
+			c.t.Fatalf("%s: answer: %v", c.name, err)
+		}
+	}
+	c.pending = nil
 }
 
 func (c *client) answer(sdp string) error {

@@ -37,6 +37,9 @@ func relayed(t *testing.T, h *harness, room string) {
 	defer cancel()
 	pub.publish(ctx)
 	sub := h.dial(bob, room)
+	// Relay-only must be set before the first answer, or a host pair may
+	// win: the ICE servers come with joined, the offer right after it.
+	sub.holdOffers()
 	sub.send(signal.Message{Type: signal.TypeJoin})
 	j := sub.expect(signal.TypeJoined)
 	u := j.ICEServers[0].Username
@@ -44,6 +47,7 @@ func relayed(t *testing.T, h *harness, room string) {
 		t.Fatalf("TURN username %q", u)
 	}
 	sub.relayOnly(j)
+	sub.releaseOffers()
 	sub.waitTracks(2)
 	pair, err := sub.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil {
