@@ -66,14 +66,10 @@ func New(o Options) http.Handler {
 	}
 	var store http.RoundTripper // the object store, for offloaded bodies
 	if o.Offload {
-		store = &http.Transport{
-			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			DisableCompression:    true,
-		}
+		st := tr.Clone()
+		st.MaxIdleConnsPerHost = 64
+		st.ResponseHeaderTimeout = 30 * time.Second
+		store = st
 	}
 	rp := &httputil.ReverseProxy{
 		Transport:  tr,

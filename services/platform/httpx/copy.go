@@ -3,6 +3,7 @@ package httpx
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // copyBufferSize is the buffer large response bodies are copied with.
@@ -14,27 +15,48 @@ import (
 // spend about a third less CPU per byte.
 const copyBufferSize = 1 << 20
 
-// Buffers recycles body copy buffers through a bounded free list: unlike a
-// sync.Pool it keeps them across garbage collections, and it holds at most
-// 32 MiB when idle. It is an httputil.BufferPool.
-var Buffers = bufferPool(make(chan []byte, 32))
+// Buffers recycles body copy buffers. At most 32 large buffers ever
+// exist (32 MiB), kept across garbage collections in a free list; when all
+// are in use a copy gets an ordinary 32 KiB one instead of a fresh 1 MiB
+// that would be garbage once the response is done (the gateway takes one
+// for every proxied response, tiny JSON ones included). It is an
+// httputil.BufferPool.
+var Buffers = newBufferPool(32)
 
-type bufferPool chan []byte
+// smallBufferSize is io.Copy's and httputil.ReverseProxy's own size.
+const smallBufferSize = 32 << 10
 
-// Get returns a buffer of copyBufferSize bytes.
-func (p bufferPool) Get() []byte {
-	select {
-	case b := <-p:
-		return b
-	default:
-		return make([]byte, copyBufferSize)
-	}
+type bufferPool struct {
+	free chan []byte
+	made atomic.Int32 // large buffers allocated, at most cap(free)
 }
 
-// Put gives b back.
-func (p bufferPool) Put(b []byte) {
+func newBufferPool(n int) *bufferPool {
+	return &bufferPool{free: make(chan []byte, n)}
+}
+
+// Get returns a buffer of copyBufferSize bytes, or of smallBufferSize when
+// all the large ones are in use.
+func (p *bufferPool) Get() []byte {
 	select {
-	case p <- b:
+	case b := <-p.free:
+		return b
+	default:
+	}
+	if p.made.Add(1) <= int32(cap(p.free)) {
+		return make([]byte, copyBufferSize)
+	}
+	p.made.Add(-1)
+	return make([]byte, smallBufferSize)
+}
+
+// Put gives b back; small buffers are left to the garbage collector.
+func (p *bufferPool) Put(b []byte) {
+	if len(b) != copyBufferSize {
+		return
+	}
+	select {
+	case p.free <- b:
 	default:
 	}
 }

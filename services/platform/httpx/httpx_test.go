@@ -200,3 +200,25 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// The pool never holds more than its large buffers: past them a copy gets
+// a small buffer, and the large ones come back for the next copies.
+func TestBufferPoolIsBounded(t *testing.T) {
+	p := newBufferPool(2)
+	a, b, c := p.Get(), p.Get(), p.Get()
+	if len(a) != copyBufferSize || len(b) != copyBufferSize || len(c) != smallBufferSize {
+		t.Fatalf("sizes %d, %d, %d", len(a), len(b), len(c))
+	}
+	p.Put(a)
+	p.Put(c)
+	if d := p.Get(); &d[0] != &a[0] {
+		t.Fatal("a returned large buffer is not reused")
+	}
+	if e := p.Get(); len(e) != smallBufferSize {
+		t.Fatalf("a third large buffer was made: %d bytes", len(e))
+	}
+	p.Put(b)
+	if f := p.Get(); &f[0] != &b[0] {
+		t.Fatal("a returned large buffer is not reused")
+	}
+}

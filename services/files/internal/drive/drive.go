@@ -77,7 +77,8 @@ type Config struct {
 	// MaxSpaceQuota is the largest quota a space owner may set (0: the
 	// default quota is the ceiling; both 0: none).
 	MaxSpaceQuota int64
-	// InvitationTTL is how long an invitation by email stays valid.
+	// InvitationTTL is how long an invitation by email stays valid (0:
+	// 30 days).
 	InvitationTTL time.Duration
 	// Bus carries the live notifications (files.added, files.shared,
 	// files.link_used); nil: none.
@@ -118,6 +119,9 @@ func New(st *store.Store, blobs blob.Store, cfg Config, log *slog.Logger, scanne
 	}
 	if cfg.UploadLease <= 0 {
 		cfg.UploadLease = 15 * time.Second
+	}
+	if cfg.InvitationTTL <= 0 {
+		cfg.InvitationTTL = 30 * 24 * time.Hour
 	}
 	s := &Service{store: st, blobs: blobs, mp: mp, cfg: cfg, log: log, now: time.Now, scanned: scanned}
 	s.bufs.New = func() any { b := make([]byte, cfg.PartSize); return &b }

@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"time"
 
 	"bureau/services/files/internal/store"
 	"bureau/services/platform/identity"
@@ -132,7 +131,7 @@ func (s *Service) AddMember(ctx context.Context, u identity.User, space, user, e
 // again: the new role, and a new expiry.
 func (s *Service) invite(ctx context.Context, u identity.User, sp store.Space, email, role string) (store.Member, error) {
 	now := s.now()
-	exp := now.Add(s.invitationTTL())
+	exp := now.Add(s.cfg.InvitationTTL)
 	m := store.Member{SpaceID: sp.ID, Email: email, Role: role, Status: store.StatusPending, AddedBy: u.ID, AddedAt: now, ExpiresAt: &exp}
 	action := "member_invited"
 	err := s.store.Invite(ctx, m)
@@ -199,15 +198,6 @@ func (s *Service) notifyClaimed(ctx context.Context, user string, claimed, expir
 			Link:  "/fichiers",
 		})
 	}
-}
-
-// invitationTTL is how long an invitation stays valid (30 days unless
-// configured).
-func (s *Service) invitationTTL() time.Duration {
-	if s.cfg.InvitationTTL > 0 {
-		return s.cfg.InvitationTTL
-	}
-	return 30 * 24 * time.Hour
 }
 
 // SetRole changes a member's role. Managers change managers, editors and

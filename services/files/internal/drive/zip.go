@@ -116,14 +116,9 @@ func (s *Service) zipFolder(ctx context.Context, n store.Node) (Archive, error) 
 		return Archive{}, errNotAFolderZip
 	}
 	a := Archive{Name: zipName(n.Name), Root: zipName(n.Name)}
-	below, err := s.store.LiveTree(ctx, n.SpaceID, n.ID, MaxZipItems)
-	if err != nil {
+	if err := s.addBelow(ctx, &a, n, a.Root); err != nil {
 		return a, err
 	}
-	if len(below) > MaxZipItems {
-		return a, errZipItems
-	}
-	a.add(below, map[string]string{n.ID: a.Root})
 	return a, s.checkZipSize(a)
 }
 
@@ -135,6 +130,12 @@ func (s *Service) addToArchive(ctx context.Context, a *Archive, n store.Node, na
 	if n.Kind != store.KindFolder {
 		return nil
 	}
+	return s.addBelow(ctx, a, n, name)
+}
+
+// addBelow adds what is below folder n, whose path in the archive is
+// name, keeping the archive within MaxZipItems.
+func (s *Service) addBelow(ctx context.Context, a *Archive, n store.Node, name string) error {
 	below, err := s.store.LiveTree(ctx, n.SpaceID, n.ID, MaxZipItems)
 	if err != nil {
 		return err
