@@ -77,7 +77,7 @@ bench-files: ## files: 1 GiB up/down vs raw MinIO, 10 000-file listing, metadata
 bench-meet: ## SFU: 1 simulcast publisher → N subscribers, 5 audio → 50; CPU per stream and per packet, loss, latency
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/meet-load ./services/meet/cmd/meet-load
-	./$(BIN)/meet-load -n $${MEET_SUBSCRIBERS:-10,50,100,300} -d $${MEET_DURATION:-10s}
+	./$(BIN)/meet-load -n $${MEET_SUBSCRIBERS:-10,50,100,150,300} -d $${MEET_DURATION:-10s}
 	./$(BIN)/meet-load -audio 5 -n 50 -d $${MEET_DURATION:-10s}
 
 clean:

@@ -72,6 +72,14 @@ type Media struct {
 	// "loss" (from the loss of RTCP receiver reports only: no per-packet
 	// estimator cost).
 	CongestionControl string `yaml:"congestion_control" env:"CONGESTION_CONTROL"`
+	// Threads is how the process's scheduler threads (GOMAXPROCS) are
+	// sized: "adaptive" (the default) runs on one while one is enough and
+	// adds threads, up to the CPUs the process may use, when its load
+	// needs them — the SFU forwards a packet for a third less CPU on one
+	// thread (docs/meet.md); "fixed" leaves Go's choice (every CPU, the
+	// container's limit, or the GOMAXPROCS variable). The all-in-one
+	// process uses "fixed": the other services share its threads.
+	Threads string `yaml:"threads" env:"THREADS"`
 }
 
 // ICE is how media reaches the node.
@@ -168,6 +176,9 @@ func (c *Config) CheckMeet(v *pconfig.Checker) {
 	}
 	if cc := c.Media.CongestionControl; cc != "" && cc != "gcc" && cc != "loss" {
 		v.Fail("media.congestion_control", "must be gcc or loss, got %q", cc)
+	}
+	if th := c.Media.Threads; th != "" && th != "adaptive" && th != "fixed" {
+		v.Fail("media.threads", "must be adaptive or fixed, got %q", th)
 	}
 	if c.TURN.Secret != "" {
 		if len(c.TURN.Secret) < 16 {

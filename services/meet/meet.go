@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/sfu"
 	"bureau/services/meet/internal/store"
+	"bureau/services/meet/internal/threads"
 	pconfig "bureau/services/platform/config"
 	"bureau/services/platform/service"
 	"bureau/services/platform/sqldb"
@@ -82,6 +84,10 @@ func New(ctx context.Context, c *Config, base *service.Base) (_ *Service, err er
 	}
 	if s.sfu, err = sfu.New(sfu.Config{UDPListen: c.ICE.UDPListen, TCPListen: c.ICE.TCPListen, NAT1To1IPs: c.ICE.NAT1To1IPs, LoopbackOnly: c.ICE.LoopbackOnly, CongestionControl: c.Media.CongestionControl != "loss"}, base.Log); err != nil {
 		return nil, err
+	}
+	if c.Media.Threads != "fixed" {
+		release := threads.Acquire(base.Log)
+		s.closers = append(s.closers, func() error { release(); return nil })
 	}
 	if s.turn, s.turnAddrs, err = startTURN(c.TURN, base.Log); err != nil {
 		return nil, err
@@ -275,6 +281,7 @@ func (s *Service) registerMetrics() {
 			}
 			return float64(n)
 		}),
+		gauge("scheduler_threads", "The process's scheduler threads (GOMAXPROCS), sized to the load with media.threads adaptive.", func() float64 { return float64(runtime.GOMAXPROCS(0)) }),
 		gauge("peers", "Open PeerConnections.", func() float64 { return float64(st.Peers.Load()) }),
 		gauge("forwards", "Forwarded (track, subscriber) pairs.", func() float64 { return float64(st.Forwards.Load()) }),
 		counter("rtp_packets_received_total", "RTP packets received from publishers.", u(&st.PacketsIn)),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -358,9 +360,10 @@ func TestConfigValidation(t *testing.T) {
 	c.Rooms.RetentionDays = -1
 	c.Limits.Chat.Burst = 0
 	c.Limits.Reaction.PerSecond = 0
+	c.Media.Threads = "all"
 	err := c.Validate()
 	for _, f := range []string{"ice.udp_listen", "ice.tcp_listen", "media.congestion_control", "ice.nat_1to1_ips", "turn.secret", "turn.realm", "turn.urls", "turn.credential_ttl", "rooms.max_participants",
-		"rooms.resume_grace", "rooms.retention_days", "limits.chat.burst", "limits.reaction.per_second"} {
+		"rooms.resume_grace", "rooms.retention_days", "limits.chat.burst", "limits.reaction.per_second", "media.threads"} {
 		if err == nil || !strings.Contains(err.Error(), f+":") {
 			t.Errorf("%s not reported in %v", f, err)
 		}
@@ -404,5 +407,29 @@ func TestConfigValidation(t *testing.T) {
 	c.Database.URL, c.Redis.URL, c.Placement.AdvertiseURL = "postgres://meet@db/bureau", "redis://redis:6379/0", "http://10.0.0.5:8083"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("cluster settings: %v", err)
+	}
+}
+
+// TestSchedulerThreads: by default a meet node runs on one scheduler
+// thread (more only when its load needs them: internal/threads) and says
+// so in its metrics; "fixed" leaves Go's choice; the last node to stop
+// gives the process its threads back.
+func TestSchedulerThreads(t *testing.T) {
+	max := runtime.GOMAXPROCS(0)
+	if max < 2 || os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("one CPU or GOMAXPROCS set: nothing is sized")
+	}
+	fixed := newHarnessWith(t, func(c *meet.Config) { c.Media.Threads = "fixed" })
+	if got := fixed.metrics()["bureau_meet_scheduler_threads"]; got != float64(max) {
+		t.Fatalf("fixed: scheduler_threads = %v, want %d", got, max)
+	}
+	h := newHarness(t)
+	// The first sample is a second away: the node starts on one thread.
+	if got := h.metrics()["bureau_meet_scheduler_threads"]; got != 1 {
+		t.Fatalf("adaptive: scheduler_threads = %v at start, want 1", got)
+	}
+	_ = h.svc.Close()
+	if got := runtime.GOMAXPROCS(0); got != max {
+		t.Fatalf("after the node stopped GOMAXPROCS = %d, want %d", got, max)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -456,6 +457,13 @@ func (svc *Service) readLoop(a *attachment, ss *session, room *rooms.Room) {
 		}
 		if !ss.handle(svc, room, m) {
 			return
+		}
+		// A burst already in the socket's buffer is read without ever
+		// blocking: on one scheduler thread (media.threads adaptive) this
+		// socket's own writer would not run before the burst's echoes
+		// overflowed its queue, and the socket would be dropped as slow.
+		if len(a.out) > cap(a.out)/2 {
+			runtime.Gosched()
 		}
 	}
 }

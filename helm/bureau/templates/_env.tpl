@@ -157,6 +157,8 @@ node at its pod address (docs/meet.md, several nodes). */}}
 {{- end }}
 - name: {{ $p }}MEDIA_CONGESTION_CONTROL
   value: {{ $c.congestionControl | quote }}
+- name: {{ $p }}MEDIA_THREADS
+  value: {{ $c.threads | default "adaptive" | quote }}
 - name: {{ $p }}ROOMS_RESUME_GRACE
   value: {{ $c.resumeGrace | toString | quote }}
 - name: {{ $p }}ROOMS_RETENTION_DAYS

@@ -54,6 +54,8 @@ func Embedded(dataDir string) Config {
 	g.DevIdP.Enabled = true
 	g.Ministries = server.DevMinistries()
 	c.Chat, c.Files, c.Meet = *chat.Default(), *files.Default(), *meet.Default()
+	// One process for every service: meet does not size its threads.
+	c.Meet.Media.Threads = "fixed"
 	for _, svc := range []*service.Common{&c.Chat.Common, &c.Files.Common, &c.Meet.Common} {
 		// Services listen on free loopback ports: only the gateway is
 		// reachable, as in a cluster.

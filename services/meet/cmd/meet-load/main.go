@@ -63,7 +63,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write the SFU's CPU profile over the measurement window to this file (file.N per subscriber count when several)")
 	sink := flag.Bool("sink", false, "subscribers send no RTCP at all (no receiver reports, NACKs or transport-cc feedback): the cheapest clients, for counts the machine cannot otherwise host; the SFU's feedback processing is then not measured")
 	pubChild := flag.Bool("pub", false, "internal: run the publishers (child process)")
-	procs := flag.Int("procs", 2, "the SFU process's GOMAXPROCS: 1 runs pion's goroutine hand-offs on one thread (no wake-up of an idle one per packet or report)")
+	procs := flag.Int("procs", 0, "the SFU process's GOMAXPROCS, fixed (0: the SFU's default, media.threads adaptive: one thread while one is enough, more when its load needs them)")
 	flag.Parse()
 	if *child {
 		runSFU()
@@ -74,12 +74,14 @@ func main() {
 		return
 	}
 	os.Setenv("MEET_LOAD_CC", *ccMode)
-	if *procs < 1 {
+	if *procs < 0 {
 		fmt.Fprintln(os.Stderr, "bad -procs:", *procs)
 		os.Exit(2)
 	}
-	os.Setenv("MEET_LOAD_PROCS", strconv.Itoa(*procs))
-	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s %6s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f", "no media")
+	if *procs > 0 {
+		os.Setenv("MEET_LOAD_PROCS", strconv.Itoa(*procs))
+	}
+	fmt.Printf("%6s %8s %10s %8s %10s %10s %8s %9s %9s %9s %11s %6s %7s\n", "subs", "streams", "out pkt/s", "cores", "mc/stream", "µs/pkt", "RSS MB", "loss", "lat p50", "lat p99", "layers q/h/f", "no media", "threads")
 	counts := strings.Split(*ns, ",")
 	for _, f := range counts {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -167,7 +169,10 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool)
 		return err
 	}
 	cmd := exec.Command(self, "-sfu")
-	cmd.Env = append(os.Environ(), "MEET_LOAD_KEY="+identity.EncodePublicKey(pub), "GOMAXPROCS="+os.Getenv("MEET_LOAD_PROCS"))
+	cmd.Env = append(os.Environ(), "MEET_LOAD_KEY="+identity.EncodePublicKey(pub))
+	if p := os.Getenv("MEET_LOAD_PROCS"); p != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+p)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -311,9 +316,9 @@ func run(n int, window time.Duration, kbps, audioPubs int, simulcast, sink bool)
 			late++
 		}
 	}
-	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %8.2f%% %9s %9s %11s %6d\n", n, streams, outPkts/el.Seconds(), cores,
+	fmt.Printf("%6d %8.0f %10.0f %8.3f %10.2f %10.1f %8.1f %8.2f%% %9s %9s %11s %6d %7.0f\n", n, streams, outPkts/el.Seconds(), cores,
 		cores*1000/streams, (cpu1-cpu0).Seconds()*1e6/outPkts, float64(rss)/(1<<20), loss*100, pct(0.5), pct(0.99),
-		fmt.Sprintf("%d/%d/%d", layers[0], layers[1], layers[2]), late)
+		fmt.Sprintf("%d/%d/%d", layers[0], layers[1], layers[2]), late, m1["bureau_meet_scheduler_threads"])
 	return nil
 }
 
