@@ -264,22 +264,25 @@ func (d *downTrack) Codec() webrtc.RTPCodecCapability { return d.t.codec }
 // reports whether the subscriber waits for a keyframe of this layer: the
 // caller asks the publisher for one (throttled), again and again until it
 // comes — a subscriber that receives nothing never asks by itself, and a
-// screen share sends no periodic keyframes.
+// screen share sends no periodic keyframes. It returns the size of the
+// packet written (plain RTP, as Stats.BytesIn counts it; 0: none): the
+// caller adds up its fan-out's counts, one addition to the shared
+// counters per fan-out rather than per subscriber.
 //
-// now is the fan-out's clock, read once for all subscribers.
-func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *vp8Desc, st *Stats, at time.Time) (wantKey bool) {
+// at is the fan-out's clock, read once for all subscribers.
+func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *vp8Desc, st *Stats, at time.Time) (wantKey bool, size int) {
 	now := at.UnixNano()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ws == nil {
-		return false
+		return false, 0
 	}
 	if d.current != idx {
 		if idx != d.target {
-			return false
+			return false, 0
 		}
 		if !key {
-			return true
+			return true, 0
 		}
 		if d.started {
 			// Continue the outgoing stream: the next sequence number, and
@@ -318,14 +321,12 @@ func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *
 		d.lastSeq, d.lastTS, d.lastAt = d.hdr.SequenceNumber, d.hdr.Timestamp, now
 	}
 	d.cc.set(d.ssrc, at)
-	if _, err := d.ws.WriteRTP(&d.hdr, payload); err == nil {
-		d.srPackets++
-		d.srOctets += uint32(len(payload))
-		st.PacketsOut.Add(1)
-		// Plain RTP size, as BytesIn counts it (no SRTP tag).
-		st.BytesOut.Add(uint64(d.hdr.MarshalSize() + len(payload)))
+	if _, err := d.ws.WriteRTP(&d.hdr, payload); err != nil {
+		return false, 0
 	}
-	return false
+	d.srPackets++
+	d.srOctets += uint32(len(payload))
+	return false, d.hdr.MarshalSize() + len(payload)
 }
 
 // retransmit resends an outgoing packet a subscriber lost, from the
@@ -514,15 +515,19 @@ func (t *Track) forwardLayer(l *layer, st *Stats, out fanout) {
 		if t.vp8 {
 			parseVP8Desc(payload, &vd)
 		}
-		wantKey := false
+		wantKey, sent, bytes := false, 0, 0
 		now := time.Now()
 		out.hold()
 		for _, d := range *downs {
-			if d.write(l.idx, &h, payload, key, &vd, st, now) {
-				wantKey = true
+			w, size := d.write(l.idx, &h, payload, key, &vd, st, now)
+			wantKey = wantKey || w
+			if size > 0 {
+				sent, bytes = sent+1, bytes+size
 			}
 		}
 		out.release()
+		st.PacketsOut.Add(uint64(sent))
+		st.BytesOut.Add(uint64(bytes))
 		if wantKey {
 			t.requestLayerKeyframe(l.idx)
 		}
