@@ -12,7 +12,9 @@ import (
 // audioDown is an audio track as one subscriber receives it: the packets
 // as published, with this subscriber's SSRC and payload type. It
 // implements webrtc.TrackLocal; the track's forwarding goroutine is its
-// only writer.
+// only writer, through the binding it adds to the track's list when bound
+// (values side by side: the fan-out does not chase a pointer or two per
+// subscriber, each a likely cache miss).
 type audioDown struct {
 	t *Track
 	b atomic.Pointer[audioBinding] // nil: not bound (yet, or any more)
@@ -23,6 +25,7 @@ type audioBinding struct {
 	ws   webrtc.TrackLocalWriter
 	ssrc uint32
 	pt   uint8
+	a    *audioDown
 	base srCounts // the track's counts when bound
 }
 
@@ -33,7 +36,10 @@ func (a *audioDown) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			a.t.srMu.Lock()
 			base := a.t.sr
 			a.t.srMu.Unlock()
-			a.b.Store(&audioBinding{ws: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), base: base})
+			b := audioBinding{ws: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), a: a, base: base}
+			a.unbind() // bound once: never twice in the fan-out
+			a.b.Store(&b)
+			cowAdd(&a.t.downMu, &a.t.auds, b)
 			return c, nil
 		}
 	}
@@ -42,8 +48,14 @@ func (a *audioDown) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 
 // Unbind implements webrtc.TrackLocal.
 func (a *audioDown) Unbind(webrtc.TrackLocalContext) error {
-	a.b.Store(nil)
+	a.unbind()
 	return nil
+}
+
+// unbind takes the subscriber out of the fan-out.
+func (a *audioDown) unbind() {
+	a.b.Store(nil)
+	cowRemove(&a.t.downMu, &a.t.auds, func(b audioBinding) bool { return b.a != a })
 }
 
 func (a *audioDown) ID() string                       { return a.t.ID }
@@ -72,7 +84,7 @@ func (a *audioDown) senderCounts() (srCounts, uint32) {
 func (t *Track) forward(st *Stats, out fanout) {
 	defer t.doneOnce.Do(func() { close(t.done) })
 	buf := make([]byte, 1500)
-	var h, oh rtp.Header
+	var h rtp.Header
 	var lastSeq uint16
 	for {
 		n, _, err := t.remote.Read(buf)
@@ -105,14 +117,12 @@ func (t *Track) forward(st *Stats, out fanout) {
 		// binding leaves with its participant.
 		sent := 0
 		out.hold()
-		for _, d := range *downs {
-			b := d.b.Load()
-			if b == nil {
-				continue
-			}
-			oh = h
-			oh.SSRC, oh.PayloadType = b.ssrc, b.pt
-			if _, err := b.ws.WriteRTP(&oh, payload); err == nil {
+		// One header, rewritten for each subscriber: the writers below
+		// marshal it and keep nothing.
+		for i := range *downs {
+			b := &(*downs)[i]
+			h.SSRC, h.PayloadType = b.ssrc, b.pt
+			if _, err := b.ws.WriteRTP(&h, payload); err == nil {
 				sent++
 			}
 		}

@@ -557,17 +557,15 @@ func (t *Track) addSub(s subscription) {
 	if s.down != nil {
 		cowAdd(&t.downMu, &t.downs, s.down)
 	}
-	if s.aud != nil {
-		cowAdd(&t.downMu, &t.auds, s.aud)
-	}
+	// An audio subscriber joins the fan-out when bound (audioDown.Bind).
 }
 
 func (t *Track) removeSub(s subscription) {
 	if s.down != nil {
-		cowRemove(&t.downMu, &t.downs, s.down)
+		cowRemove(&t.downMu, &t.downs, func(d *downTrack) bool { return d != s.down })
 	}
 	if s.aud != nil {
-		cowRemove(&t.downMu, &t.auds, s.aud)
+		s.aud.unbind()
 	}
 }
 
@@ -585,7 +583,7 @@ func cowAdd[T any](mu *sync.Mutex, list *atomic.Pointer[[]T], x T) {
 	list.Store(&next)
 }
 
-func cowRemove[T comparable](mu *sync.Mutex, list *atomic.Pointer[[]T], x T) {
+func cowRemove[T any](mu *sync.Mutex, list *atomic.Pointer[[]T], keep func(T) bool) {
 	mu.Lock()
 	defer mu.Unlock()
 	p := list.Load()
@@ -594,7 +592,7 @@ func cowRemove[T comparable](mu *sync.Mutex, list *atomic.Pointer[[]T], x T) {
 	}
 	next := make([]T, 0, len(*p))
 	for _, y := range *p {
-		if y != x {
+		if keep(y) {
 			next = append(next, y)
 		}
 	}

@@ -32,7 +32,7 @@ type Track struct {
 	// Audio: one audioDown per subscriber (copy on write), the
 	// transport-cc extension id the publisher stamps (0: none), and the
 	// counts of the sender reports, shared by all subscribers.
-	auds  atomic.Pointer[[]*audioDown]
+	auds  atomic.Pointer[[]audioBinding]
 	tccID uint8
 	srMu  sync.Mutex
 	sr    srCounts
