@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -96,7 +97,7 @@ func TestDownTrackRewrite(t *testing.T) {
 		tr.layers[layer].Load().ring.put(raw)
 		var vd vp8Desc
 		parseVP8Desc(pl, &vd)
-		d.write(layer, &h, pl, key, &vd, &st)
+		d.write(layer, &h, pl, key, &vd, &st, time.Now())
 	}
 	d.target = LayerHigh
 	send(LayerHigh, 100, 500, 20, true)
@@ -171,7 +172,7 @@ func BenchmarkForwardPacket(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				h.SequenceNumber = uint16(i)
-				d.write(LayerHigh, &h, pl, i == 0, &vd, &st)
+				d.write(LayerHigh, &h, pl, i == 0, &vd, &st, time.Unix(0, int64(i+1)))
 			}
 		})
 	}

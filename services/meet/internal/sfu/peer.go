@@ -54,13 +54,15 @@ type Peer struct {
 	simulOffer map[*webrtc.RTPTransceiver]bool
 	failOnce   sync.Once
 	trackSeq   int
-	est        *estimator // nil without congestion control
+	est        *estimator    // nil without congestion control
+	srStop     chan struct{} // ends sendReports
 }
 
 type subscription struct {
 	tr   *webrtc.RTPTransceiver
 	t    *Track
-	down *downTrack // simulcast only
+	down *downTrack // video
+	aud  *audioDown // audio
 }
 
 // NewPeer opens a PeerConnection for a participant.
@@ -73,10 +75,11 @@ func (s *SFU) NewPeer(id string, h Handlers) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}, simul: map[*webrtc.RTPReceiver]*Track{}, simulOffer: map[*webrtc.RTPTransceiver]bool{}}
+	p := &Peer{ID: id, sfu: s, pc: pc, h: h, sources: map[*webrtc.RTPTransceiver]string{}, subs: map[string]subscription{}, simul: map[*webrtc.RTPReceiver]*Track{}, simulOffer: map[*webrtc.RTPTransceiver]bool{}, srStop: make(chan struct{})}
 	if bwe != nil {
 		p.startEstimator(bwe)
 	}
+	go p.sendReports(p.srStop)
 	s.Stats.Peers.Add(1)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -276,23 +279,31 @@ func (p *Peer) Subscribe(t *Track) error {
 		p.mu.Unlock()
 		return nil
 	}
-	var local webrtc.TrackLocal = t.local
-	var down *downTrack
+	sub := subscription{t: t}
+	var local webrtc.TrackLocal
 	if t.layered {
-		down = newDownTrack(t)
-		local = down
+		sub.down = newDownTrack(t)
+		if p.est != nil {
+			sub.down.cc.e = p.est.bwe
+		}
+		local = sub.down
+	} else {
+		sub.aud = &audioDown{t: t}
+		local = sub.aud
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("sfu: subscribe: %w", err)
 	}
-	p.subs[t.ID] = subscription{tr, t, down}
+	sub.tr = tr
+	p.subs[t.ID] = sub
 	p.mu.Unlock()
+	down := sub.down
 	if down != nil {
 		down.retarget()
-		t.addDown(down)
 	}
+	t.addSub(sub)
 	t.subscribers.Add(1)
 	p.sfu.Stats.Forwards.Add(1)
 	go p.readRTCP(tr.Sender(), t, down)
@@ -312,9 +323,7 @@ func (p *Peer) Unsubscribe(t *Track) error {
 	if !ok {
 		return nil
 	}
-	if sub.down != nil {
-		t.removeDown(sub.down)
-	}
+	t.removeSub(sub)
 	t.subscribers.Add(-1)
 	p.sfu.Stats.Forwards.Add(-1)
 	if closed {
@@ -416,9 +425,7 @@ func (p *Peer) Close() error {
 	// The connection's close stops the senders; only the counts remain.
 	for _, sub := range p.subs {
 		sub.t.subscribers.Add(-1)
-		if sub.down != nil {
-			sub.t.removeDown(sub.down)
-		}
+		sub.t.removeSub(sub)
 	}
 	n := len(p.subs)
 	p.subs = map[string]subscription{}
@@ -427,6 +434,7 @@ func (p *Peer) Close() error {
 	p.sfu.Stats.Peers.Add(-1)
 	p.failOnce.Do(func() {}) // closing is not failing
 	p.est.close()
+	close(p.srStop)
 	return p.pc.Close()
 }
 
@@ -496,24 +504,18 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		// Not a transceiver the server offered: refuse to forward it.
 		return
 	}
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, p.ID)
-	if err != nil {
-		p.sfu.log.Warn("local track", "err", err)
-		return
-	}
-	kind := "audio"
-	if remote.Kind() == webrtc.RTPCodecTypeVideo {
-		kind = "video"
-	}
+	codec := remote.Codec().RTPCodecCapability
 	t := &Track{
-		ID: id, StreamID: p.ID, Kind: kind, Source: source, Publisher: p,
-		remote: remote, local: local, recv: recv, done: make(chan struct{}),
+		ID: id, StreamID: p.ID, Kind: "audio", Source: source, Publisher: p,
+		remote: remote, recv: recv, codec: codec, clockRate: codec.ClockRate, done: make(chan struct{}),
 	}
-	if kind == "audio" {
-		for _, e := range recv.GetParameters().HeaderExtensions {
-			if e.URI == sdp.AudioLevelURI && e.ID > 0 && e.ID < 256 {
-				t.level = &levelMeter{id: uint8(e.ID)}
-			}
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		switch {
+		case e.ID <= 0 || e.ID >= 256:
+		case e.URI == sdp.AudioLevelURI:
+			t.level = &levelMeter{id: uint8(e.ID)}
+		case e.URI == sdp.TransportCCURI:
+			t.tccID = uint8(e.ID)
 		}
 	}
 	p.mu.Lock()
@@ -540,7 +542,7 @@ func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sou
 		id := fmt.Sprintf("%s-t%d", p.ID, p.trackSeq)
 		t = &Track{
 			ID: id, StreamID: p.ID, Kind: "video", Source: source, Publisher: p,
-			remote: remote, recv: recv, codec: remote.Codec().RTPCodecCapability, layered: true, simulcast: rid != "", done: make(chan struct{}),
+			remote: remote, recv: recv, codec: remote.Codec().RTPCodecCapability, clockRate: remote.Codec().ClockRate, layered: true, simulcast: rid != "", done: make(chan struct{}),
 		}
 		t.vp8 = strings.EqualFold(t.codec.MimeType, webrtc.MimeTypeVP8)
 		t.isKey = keyframeFunc(t.codec.MimeType)

@@ -7,20 +7,17 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 )
 
-// RTCP reports: pion's sender-report interceptor for what the SFU sends,
-// and its receiver-report interceptor for what publishers send, the
-// latter shown only the RTCP it has a use for (srOnly).
+// RTCP reports: pion's receiver-report interceptor for what publishers
+// send, shown only the RTCP it has a use for (srOnly). Sender reports for
+// what the SFU sends are its own (senderReports): pion's sender-report
+// interceptor took a lock and read the clock for every packet written to
+// every subscriber.
 func registerReports(ir *interceptor.Registry) error {
 	recv, err := report.NewReceiverInterceptor()
 	if err != nil {
 		return err
 	}
-	send, err := report.NewSenderInterceptor()
-	if err != nil {
-		return err
-	}
 	ir.Add(srOnlyFactory{recv})
-	ir.Add(send)
 	return nil
 }
 

@@ -135,9 +135,12 @@ type downTrack struct {
 	tsOff   uint32
 	lastSeq uint16
 	lastTS  uint32
-	lastAt  int64 // unix ns of the last packet written
+	lastAt  int64 // unix ns when the packet of lastTS was written
 	started bool
-	epoch   uint16 // first outgoing sequence number of the current layer
+	// sender report counts (lastTS and lastAt are its mapping)
+	srPackets, srOctets uint32
+	cc                  ccClock
+	epoch               uint16 // first outgoing sequence number of the current layer
 	// Header extensions: publisher id → subscriber id (pion negotiates
 	// each side on its own; browsers may differ), written into ext, the
 	// outgoing header's own storage. mid/rid and transport-cc are not
@@ -183,6 +186,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.mu.Lock()
 			d.ws, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
 			d.extMap, d.vp8 = ext, strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8)
+			d.cc.w = nil // a new binding: its writer is found again
 			d.rtxSSRC, d.rtxPT = 0, 0
 			if pt, ok := rtxPayloadType(codecs, c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
@@ -260,21 +264,26 @@ func (d *downTrack) Codec() webrtc.RTPCodecCapability { return d.t.codec }
 // reports whether the subscriber waits for a keyframe of this layer: the
 // caller asks the publisher for one (throttled), again and again until it
 // comes — a subscriber that receives nothing never asks by itself, and a
-// screen share sends no periodic keyframes.
-func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *vp8Desc, st *Stats) (wantKey bool) {
+// screen share sends no periodic keyframes. It returns the size of the
+// packet written (plain RTP, as Stats.BytesIn counts it; 0: none): the
+// caller adds up its fan-out's counts, one addition to the shared
+// counters per fan-out rather than per subscriber.
+//
+// at is the fan-out's clock, read once for all subscribers.
+func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *vp8Desc, st *Stats, at time.Time) (wantKey bool, size int) {
+	now := at.UnixNano()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ws == nil {
-		return false
+		return false, 0
 	}
 	if d.current != idx {
 		if idx != d.target {
-			return false
+			return false, 0
 		}
 		if !key {
-			return true
+			return true, 0
 		}
-		now := time.Now().UnixNano()
 		if d.started {
 			// Continue the outgoing stream: the next sequence number, and
 			// a timestamp advanced by the wall time elapsed (90 kHz).
@@ -309,15 +318,15 @@ func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *
 		}
 	}
 	if int16(d.hdr.SequenceNumber-d.lastSeq) > 0 || d.lastAt == 0 {
-		d.lastSeq, d.lastTS = d.hdr.SequenceNumber, d.hdr.Timestamp
+		d.lastSeq, d.lastTS, d.lastAt = d.hdr.SequenceNumber, d.hdr.Timestamp, now
 	}
-	d.lastAt = time.Now().UnixNano()
-	if _, err := d.ws.WriteRTP(&d.hdr, payload); err == nil {
-		st.PacketsOut.Add(1)
-		// Plain RTP size, as BytesIn counts it (no SRTP tag).
-		st.BytesOut.Add(uint64(d.hdr.MarshalSize() + len(payload)))
+	d.cc.set(d.ssrc, at)
+	if _, err := d.ws.WriteRTP(&d.hdr, payload); err != nil {
+		return false, 0
 	}
-	return false
+	d.srPackets++
+	d.srOctets += uint32(len(payload))
+	return false, d.hdr.MarshalSize() + len(payload)
 }
 
 // retransmit resends an outgoing packet a subscriber lost, from the
@@ -336,7 +345,8 @@ func (d *downTrack) retransmit(out uint16, st *Stats) {
 	if d.rtxBuf == nil {
 		d.rtxBuf = make([]byte, ringMTU)
 	}
-	now := time.Now().UnixNano()
+	at := time.Now()
+	now := at.UnixNano()
 	if r := &d.resent[out%64]; r.seq == out && r.at != 0 {
 		// A receiver asks again before the first copy could arrive, or
 		// after it was lost again and again: resending feeds a NACK storm
@@ -384,10 +394,15 @@ func (d *downTrack) retransmit(out uint16, st *Stats) {
 		d.rtxHdr.SSRC, d.rtxHdr.PayloadType, d.rtxHdr.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
 		d.rtxSeq++
 	}
+	d.cc.set(d.ssrc, at)
 	if _, err := d.ws.WriteRTP(&d.rtxHdr, payload); err == nil {
 		st.Retransmits.Add(1)
 		if d.rtxSSRC != 0 {
 			st.RTXSent.Add(1)
+		} else {
+			// Resent on the stream itself: counted by its reports.
+			d.srPackets++
+			d.srOctets += uint32(len(payload))
 		}
 	}
 }
@@ -455,6 +470,16 @@ func (d *downTrack) keyframe() {
 	d.t.requestLayerKeyframe(l)
 }
 
+// senderCounts are the counts of the stream this subscriber receives.
+func (d *downTrack) senderCounts() (srCounts, uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ws == nil {
+		return srCounts{}, 0
+	}
+	return srCounts{packets: d.srPackets, octets: d.srOctets, ts: d.lastTS, at: d.lastAt}, d.ssrc
+}
+
 // Layer is the layer forwarded now (-1: none yet) and the target.
 func (d *downTrack) Layer() (current, target int) {
 	d.mu.Lock()
@@ -476,47 +501,33 @@ func (t *Track) forwardLayer(l *layer, st *Stats, out fanout) {
 		if err != nil {
 			return
 		}
-		st.PacketsIn.Add(1)
-		st.BytesIn.Add(uint64(n))
 		meter.add(l, n)
 		downs := t.downs.Load()
-		if downs == nil || len(*downs) == 0 {
+		if !t.received(n, downs != nil && len(*downs) > 0, st) {
 			continue
 		}
-		if t.paused.Load() {
-			st.PacketsMuted.Add(1)
-			continue
-		}
-		hl, err := h.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		end := n
-		if h.Padding {
-			pad := int(buf[n-1])
-			if pad == 0 || hl+pad > n {
-				continue
-			}
-			end -= pad
-			h.Padding, h.PaddingSize = false, 0
-		}
-		payload := buf[hl:end]
-		if len(payload) == 0 {
-			continue // padding only (bandwidth probes)
+		payload, ok := parsePacket(&h, buf[:n])
+		if !ok {
+			continue // malformed, or padding only (bandwidth probes)
 		}
 		l.ring.put(buf[:n])
 		key := t.isKey(payload)
 		if t.vp8 {
 			parseVP8Desc(payload, &vd)
 		}
-		wantKey := false
+		wantKey, sent, bytes := false, 0, 0
+		now := time.Now()
 		out.hold()
 		for _, d := range *downs {
-			if d.write(l.idx, &h, payload, key, &vd, st) {
-				wantKey = true
+			w, size := d.write(l.idx, &h, payload, key, &vd, st, now)
+			wantKey = wantKey || w
+			if size > 0 {
+				sent, bytes = sent+1, bytes+size
 			}
 		}
 		out.release()
+		st.PacketsOut.Add(uint64(sent))
+		st.BytesOut.Add(uint64(bytes))
 		if wantKey {
 			t.requestLayerKeyframe(l.idx)
 		}
@@ -540,32 +551,52 @@ func (t *Track) topLayer() int {
 	return LayerLow
 }
 
-func (t *Track) addDown(d *downTrack) {
-	t.downMu.Lock()
-	defer t.downMu.Unlock()
-	var cur []*downTrack
-	if p := t.downs.Load(); p != nil {
-		cur = *p
+// addSub adds a subscriber's writer to the track's fan-out; removeSub
+// takes it out.
+func (t *Track) addSub(s subscription) {
+	if s.down != nil {
+		cowAdd(&t.downMu, &t.downs, s.down)
 	}
-	next := make([]*downTrack, 0, len(cur)+1)
-	next = append(append(next, cur...), d)
-	t.downs.Store(&next)
+	// An audio subscriber joins the fan-out when bound (audioDown.Bind).
 }
 
-func (t *Track) removeDown(d *downTrack) {
-	t.downMu.Lock()
-	defer t.downMu.Unlock()
-	p := t.downs.Load()
+func (t *Track) removeSub(s subscription) {
+	if s.down != nil {
+		cowRemove(&t.downMu, &t.downs, func(d *downTrack) bool { return d != s.down })
+	}
+	if s.aud != nil {
+		s.aud.unbind()
+	}
+}
+
+// cowAdd and cowRemove change a copy-on-write list (the hot path loads it
+// without a lock); mu serialises the changes.
+func cowAdd[T any](mu *sync.Mutex, list *atomic.Pointer[[]T], x T) {
+	mu.Lock()
+	defer mu.Unlock()
+	var cur []T
+	if p := list.Load(); p != nil {
+		cur = *p
+	}
+	next := make([]T, 0, len(cur)+1)
+	next = append(append(next, cur...), x)
+	list.Store(&next)
+}
+
+func cowRemove[T any](mu *sync.Mutex, list *atomic.Pointer[[]T], keep func(T) bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	p := list.Load()
 	if p == nil {
 		return
 	}
-	next := make([]*downTrack, 0, len(*p))
-	for _, x := range *p {
-		if x != d {
-			next = append(next, x)
+	next := make([]T, 0, len(*p))
+	for _, y := range *p {
+		if keep(y) {
+			next = append(next, y)
 		}
 	}
-	t.downs.Store(&next)
+	list.Store(&next)
 }
 
 // requestLayerKeyframe sends a PLI for one layer, at most once per

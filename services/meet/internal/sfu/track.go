@@ -21,13 +21,21 @@ type Track struct {
 
 	remote      *webrtc.TrackRemote // the first (or only) encoding
 	recv        *webrtc.RTPReceiver
-	local       *webrtc.TrackLocalStaticRTP
+	clockRate   uint32
 	subscribers atomic.Int32
 	lastPLI     atomic.Int64 // unix ns
 	paused      atomic.Bool  // muted: received but not forwarded
 	done        chan struct{}
 	doneOnce    sync.Once
 	level       *levelMeter // audio with the level extension
+
+	// Audio: one audioDown per subscriber (copy on write), the
+	// transport-cc extension id the publisher stamps (0: none), and the
+	// counts of the sender reports, shared by all subscribers.
+	auds  atomic.Pointer[[]audioBinding]
+	tccID uint8
+	srMu  sync.Mutex
+	sr    srCounts
 
 	// Simulcast tracks: the encodings received, and one downTrack per
 	// subscriber (copy on write: the hot path loads it without a lock).
@@ -59,40 +67,6 @@ func (t *Track) Paused() bool { return t.paused.Load() }
 
 // Done is closed when the publisher stops sending (left, closed).
 func (t *Track) Done() <-chan struct{} { return t.done }
-
-// forward is the hot path: one buffer for the track's life, no decoding;
-// the local track rewrites SSRC and payload type per subscriber in a pooled
-// packet; the writes are sent together when the fan-out ends (out).
-func (t *Track) forward(st *Stats, out fanout) {
-	defer t.doneOnce.Do(func() { close(t.done) })
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := t.remote.Read(buf)
-		if err != nil {
-			return
-		}
-		st.PacketsIn.Add(1)
-		st.BytesIn.Add(uint64(n))
-		if t.level != nil {
-			t.level.observe(buf[:n], time.Now().UnixNano())
-		}
-		subs := t.subscribers.Load()
-		if subs == 0 {
-			continue
-		}
-		if t.paused.Load() {
-			st.PacketsMuted.Add(1)
-			continue
-		}
-		// A failing subscriber does not stop the others: errors name the
-		// broken bindings, which leave with their participant.
-		out.hold()
-		_, _ = t.local.Write(buf[:n])
-		out.release()
-		st.PacketsOut.Add(uint64(subs))
-		st.BytesOut.Add(uint64(subs) * uint64(n))
-	}
-}
 
 // RequestKeyframe asks the publisher for a keyframe (PLI), at most once
 // per keyframeInterval.
