@@ -17,6 +17,7 @@ import (
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/sfu"
 	"bureau/services/meet/internal/signal"
+	"bureau/services/meet/internal/store"
 	"bureau/services/platform/identity"
 )
 
@@ -145,6 +146,18 @@ func (s *session) getRole() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.role
+}
+
+// restore gives s back what it held earlier in the meeting: a promotion
+// to speaker (the room's rules decide every other role, so a change of
+// moderators by the host still applies) and a raised hand.
+func (s *session) restore(a store.Admission) {
+	s.mu.Lock()
+	if s.role == rooms.RoleAttendee && a.Role == rooms.RoleSpeaker {
+		s.role = rooms.RoleSpeaker
+	}
+	s.hand = a.Hand
+	s.mu.Unlock()
 }
 
 func (s *session) setRole(r string) {
@@ -543,6 +556,7 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		s.mu.Lock()
 		s.hand = *m.Raised
 		s.mu.Unlock()
+		s.conf.remember(s) // a raised hand survives a failover
 		s.conf.tell(s, &signal.Message{Type: signal.TypeHand, ID: s.id, Raised: m.Raised})
 	case signal.TypeChat:
 		if !s.allow(s.limits.chat) {
