@@ -190,7 +190,70 @@ func (c *conference) info() *signal.Room {
 	locked := c.locked
 	c.mu.Unlock()
 	r := c.room.Load()
-	return &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
+	info := &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
+	if r.Kind == rooms.KindWebinar {
+		info.WebinarChat = string(chatScope(r))
+	}
+	return info
+}
+
+func chatScope(r *rooms.Room) rooms.WebinarChat {
+	if r.WebinarChat == "" {
+		return rooms.ChatEveryone
+	}
+	return r.WebinarChat
+}
+
+// chat delivers a chat message from s. In a webinar the room's setting
+// decides for attendees: to everyone, to the stage only (and back to the
+// sender), or refused; the stage's messages go to everyone.
+func (c *conference) chat(from *session, text string) {
+	m := &signal.Message{Type: signal.TypeChat, ID: from.id, Name: signal.MaxDisplayName(from.user.DisplayName()), Text: text, Time: nowMillis()}
+	if c.hearsAll(from) { // a meeting, or the stage of a webinar
+		c.broadcast(m)
+		return
+	}
+	switch chatScope(c.room.Load()) {
+	case rooms.ChatOff:
+		from.sendError(signal.CodeChatDisabled, "the chat of this webinar is for the speakers only")
+	case rooms.ChatStage:
+		c.tell(from, m) // the stage and the sender
+	default:
+		c.broadcast(m)
+	}
+}
+
+// setWebinarChat changes who may chat in a webinar, stores it and tells
+// everyone (by: the participant who changed it; nil for a change through
+// the REST API, already stored).
+func (c *conference) setWebinarChat(by *session, w rooms.WebinarChat) {
+	if by != nil {
+		if !rooms.CanModerate(by.getRole()) {
+			by.sendError(signal.CodeForbidden, "only a host or a moderator sets who may chat")
+			return
+		}
+		if !c.webinar() {
+			by.sendError(signal.CodeUnsupported, "only a webinar restricts its chat")
+			return
+		}
+		ctx, cancel := bg()
+		err := c.svc.store.SetWebinarChat(ctx, c.id, w)
+		cancel()
+		if err != nil {
+			c.svc.base.Log.Error("webinar chat not stored", "room", c.id, "err", err)
+			by.sendError(signal.CodeInternal, "the setting could not be saved")
+			return
+		}
+		r := *c.room.Load()
+		r.WebinarChat = w
+		c.room.Store(&r)
+	}
+	m := &signal.Message{Type: signal.TypeWebinarChat, WebinarChat: string(w)}
+	if by != nil {
+		m.ID = by.id
+		c.svc.base.Log.Info("webinar chat", "room", c.id, "scope", w, "by", by.user.ID)
+	}
+	c.broadcast(m)
 }
 
 // enter places s: admitted directly or queued in the lobby. It reports

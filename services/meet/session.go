@@ -562,7 +562,7 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		if !s.allow(s.limits.chat) {
 			return true
 		}
-		s.conf.broadcast(&signal.Message{Type: signal.TypeChat, ID: s.id, Name: signal.MaxDisplayName(s.user.DisplayName()), Text: m.Text, Time: nowMillis()})
+		s.conf.chat(s, m.Text)
 	case signal.TypeReaction:
 		if !s.allow(s.limits.reaction) {
 			return true
@@ -576,6 +576,8 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		s.conf.moderate(s, m.ID, m.Action)
 	case signal.TypeLock:
 		s.conf.lock(s, *m.Locked)
+	case signal.TypeWebinarChat:
+		s.conf.setWebinarChat(s, rooms.WebinarChat(m.WebinarChat))
 	case signal.TypeEnd:
 		s.conf.end(s)
 	case signal.TypeQuestion:
