@@ -21,24 +21,29 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // gina: another ministry, never invited.
 var gina = identity.User{ID: "ugina", Email: "gina@armees.gouv.fr", GivenName: "Gina", Ministry: "armees"}
 
+// newCluster starts a real Redis and a PostgreSQL database for a cluster
+// of meet nodes; node starts one of them.
+func newCluster(t *testing.T) (node func(id string) *harness) {
+	rd := testenv.StartRedis(t)
+	dsn := testenv.SharedPostgres(t).NewDatabase(t)
+	key := newGatewayKey(t)
+	return func(id string) *harness {
+		return newNode(t, key, func(c *meet.Config) {
+			c.Database.URL, c.Redis.URL = dsn, rd.URL
+			c.Placement.NodeID = id
+			c.Placement.Heartbeat = 100 * time.Millisecond // a dead node is noticed within 300 ms
+		})
+	}
+}
+
 // Two meet nodes share one real Redis and one PostgreSQL: participants who
 // reach different nodes meet in one room (the second node proxies the
 // signalling to the room's node) and exchange media; when the room's node
 // closes, its participants are told to reconnect (1012), the room comes
 // back on the other node, and they meet and exchange media again there.
 func TestClusterPlacement(t *testing.T) {
-	rd := testenv.StartRedis(t)
-	dsn := testenv.SharedPostgres(t).NewDatabase(t)
-	key := newGatewayKey(t)
-	cluster := func(id string) func(*meet.Config) {
-		return func(c *meet.Config) {
-			c.Database.URL, c.Redis.URL = dsn, rd.URL
-			c.Placement.NodeID = id
-			c.Placement.Heartbeat = 100 * time.Millisecond // a dead node is noticed within 300 ms
-		}
-	}
-	a := newNode(t, key, cluster("node-a"))
-	b := newNode(t, key, cluster("node-b"))
+	node := newCluster(t)
+	a, b := node("node-a"), node("node-b")
 
 	room := a.createRoom(alice, `{"title":"Inter-nœuds"}`)
 	if code, body := b.do(&bob, "GET", "/api/meet/rooms/"+room.ID, ""); code != 200 {
@@ -117,7 +122,7 @@ func TestClusterPlacement(t *testing.T) {
 
 	// Node b crashes (no goodbye in Redis): joins through a new node c
 	// fail while b's record lives (≤ 3 heartbeats), then the room moves to c.
-	c := newNode(t, key, cluster("node-c"))
+	c := node("node-c")
 	cancel2()
 	meet.Crash(b.svc)
 	url := "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/api/meet/rooms/" + room.ID + "/ws"
@@ -141,7 +146,7 @@ func TestClusterPlacement(t *testing.T) {
 
 	// Cancelling through a node that does not serve the room ends the
 	// meeting on the node that does.
-	d := newNode(t, key, cluster("node-d"))
+	d := node("node-d")
 	if code, body := d.do(&alice, "DELETE", "/api/meet/rooms/"+room.ID, ""); code != 204 {
 		t.Fatalf("cancel through d: %d %s", code, body)
 	}

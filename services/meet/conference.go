@@ -12,6 +12,7 @@ import (
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/sfu"
 	"bureau/services/meet/internal/signal"
+	"bureau/services/meet/internal/store"
 )
 
 // conference is the live state of a room on this node: the admitted
@@ -189,7 +190,70 @@ func (c *conference) info() *signal.Room {
 	locked := c.locked
 	c.mu.Unlock()
 	r := c.room.Load()
-	return &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
+	info := &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
+	if r.Kind == rooms.KindWebinar {
+		info.WebinarChat = string(chatScope(r))
+	}
+	return info
+}
+
+func chatScope(r *rooms.Room) rooms.WebinarChat {
+	if r.WebinarChat == "" {
+		return rooms.ChatEveryone
+	}
+	return r.WebinarChat
+}
+
+// chat delivers a chat message from s. In a webinar the room's setting
+// decides for attendees: to everyone, to the stage only (and back to the
+// sender), or refused; the stage's messages go to everyone.
+func (c *conference) chat(from *session, text string) {
+	m := &signal.Message{Type: signal.TypeChat, ID: from.id, Name: signal.MaxDisplayName(from.user.DisplayName()), Text: text, Time: nowMillis()}
+	if c.hearsAll(from) { // a meeting, or the stage of a webinar
+		c.broadcast(m)
+		return
+	}
+	switch chatScope(c.room.Load()) {
+	case rooms.ChatOff:
+		from.sendError(signal.CodeChatDisabled, "the chat of this webinar is for the speakers only")
+	case rooms.ChatStage:
+		c.tell(from, m) // the stage and the sender
+	default:
+		c.broadcast(m)
+	}
+}
+
+// setWebinarChat changes who may chat in a webinar, stores it and tells
+// everyone (by: the participant who changed it; nil for a change through
+// the REST API, already stored).
+func (c *conference) setWebinarChat(by *session, w rooms.WebinarChat) {
+	if by != nil {
+		if !rooms.CanModerate(by.getRole()) {
+			by.sendError(signal.CodeForbidden, "only a host or a moderator sets who may chat")
+			return
+		}
+		if !c.webinar() {
+			by.sendError(signal.CodeUnsupported, "only a webinar restricts its chat")
+			return
+		}
+		ctx, cancel := bg()
+		err := c.svc.store.SetWebinarChat(ctx, c.id, w)
+		cancel()
+		if err != nil {
+			c.svc.base.Log.Error("webinar chat not stored", "room", c.id, "err", err)
+			by.sendError(signal.CodeInternal, "the setting could not be saved")
+			return
+		}
+		r := *c.room.Load()
+		r.WebinarChat = w
+		c.room.Store(&r)
+	}
+	m := &signal.Message{Type: signal.TypeWebinarChat, WebinarChat: string(w)}
+	if by != nil {
+		m.ID = by.id
+		c.svc.base.Log.Info("webinar chat", "room", c.id, "scope", w, "by", by.user.ID)
+	}
+	c.broadcast(m)
 }
 
 // enter places s: admitted directly or queued in the lobby. It reports
@@ -199,20 +263,24 @@ func (c *conference) enter(s *session) bool {
 	c.mu.Lock()
 	banned, locked := c.banned[s.user.ID], c.locked
 	c.mu.Unlock()
-	if !banned {
-		ctx, cancel := bg()
-		var err error
-		banned, err = c.svc.store.Banned(ctx, c.id, s.user.ID)
-		cancel()
-		if err != nil {
-			c.svc.base.Log.Error("ban check", "room", c.id, "err", err)
-			s.fail(signal.CodeInternal, "try again later")
-			return true
-		}
+	ctx, cancel := bg()
+	st, err := c.svc.store.Standing(ctx, c.id, s.user.ID)
+	cancel()
+	if err != nil {
+		c.svc.base.Log.Error("ban and admission check", "room", c.id, "err", err)
+		s.fail(signal.CodeInternal, "try again later")
+		return true
 	}
-	if banned {
+	if banned || st.Banned {
 		s.fail(signal.CodeForbidden, "a moderator removed you from this meeting")
 		return true
+	}
+	// Someone let in earlier in this meeting (admitted from the lobby,
+	// promoted, hand raised) comes back as they were: after the resume
+	// grace, or on another node once the room's node stopped.
+	if st.Admitted {
+		s.restore(st.Was)
+		return c.admit(s)
 	}
 	role := s.getRole()
 	// A locked room still lets in those who run it. Guests always wait.
@@ -294,6 +362,14 @@ func (c *conference) admit(s *session) bool {
 		published = append(published, trackInfo(t))
 	}
 	speaker := c.speaker
+	// A host or moderator arriving (or coming back) sees who already
+	// waits, as if they had been there when each arrived.
+	var waiting []*session
+	if rooms.CanModerate(s.getRole()) {
+		for _, w := range c.lobby {
+			waiting = append(waiting, w)
+		}
+	}
 	c.mu.Unlock()
 	if c.webinar() {
 		c.countOnce.Do(func() { go c.countLoop() })
@@ -301,6 +377,10 @@ func (c *conference) admit(s *session) bool {
 
 	self := s.info()
 	s.send(&signal.Message{Type: signal.TypeJoined, Self: &self, Room: c.info(), Participants: parts, Published: published, Speaker: speaker, ICEServers: c.svc.iceServers(s.user.ID), Token: s.token, Count: count})
+	for _, w := range waiting {
+		info := w.info()
+		s.send(&signal.Message{Type: signal.TypeLobbyRequest, Participant: &info})
+	}
 	sendAll(others, &signal.Message{Type: signal.TypeParticipantJoined, Participant: &self})
 	for _, t := range tracks {
 		if err := peer.Subscribe(t); err != nil {
@@ -474,7 +554,37 @@ func (c *conference) decide(host *session, id string, admit bool) {
 		s.closeNormal()
 		return
 	}
+	c.remember(s) // stored before they are told: a failover cannot undo it
 	c.admit(s)
+}
+
+// remember stores what s holds in this meeting (let in, role, hand), so
+// that they come back as they are after a drop or a failover.
+func (c *conference) remember(s *session) {
+	s.mu.Lock()
+	a := store.Admission{Role: s.role, Hand: s.hand}
+	s.mu.Unlock()
+	ctx, cancel := bg()
+	defer cancel()
+	if err := c.svc.store.Admit(ctx, c.id, s.user.ID, a, c.svc.now()); err != nil {
+		c.svc.base.Log.Error("admission not stored", "room", c.id, "user", s.user.ID, "err", err)
+	}
+}
+
+// forget clears what subject held in this meeting (removed), or every
+// admission when subject is empty (the meeting is over).
+func (c *conference) forget(subject string) {
+	ctx, cancel := bg()
+	defer cancel()
+	var err error
+	if subject == "" {
+		err = c.svc.store.ForgetAdmissions(ctx, c.id)
+	} else {
+		err = c.svc.store.ForgetAdmission(ctx, c.id, subject)
+	}
+	if err != nil {
+		c.svc.base.Log.Error("admissions not cleared", "room", c.id, "err", err)
+	}
 }
 
 func (c *conference) member(id string) *session {
@@ -522,6 +632,7 @@ func (c *conference) promote(by *session, id string, up bool) {
 	t.hand = false
 	t.mu.Unlock()
 	t.setRole(to)
+	c.remember(t)
 	c.svc.base.Log.Info("role", "room", c.id, "participant", id, "role", to, "by", by.user.ID)
 	// To everyone, with the participant: attendees add a new speaker to
 	// their stage, and drop one demoted.
@@ -573,6 +684,7 @@ func (c *conference) moderate(by *session, id, action string) {
 		if err := c.svc.store.Ban(ctx, c.id, t.user.ID, by.user.ID, c.svc.now()); err != nil {
 			c.svc.base.Log.Error("ban not stored", "room", c.id, "err", err)
 		}
+		c.forget(t.user.ID)
 		if action == signal.ActionRemoveRevoke {
 			if err := c.svc.store.RevokeGuestLink(ctx, c.id, t.link, c.svc.now()); err != nil {
 				c.svc.base.Log.Error("guest link not revoked", "room", c.id, "link", t.link, "err", err)
@@ -617,6 +729,7 @@ func (c *conference) end(by *session) {
 // endAll sends ended (by: a participant id, or empty when the host
 // cancelled the meeting) and closes every socket, lobby included.
 func (c *conference) endAll(by string) {
+	c.forget("") // the next meeting in this room starts from its rules
 	c.mu.Lock()
 	all := c.membersLocked()
 	for _, s := range c.lobby {

@@ -350,6 +350,9 @@ func (s *Service) conference(room *rooms.Room) (*conference, error) {
 func (s *Service) dropIfEmpty(c *conference) {
 	s.mu.Lock()
 	dropped := s.confs[c.id] == c && c.count() == 0
+	// Everyone left: the meeting is over, unless this node is stopping
+	// (its participants are about to rejoin on another node).
+	over := dropped && !s.closed
 	if dropped {
 		c.mu.Lock()
 		c.gone = true
@@ -364,6 +367,9 @@ func (s *Service) dropIfEmpty(c *conference) {
 		defer cancel()
 		if err := s.store.Used(ctx, c.id, s.now()); err != nil {
 			s.base.Log.Warn("meeting use not stored", "room", c.id, "err", err)
+		}
+		if over {
+			c.forget("")
 		}
 	}
 }

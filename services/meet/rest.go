@@ -30,10 +30,12 @@ type roomView struct {
 	StartsAt   time.Time    `json:"starts_at,omitzero"`
 	EndsAt     time.Time    `json:"ends_at,omitzero"`
 	Locked     bool         `json:"locked,omitempty"`
-	CreatedAt  time.Time    `json:"created_at"`
-	Role       string       `json:"role"`
-	Admission  string       `json:"admission"` // direct | lobby
-	Connected  int          `json:"connected"` // sockets in the meeting (lobby included)
+	// WebinarChat (webinars): who may chat, everyone | stage | off.
+	WebinarChat rooms.WebinarChat `json:"webinar_chat,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Role        string            `json:"role"`
+	Admission   string            `json:"admission"` // direct | lobby
+	Connected   int               `json:"connected"` // sockets in the meeting (lobby included)
 }
 
 func (s *Service) roomLink(id string) string {
@@ -46,6 +48,9 @@ func (s *Service) view(r *rooms.Room, u identity.User) roomView {
 		Access: r.Access, Kind: r.Kind, HostName: r.HostName, Ministry: r.Ministry,
 		StartsAt: r.StartsAt, EndsAt: r.EndsAt, Locked: r.Locked, CreatedAt: r.CreatedAt,
 		Role: r.Role(u), Admission: string(r.Admission(u)),
+	}
+	if r.Kind == rooms.KindWebinar {
+		v.WebinarChat = chatScope(r)
 	}
 	if v.Role == rooms.RoleHost {
 		v.Invitees, v.Moderators, v.Presenters = r.Invitees, r.Moderators, r.Presenters
@@ -159,9 +164,12 @@ func (s *Service) getRoom(w http.ResponseWriter, r *http.Request) {
 // updateRoom: the host changes title, access, people or schedule.
 func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 	u, room, ok := s.hostOnly(w, r)
-	if !ok {
+	// Answered by the node serving the meeting, which applies a change of
+	// webinar chat live.
+	if !ok || s.forwarded(w, r, room.ID) {
 		return
 	}
+	before := chatScope(room)
 	var p rooms.Patch
 	if !decode(w, r, &p) {
 		return
@@ -176,6 +184,9 @@ func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	if c := s.live(room.ID); c != nil {
 		c.setRoom(room)
+		if room.Kind == rooms.KindWebinar && chatScope(room) != before {
+			c.setWebinarChat(nil, chatScope(room))
+		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.view(room, u))
 }

@@ -18,6 +18,7 @@ import (
 	"bureau/services/meet/internal/rooms"
 	"bureau/services/meet/internal/sfu"
 	"bureau/services/meet/internal/signal"
+	"bureau/services/meet/internal/store"
 	"bureau/services/platform/identity"
 )
 
@@ -146,6 +147,18 @@ func (s *session) getRole() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.role
+}
+
+// restore gives s back what it held earlier in the meeting: a promotion
+// to speaker (the room's rules decide every other role, so a change of
+// moderators by the host still applies) and a raised hand.
+func (s *session) restore(a store.Admission) {
+	s.mu.Lock()
+	if s.role == rooms.RoleAttendee && a.Role == rooms.RoleSpeaker {
+		s.role = rooms.RoleSpeaker
+	}
+	s.hand = a.Hand
+	s.mu.Unlock()
 }
 
 func (s *session) setRole(r string) {
@@ -551,12 +564,13 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		s.mu.Lock()
 		s.hand = *m.Raised
 		s.mu.Unlock()
+		s.conf.remember(s) // a raised hand survives a failover
 		s.conf.tell(s, &signal.Message{Type: signal.TypeHand, ID: s.id, Raised: m.Raised})
 	case signal.TypeChat:
 		if !s.allow(s.limits.chat) {
 			return true
 		}
-		s.conf.broadcast(&signal.Message{Type: signal.TypeChat, ID: s.id, Name: signal.MaxDisplayName(s.user.DisplayName()), Text: m.Text, Time: nowMillis()})
+		s.conf.chat(s, m.Text)
 	case signal.TypeReaction:
 		if !s.allow(s.limits.reaction) {
 			return true
@@ -570,6 +584,8 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 		s.conf.moderate(s, m.ID, m.Action)
 	case signal.TypeLock:
 		s.conf.lock(s, *m.Locked)
+	case signal.TypeWebinarChat:
+		s.conf.setWebinarChat(s, rooms.WebinarChat(m.WebinarChat))
 	case signal.TypeEnd:
 		s.conf.end(s)
 	case signal.TypeQuestion:

@@ -18,9 +18,12 @@ import (
 
 // limiter is a token bucket on the bytes a client receives: packets over
 // the rate are dropped before the NACK generator and the receiver reports
-// see them, as a congested link would. Rate 0 = unlimited.
+// see them, as a congested link would. Rate 0 = unlimited. every > 0
+// drops one packet in every (random loss on an uncongested link).
 type limiter struct {
 	rate    atomic.Int64 // bytes per second
+	every   atomic.Int64
+	seen    atomic.Int64
 	dropped atomic.Int64
 	mu      sync.Mutex
 	tokens  float64
@@ -28,6 +31,10 @@ type limiter struct {
 }
 
 func (l *limiter) allow(n int) bool {
+	if e := l.every.Load(); e > 0 && l.seen.Add(1)%e == 0 {
+		l.dropped.Add(1)
+		return false
+	}
 	r := l.rate.Load()
 	if r == 0 {
 		return true
@@ -225,12 +232,24 @@ func TestSimulcastLayers(t *testing.T) {
 	if l := ko.lowest.Load(); l != 2 {
 		t.Fatalf("the unlimited subscriber went down to layer %d", l)
 	}
-	// The subscriber's NACKs for the dropped packets were answered from
-	// the layer buffers.
-	t.Logf("NACKed %d, retransmitted %d", st.NACKs.Load(), st.Retransmits.Load())
-	if st.Retransmits.Load() == 0 {
-		t.Fatal("no retransmission")
+	// NACK repair, on its own: one packet in 50 lost on the way, no
+	// bandwidth limit; the subscriber's NACKs are answered from the layer
+	// buffers. Not asserted during the limit above: there the estimate
+	// may move the subscriber down before its NACKs arrive (on a loaded
+	// machine, after a handful of drops), and the packets of the layer it
+	// left are not resent by design. Here the losses go on, so losses on
+	// the layer it ends up on are repaired whatever it switches to.
+	resent := st.Retransmits.Load()
+	lim.every.Store(50)
+	deadline := time.Now().Add(layerWait)
+	for st.Retransmits.Load() == resent {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retransmission within %s of losses (%d NACKs)", layerWait, st.NACKs.Load())
+		}
+		k.next(t)
 	}
+	lim.every.Store(0)
+	t.Logf("NACKed %d, retransmitted %d", st.NACKs.Load(), st.Retransmits.Load())
 	m := h.metrics()
 	t.Logf("metrics: packets lost %v, nacks %v, layer switches %v", m["bureau_meet_packets_lost_total"],
 		m["bureau_meet_nacks_received_total"], m["bureau_meet_layer_switches_total"])

@@ -223,3 +223,65 @@ func TestMeetingLock(t *testing.T) {
 	host.send(signal.Message{Type: signal.TypeAdmit, ID: req.Participant.ID})
 	c.expect(signal.TypeJoined)
 }
+
+// Webinar chat: created « stage », an attendee's message reaches the stage
+// and its sender only, the stage's messages reach everyone; switched live
+// to « off » by a moderator (everyone is told), attendees are refused
+// with chat_disabled and stay; an attendee cannot change it; a PATCH by
+// the host applies live too.
+func TestWebinarChatScope(t *testing.T) {
+	h := newHarness(t)
+	r := h.createRoom(alice, `{"kind":"webinar","access":"agents","moderators":["bob@interieur.gouv.fr"],"webinar_chat":"stage"}`)
+	if code, b := h.do(&carol, "GET", "/api/meet/rooms/"+r.ID, ""); code != 200 || !strings.Contains(string(b), `"webinar_chat":"stage"`) {
+		t.Fatalf("room view: %d %s", code, b)
+	}
+	if code, b := h.do(&alice, "PATCH", "/api/meet/rooms/"+r.ID, `{"webinar_chat":"attendees"}`); code != 400 {
+		t.Fatalf("bad webinar_chat: %d %s", code, b)
+	}
+	host, _ := h.join(alice, r.ID, signal.TypeJoined)
+	mod, _ := h.join(bob, r.ID, signal.TypeJoined)
+	att, ja := h.join(carol, r.ID, signal.TypeJoined)
+	other, _ := h.join(dave, r.ID, signal.TypeJoined)
+	if ja.Room.WebinarChat != "stage" {
+		t.Fatalf("attendee not told the chat scope: %+v", ja.Room)
+	}
+
+	fromCarol := func(m signal.Message) bool { return m.ID == ja.Self.ID }
+	att.send(signal.Message{Type: signal.TypeChat, Text: "pour la tribune"})
+	for _, c := range []*client{host, mod, att} {
+		c.expectWhere(signal.TypeChat, func(m signal.Message) bool { return fromCarol(m) && m.Text == "pour la tribune" })
+	}
+	host.send(signal.Message{Type: signal.TypeChat, Text: "à tous"})
+	if m := other.expect(signal.TypeChat); m.Text != "à tous" { // the attendee's message never reached dave
+		t.Fatalf("dave got %+v first", m)
+	}
+	att.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "à tous" })
+
+	// An attendee cannot change it; a moderator can, and everyone is told.
+	att.send(signal.Message{Type: signal.TypeWebinarChat, WebinarChat: "everyone"})
+	if e := att.expect(signal.TypeError); e.Code != signal.CodeForbidden {
+		t.Fatalf("attendee changing the chat: %+v", e)
+	}
+	mod.send(signal.Message{Type: signal.TypeWebinarChat, WebinarChat: "off"})
+	for _, c := range []*client{host, mod, att, other} {
+		c.expectWhere(signal.TypeWebinarChat, func(m signal.Message) bool { return m.WebinarChat == "off" })
+	}
+	att.send(signal.Message{Type: signal.TypeChat, Text: "refusé"})
+	if e := att.expect(signal.TypeError); e.Code != signal.CodeChatDisabled {
+		t.Fatalf("attendee chat with the chat off: %+v", e)
+	}
+	mod.send(signal.Message{Type: signal.TypeChat, Text: "la tribune parle"})
+	other.expectBefore(signal.TypeChat, func(m signal.Message) bool { return m.Text == "la tribune parle" }, signal.TypeError)
+	att.expectWhere(signal.TypeChat, func(m signal.Message) bool { return m.Text == "la tribune parle" }) // the socket stayed
+	if code, b := h.do(&carol, "GET", "/api/meet/rooms/"+r.ID, ""); code != 200 || !strings.Contains(string(b), `"webinar_chat":"off"`) {
+		t.Fatalf("stored setting: %d %s", code, b)
+	}
+
+	// The host opens it again through the REST API: applied live.
+	if code, b := h.do(&alice, "PATCH", "/api/meet/rooms/"+r.ID, `{"webinar_chat":"everyone"}`); code != 200 {
+		t.Fatalf("patch: %d %s", code, b)
+	}
+	att.expectWhere(signal.TypeWebinarChat, func(m signal.Message) bool { return m.WebinarChat == "everyone" })
+	att.send(signal.Message{Type: signal.TypeChat, Text: "enfin"})
+	other.expectWhere(signal.TypeChat, func(m signal.Message) bool { return fromCarol(m) && m.Text == "enfin" })
+}

@@ -14,7 +14,8 @@ import {
     type ServerMessage,
     type Source,
     type TrackInfo,
-    type TrackSpec
+    type TrackSpec,
+    type WebinarChat
 } from "./protocol";
 import { parseOfferSections, type SdpSection } from "./sdp";
 
@@ -210,6 +211,11 @@ export class MeetClient {
 
     lock(locked: boolean) {
         this.send({ type: "lock", locked });
+    }
+
+    /** Webinars (hosts, moderators): who may chat. */
+    setWebinarChat(webinar_chat: WebinarChat) {
+        this.send({ type: "webinar_chat", webinar_chat });
     }
 
     /** Ends the meeting for everyone (hosts, moderators). */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+    chatAccess,
+    errorText,
     initialMeeting,
     meetingReducer,
     parseFrame,
@@ -164,6 +166,20 @@ describe("moderation and webinars (protocol round 2)", () => {
         const ended = run(joined, { type: "ended", by: "pa" });
         expect(ended.phase).toBe("ended");
         expect(meetingReducer(ended, { type: "reconnecting" }).phase).toBe("ended");
+    });
+    it("follows the webinar chat setting and tells attendees", () => {
+        const webinar = { ...joined, room: { ...joined.room, kind: "webinar", webinar_chat: "stage" } };
+        let s = run({ ...webinar, self: { ...alice, role: "attendee" } });
+        expect(s.room?.webinar_chat).toBe("stage");
+        expect(chatAccess(s)).toBe("stage");
+        s = run({ ...webinar, self: { ...alice, role: "attendee" } }, { type: "webinar_chat", webinar_chat: "off", participant: "pb" });
+        expect(chatAccess(s)).toBe("none");
+        expect(s.notices.at(-1)?.text).toBe("Le chat est réservé aux intervenants.");
+        const host = run(webinar, { type: "webinar_chat", webinar_chat: "off", participant: "pa" });
+        expect(chatAccess(host)).toBe("all");
+        expect(host.notices).toHaveLength(0);
+        expect(parseServerMessage(JSON.stringify({ type: "webinar_chat", webinar_chat: "nobody" }))).toBeNull();
+        expect(errorText("chat_disabled")).toBe("Le chat est réservé aux intervenants.");
     });
     it("shows questions in the chat, flagged", () => {
         const s = run(joined, { type: "question", participant: "pb", name: "Bruno Leroy", text: "Une question ?", ts: 9 });

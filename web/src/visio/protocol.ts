@@ -21,7 +21,17 @@ export type Participant = {
     video_muted?: boolean;
 };
 
-export type RoomInfo = { id: string; title: string; kind?: "meeting" | "webinar" | (string & {}); locked?: boolean };
+/** Who may chat in a webinar: everyone; stage (attendees write to the stage only); off (attendees cannot chat). */
+export type WebinarChat = "everyone" | "stage" | "off";
+
+export type RoomInfo = {
+    id: string;
+    title: string;
+    kind?: "meeting" | "webinar" | (string & {});
+    locked?: boolean;
+    /** Webinars only. */
+    webinar_chat?: WebinarChat;
+};
 
 /** remove_revoke_link: remove a guest and revoke the guest link they came through. */
 export type ModerateAction = "mute" | "stop_video" | "remove" | "remove_revoke_link";
@@ -66,6 +76,8 @@ export type ClientMessage =
     | { type: "demote"; participant: string }
     | { type: "moderate"; action: ModerateAction; participant: string }
     | { type: "lock"; locked: boolean }
+    // Hosts and moderators of a webinar: who may chat.
+    | { type: "webinar_chat"; webinar_chat: WebinarChat }
     | { type: "end" }
     | { type: "question"; text: string }
     // Simulcast: the size a track is rendered at picks its layer.
@@ -106,6 +118,7 @@ export type ServerMessage =
     | { type: "moderated"; action: "mute" | "stop_video"; by: string }
     | { type: "removed"; by: string }
     | { type: "lock"; locked: boolean; participant: string }
+    | { type: "webinar_chat"; webinar_chat: WebinarChat; participant: string }
     | { type: "ended"; by: string }
     | { type: "question"; participant: string; name: string; text: string; ts: number }
     | { type: "error"; code: string; message: string };
@@ -162,9 +175,17 @@ function participant(v: unknown): Participant | null {
     };
 }
 
+const isWebinarChat = (v: unknown): v is WebinarChat => v === "everyone" || v === "stage" || v === "off";
+
 function room(v: unknown): RoomInfo | null {
     if (!isObj(v) || !str(v.id)) return null;
-    return { id: v.id, title: str(v.title) ? v.title : "", kind: str(v.kind) ? v.kind : "meeting", locked: v.locked === true };
+    return {
+        id: v.id,
+        title: str(v.title) ? v.title : "",
+        kind: str(v.kind) ? v.kind : "meeting",
+        locked: v.locked === true,
+        webinar_chat: isWebinarChat(v.webinar_chat) ? v.webinar_chat : undefined
+    };
 }
 
 function track(v: unknown): TrackInfo | null {
@@ -310,6 +331,10 @@ function message(v: Obj): ServerMessage | null {
             return { type: v.type, by: str(v.by) ? v.by : "" };
         case "lock":
             return { type: "lock", locked: v.locked === true, participant: str(v.participant) ? v.participant : "" };
+        case "webinar_chat":
+            return isWebinarChat(v.webinar_chat)
+                ? { type: "webinar_chat", webinar_chat: v.webinar_chat, participant: str(v.participant) ? v.participant : "" }
+                : null;
         case "question":
             return str(v.participant) && str(v.text)
                 ? {
@@ -420,6 +445,8 @@ export function errorText(code: string): string {
             return "La connexion audio et vidéo n'a pas pu être établie.";
         case "rate_limited":
             return "Vous envoyez trop de messages ou de réactions : patientez quelques secondes.";
+        case "chat_disabled":
+            return "Le chat est réservé aux intervenants.";
         default:
             return "Une erreur de communication avec le service de visioconférence est survenue.";
     }
@@ -580,6 +607,13 @@ function onMessage(s: MeetingState, m: ServerMessage, chatOpen: boolean): Meetin
             return { ...s, phase: "ended", speaking: [] };
         case "lock":
             return s.room ? { ...s, room: { ...s.room, locked: m.locked } } : s;
+        case "webinar_chat": {
+            if (!s.room) return s;
+            const next = { ...s, room: { ...s.room, webinar_chat: m.webinar_chat } };
+            // Attendees are told what changed for them; the stage sees the setting in the chat panel.
+            if (selfRole(s) !== "attendee") return next;
+            return addNotice(next, { severity: "info", title: "Discussion", text: WEBINAR_CHAT_NOTICES[m.webinar_chat] });
+        }
         case "question":
         case "chat": {
             const mine = m.participant === s.selfId;
@@ -637,6 +671,27 @@ export function tilesFor(s: MeetingState): TileModel[] {
 
 export function selfRole(s: MeetingState): Role | undefined {
     return s.participants.find((p) => p.id === s.selfId)?.role;
+}
+
+/** Labels of the webinar chat settings (the select hosts see). */
+export const WEBINAR_CHAT_LABELS: Record<WebinarChat, string> = {
+    everyone: "Tout le monde écrit à tout le monde",
+    stage: "Les spectateurs écrivent aux intervenants seulement",
+    off: "Seuls les intervenants écrivent"
+};
+
+/** What an attendee is told when the chat setting changes. */
+export const WEBINAR_CHAT_NOTICES: Record<WebinarChat, string> = {
+    everyone: "Tout le monde peut de nouveau écrire dans le chat.",
+    stage: "Vos messages ne sont lus que par les intervenants.",
+    off: "Le chat est réservé aux intervenants."
+};
+
+/** Whether self may write in the chat, and whom their messages reach. */
+export function chatAccess(s: MeetingState): "all" | "stage" | "none" {
+    if (s.room?.kind !== "webinar" || selfRole(s) !== "attendee") return "all";
+    const w = s.room.webinar_chat ?? "everyone";
+    return w === "off" ? "none" : w === "stage" ? "stage" : "all";
 }
 
 /** Hosts and moderators admit, moderate, lock and end. */

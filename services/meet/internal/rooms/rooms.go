@@ -74,6 +74,23 @@ func SeesQuestions(role string) bool {
 	return role == RoleHost || role == RoleModerator || role == RolePresenter
 }
 
+// WebinarChat says who may chat in a webinar (meetings: everyone).
+type WebinarChat string
+
+const (
+	// ChatEveryone (the default): every member's message goes to everyone.
+	ChatEveryone WebinarChat = "everyone"
+	// ChatStage: an attendee's message goes to the stage (hosts,
+	// moderators, presenters, speakers) and back to its sender; the
+	// stage's messages go to everyone.
+	ChatStage WebinarChat = "stage"
+	// ChatOff: attendees cannot chat; the stage still can.
+	ChatOff WebinarChat = "off"
+)
+
+// Valid reports whether w is one of the settings.
+func (w WebinarChat) Valid() bool { return w == ChatEveryone || w == ChatStage || w == ChatOff }
+
 // Admission is the outcome of a join attempt before any host decides.
 type Admission string
 
@@ -114,6 +131,9 @@ type Room struct {
 	Locked bool `json:"locked,omitempty"`
 	// CancelledAt: the host cancelled the meeting; its link is dead.
 	CancelledAt time.Time `json:"cancelled_at,omitzero"`
+	// WebinarChat: who may chat in a webinar; changed live by the host
+	// and moderators too.
+	WebinarChat WebinarChat `json:"webinar_chat"`
 }
 
 // Spec is what a creator chooses.
@@ -129,6 +149,8 @@ type Spec struct {
 	// StartsAt/EndsAt schedule the meeting; both or neither.
 	StartsAt *time.Time `json:"starts_at"`
 	EndsAt   *time.Time `json:"ends_at"`
+	// WebinarChat: everyone (default) | stage | off.
+	WebinarChat *WebinarChat `json:"webinar_chat"`
 }
 
 // Patch is what a host changes (PATCH): nil fields stay as they are.
@@ -142,6 +164,8 @@ type Patch struct {
 	EndsAt     *time.Time `json:"ends_at"`
 	// Unschedule turns a scheduled meeting back into an instant one.
 	Unschedule bool `json:"unschedule"`
+	// WebinarChat: who may chat in a webinar.
+	WebinarChat *WebinarChat `json:"webinar_chat"`
 }
 
 // Errors.
@@ -172,9 +196,9 @@ func New(u identity.User, s Spec, now time.Time) (*Room, error) {
 	}
 	r := &Room{
 		ID: NewID(), Title: title, Access: s.Access, Kind: s.Kind, HostID: u.ID, HostName: u.DisplayName(),
-		Ministry: u.Ministry, CreatedAt: now.UTC().Truncate(time.Millisecond),
+		Ministry: u.Ministry, CreatedAt: now.UTC().Truncate(time.Millisecond), WebinarChat: ChatEveryone,
 	}
-	p := Patch{Title: &title, Invitees: &s.Invitees, Moderators: &s.Moderators, Presenters: &s.Presenters, StartsAt: s.StartsAt, EndsAt: s.EndsAt}
+	p := Patch{Title: &title, Invitees: &s.Invitees, Moderators: &s.Moderators, Presenters: &s.Presenters, StartsAt: s.StartsAt, EndsAt: s.EndsAt, WebinarChat: s.WebinarChat}
 	if err := r.Apply(p); err != nil {
 		return nil, err
 	}
@@ -196,6 +220,15 @@ func (r *Room) Apply(p Patch) error {
 		n.Access = *p.Access
 	}
 	if n.Access != AccessMinistry && n.Access != AccessInvited && n.Access != AccessAgents {
+		return ErrInvalid
+	}
+	if p.WebinarChat != nil {
+		n.WebinarChat = *p.WebinarChat
+	}
+	if n.WebinarChat == "" {
+		n.WebinarChat = ChatEveryone
+	}
+	if !n.WebinarChat.Valid() {
 		return ErrInvalid
 	}
 	for _, l := range []struct {

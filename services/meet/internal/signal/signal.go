@@ -60,6 +60,16 @@ const (
 	TypeResume = "resume"
 	// Reaction: an emoji of Reactions, shown briefly (shared).
 	TypeReaction = "reaction"
+	// WebinarChat: who may chat in a webinar, changed live by a host or
+	// moderator (shared: the server tells everyone).
+	TypeWebinarChat = "webinar_chat"
+)
+
+// Webinar chat settings (the webinar_chat field).
+const (
+	ChatEveryone = "everyone"
+	ChatStage    = "stage"
+	ChatOff      = "off"
 )
 
 // Server → client types (offer, candidate, mute, chat, hand are shared).
@@ -151,6 +161,8 @@ type Message struct {
 	Width     int          `json:"width,omitempty"`   // set_quality: rendered size (CSS px × devicePixelRatio)
 	Height    int          `json:"height,omitempty"`
 	Emoji     string       `json:"emoji,omitempty"` // reaction
+	// WebinarChat: webinar_chat (both ways): everyone | stage | off.
+	WebinarChat string `json:"webinar_chat,omitempty"`
 	// Token: resume (client) and joined/lobby (server): the resume token.
 	Token string `json:"token,omitempty"`
 	// Seq: resume only: the seq of the last message the client received.
@@ -190,6 +202,8 @@ type Room struct {
 	Title  string `json:"title"`
 	Kind   string `json:"kind,omitempty"` // meeting | webinar
 	Locked bool   `json:"locked,omitempty"`
+	// WebinarChat (webinars): who may chat, everyone | stage | off.
+	WebinarChat string `json:"webinar_chat,omitempty"`
 }
 
 // Participant is a member of the room as others see it.
@@ -248,6 +262,9 @@ const (
 	// CodeResumeFailed: the session cannot be resumed (unknown or expired
 	// token, another identity, too many missed messages): join again.
 	CodeResumeFailed = "resume_failed"
+	// CodeChatDisabled: in this webinar attendees cannot chat
+	// (webinar_chat off); the socket stays open.
+	CodeChatDisabled = "chat_disabled"
 )
 
 // Parse decodes and validates one client message. It never panics on any
@@ -282,6 +299,9 @@ func Parse(b []byte) (*Message, error) {
 	}
 	if m.Emoji != "" && m.Type != TypeReaction {
 		return nil, fail(CodeBadMessage, "emoji belongs to reaction")
+	}
+	if m.WebinarChat != "" && m.Type != TypeWebinarChat {
+		return nil, fail(CodeBadMessage, "webinar_chat belongs to the webinar_chat message")
 	}
 	switch m.Type {
 	case TypeJoin, TypeLeave, TypeEnd, TypeRestartICE:
@@ -319,6 +339,10 @@ func Parse(b []byte) (*Message, error) {
 			}
 		default:
 			return nil, fail(CodeBadMessage, "quality must be low, medium or high")
+		}
+	case TypeWebinarChat:
+		if m.WebinarChat != ChatEveryone && m.WebinarChat != ChatStage && m.WebinarChat != ChatOff {
+			return nil, fail(CodeBadMessage, "webinar_chat must be everyone, stage or off")
 		}
 	case TypeLock:
 		if m.Locked == nil {

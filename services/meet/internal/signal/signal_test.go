@@ -32,6 +32,7 @@ func TestParse(t *testing.T) {
 		`{"type":"join","guest_key":"abcdefghijklmnopqrstuvwxyz-_0123456789ABCDE"}`,
 		`{"type":"reaction","emoji":"👍"}`,
 		`{"type":"moderate","action":"remove_revoke_link","participant":"pabc"}`,
+		`{"type":"webinar_chat","webinar_chat":"off"}`,
 	}
 	for _, s := range good {
 		if _, err := Parse([]byte(s)); err != nil {
@@ -76,6 +77,9 @@ func TestParse(t *testing.T) {
 		`{"type":"set_quality","quality":"low"}`:                                CodeBadMessage,
 		`{"type":"set_quality","track":"t1","width":-1,"height":3}`:             CodeBadMessage,
 		`{"type":"admit","participant":"../x"}`:                                 CodeBadMessage,
+		`{"type":"webinar_chat"}`:                                               CodeBadMessage,
+		`{"type":"webinar_chat","webinar_chat":"attendees"}`:                    CodeBadMessage,
+		`{"type":"chat","text":"x","webinar_chat":"off"}`:                       CodeBadMessage,
 		`{"type":"chat","text":"` + strings.Repeat("é", MaxChat+1) + `"}`:       CodeBadMessage,
 		`{"type":"chat","text":"` + strings.Repeat("x", MaxMessage) + `"}`:      CodeTooLarge,
 	}
@@ -98,6 +102,7 @@ func FuzzParse(f *testing.F) {
 		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5 typ host"}}`,
 		`{"type":"mute","kind":"audio","muted":false}`, `{"type":"admit","participant":"p1"}`, `{"type":"reaction","emoji":"🎉"}`,
 		`{"type":"resume","token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","seq":1}`, `{`, `null`, `""`,
+		`{"type":"webinar_chat","webinar_chat":"stage"}`, `{"type":"chat","text":"x","webinar_chat":"off"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -113,7 +118,7 @@ func FuzzParse(f *testing.F) {
 		switch m.Type {
 		case TypeJoin, TypeLeave, TypePublish, TypeUnpublish, TypeAnswer, TypeOffer, TypeCandidate,
 			TypeMute, TypeChat, TypeHand, TypeAdmit, TypeDeny, TypePromote, TypeDemote, TypeModerate,
-			TypeLock, TypeEnd, TypeQuestion, TypeSetQuality, TypeRestartICE, TypeResume, TypeReaction:
+			TypeLock, TypeEnd, TypeQuestion, TypeSetQuality, TypeRestartICE, TypeResume, TypeReaction, TypeWebinarChat:
 		default:
 			t.Fatalf("accepted type %q", m.Type)
 		}

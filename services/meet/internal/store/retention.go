@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 )
 
@@ -15,16 +14,6 @@ func (s *Store) Ban(ctx context.Context, roomID, subject, by string, at time.Tim
 	return err
 }
 
-// Banned reports whether subject was removed from the room.
-func (s *Store) Banned(ctx context.Context, roomID, subject string) (bool, error) {
-	var one int
-	err := s.db.Read.QueryRowContext(ctx, s.q(`SELECT 1 FROM meet_bans WHERE room_id = ? AND subject = ?`), roomID, subject).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // Used records that the meeting was in use at (someone just left it).
 func (s *Store) Used(ctx context.Context, id string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE meet_rooms SET last_used_at = ? WHERE id = ?`), at.UnixMilli(), id)
@@ -32,7 +21,7 @@ func (s *Store) Used(ctx context.Context, id string, at time.Time) error {
 }
 
 // Purge deletes the meetings over before cutoff, with their people,
-// guest links and bans: cancelled before cutoff, or neither scheduled to
+// guest links, bans and admissions: cancelled before cutoff, or neither scheduled to
 // end nor used (created, changed, left) since cutoff. It returns how many
 // meetings it deleted.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
@@ -42,7 +31,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Children first: the cascade is not relied upon.
-		for _, table := range []string{"meet_room_people", "meet_guest_links", "meet_bans"} {
+		for _, table := range []string{"meet_room_people", "meet_guest_links", "meet_bans", "meet_admissions"} {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE room_id IN (`+old+`)`), c, c, c, c); err != nil {
 				return err
 			}

@@ -66,7 +66,7 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-const roomCols = `id, title, kind, access, host_id, host_name, ministry, starts_at, ends_at, locked, created_at, cancelled_at`
+const roomCols = `id, title, kind, access, host_id, host_name, ministry, starts_at, ends_at, locked, created_at, cancelled_at, webinar_chat`
 
 type scanner interface{ Scan(...any) error }
 
@@ -75,7 +75,7 @@ func scanRoom(sc scanner) (*rooms.Room, error) {
 	var starts, ends, cancelled sql.NullInt64
 	var created int64
 	var locked int
-	if err := sc.Scan(&r.ID, &r.Title, &r.Kind, &r.Access, &r.HostID, &r.HostName, &r.Ministry, &starts, &ends, &locked, &created, &cancelled); err != nil {
+	if err := sc.Scan(&r.ID, &r.Title, &r.Kind, &r.Access, &r.HostID, &r.HostName, &r.Ministry, &starts, &ends, &locked, &created, &cancelled, &r.WebinarChat); err != nil {
 		return nil, err
 	}
 	r.StartsAt, r.EndsAt, r.CancelledAt = fromMS(starts), fromMS(ends), fromMS(cancelled)
@@ -87,9 +87,9 @@ func scanRoom(sc scanner) (*rooms.Room, error) {
 // CreateRoom stores a new room.
 func (s *Store) CreateRoom(ctx context.Context, r *rooms.Room) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meet_rooms (`+roomCols+`, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meet_rooms (`+roomCols+`, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, r.Title, r.Kind, r.Access, r.HostID, r.HostName, r.Ministry, ms(r.StartsAt), ms(r.EndsAt), boolInt(r.Locked),
-			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), r.CreatedAt.UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
+			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), chatOrDefault(r.WebinarChat), r.CreatedAt.UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
 			return err
 		}
 		return s.putPeople(ctx, tx, r)
@@ -97,11 +97,11 @@ func (s *Store) CreateRoom(ctx context.Context, r *rooms.Room) error {
 }
 
 // UpdateRoom rewrites what a host may change: title, access, people,
-// schedule.
+// schedule, webinar chat.
 func (s *Store) UpdateRoom(ctx context.Context, r *rooms.Room, now time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE meet_rooms SET title = ?, access = ?, starts_at = ?, ends_at = ?, updated_at = ? WHERE id = ?`),
-			r.Title, r.Access, ms(r.StartsAt), ms(r.EndsAt), now.UnixMilli(), r.ID)
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE meet_rooms SET title = ?, access = ?, starts_at = ?, ends_at = ?, webinar_chat = ?, updated_at = ? WHERE id = ?`),
+			r.Title, r.Access, ms(r.StartsAt), ms(r.EndsAt), chatOrDefault(r.WebinarChat), now.UnixMilli(), r.ID)
 		if err != nil {
 			return err
 		}
@@ -235,6 +235,18 @@ func (s *Store) ListRooms(ctx context.Context, f ListFilter) ([]*rooms.Room, err
 // SetLocked records the lock state of a room.
 func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
 	return s.exec1(ctx, `UPDATE meet_rooms SET locked = ? WHERE id = ?`, boolInt(locked), id)
+}
+
+// SetWebinarChat records who may chat in a webinar (changed live).
+func (s *Store) SetWebinarChat(ctx context.Context, id string, w rooms.WebinarChat) error {
+	return s.exec1(ctx, `UPDATE meet_rooms SET webinar_chat = ? WHERE id = ?`, string(w), id)
+}
+
+func chatOrDefault(w rooms.WebinarChat) string {
+	if w == "" {
+		return string(rooms.ChatEveryone)
+	}
+	return string(w)
 }
 
 // CancelRoom marks a room cancelled: its link and guest links stop

@@ -68,6 +68,9 @@ func testPurge(t *testing.T, s *Store) {
 		if err := s.Ban(ctx, r.ID, "guest-x", host.ID, created); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Admit(ctx, r.ID, "guest-y", Admission{Role: rooms.RoleSpeaker, Hand: true}, created); err != nil {
+			t.Fatal(err)
+		}
 		return r
 	}
 	old := now.Add(-200 * day)
@@ -102,8 +105,11 @@ func testPurge(t *testing.T, s *Store) {
 		if ls, err := s.GuestLinks(ctx, r.ID); err != nil || len(ls) != 0 {
 			t.Errorf("room %s: guest links left: %v %v", r.ID, ls, err)
 		}
-		if b, err := s.Banned(ctx, r.ID, "guest-x"); err != nil || b {
-			t.Errorf("room %s: ban left: %v %v", r.ID, b, err)
+		if st, err := s.Standing(ctx, r.ID, "guest-x"); err != nil || st.Banned {
+			t.Errorf("room %s: ban left: %+v %v", r.ID, st, err)
+		}
+		if st, err := s.Standing(ctx, r.ID, "guest-y"); err != nil || st.Admitted {
+			t.Errorf("room %s: admission left: %+v %v", r.ID, st, err)
 		}
 	}
 	for _, r := range []*rooms.Room{endedRecently, upcoming, instantUsed, cancelledRecently} {
@@ -114,8 +120,11 @@ func testPurge(t *testing.T, s *Store) {
 		if len(got.Invitees) != 1 {
 			t.Errorf("room %s lost its invitees: %v", r.ID, got.Invitees)
 		}
-		if b, err := s.Banned(ctx, r.ID, "guest-x"); err != nil || !b {
-			t.Errorf("room %s lost its ban: %v %v", r.ID, b, err)
+		if st, err := s.Standing(ctx, r.ID, "guest-x"); err != nil || !st.Banned {
+			t.Errorf("room %s lost its ban: %+v %v", r.ID, st, err)
+		}
+		if st, err := s.Standing(ctx, r.ID, "guest-y"); err != nil || !st.Admitted || st.Was.Role != rooms.RoleSpeaker || !st.Was.Hand {
+			t.Errorf("room %s lost its admission: %+v %v", r.ID, st, err)
 		}
 	}
 	var people, links int
@@ -128,5 +137,74 @@ func testPurge(t *testing.T, s *Store) {
 	// Nothing more to purge.
 	if n, err := s.Purge(ctx, now.Add(-90*day)); err != nil || n != 0 {
 		t.Fatalf("second purge: %d %v", n, err)
+	}
+}
+
+// Admissions: recorded, replaced (a promotion, a hand), cleared one by one
+// (removal) or for the whole meeting (end), separately per room; the
+// webinar chat setting is stored and read back (SQLite file and
+// PostgreSQL).
+func TestAdmissionsAndChatScope(t *testing.T) {
+	for name, dsn := range databases {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, dsn(t))
+			ctx := context.Background()
+			host := identity.User{ID: "u1", GivenName: "Alice", Ministry: "interieur"}
+			now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+			stage := rooms.ChatStage
+			r1, err := rooms.New(host, rooms.Spec{Kind: rooms.KindWebinar, WebinarChat: &stage}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2, _ := rooms.New(host, rooms.Spec{}, now)
+			for _, r := range []*rooms.Room{r1, r2} {
+				if err := s.CreateRoom(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := s.Room(ctx, r1.ID); err != nil || got.WebinarChat != rooms.ChatStage {
+				t.Fatalf("webinar chat at creation: %+v %v", got, err)
+			}
+			if got, _ := s.Room(ctx, r2.ID); got.WebinarChat != rooms.ChatEveryone {
+				t.Fatalf("default webinar chat: %q", got.WebinarChat)
+			}
+			if err := s.SetWebinarChat(ctx, r1.ID, rooms.ChatOff); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Room(ctx, r1.ID); got.WebinarChat != rooms.ChatOff {
+				t.Fatalf("webinar chat after a change: %q", got.WebinarChat)
+			}
+
+			want := func(room, subject string, ok bool, a Admission) {
+				t.Helper()
+				st, err := s.Standing(ctx, room, subject)
+				if err != nil || st.Admitted != ok || st.Was != a || st.Banned {
+					t.Fatalf("admission of %s in %s: %+v %v, want %+v %v", subject, room, st, err, a, ok)
+				}
+			}
+			want(r1.ID, "guest-a", false, Admission{})
+			for _, sub := range []string{"guest-a", "ub"} {
+				if err := s.Admit(ctx, r1.ID, sub, Admission{Role: rooms.RoleAttendee}, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Admit(ctx, r2.ID, "guest-a", Admission{Role: rooms.RoleGuest}, now); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Admit(ctx, r1.ID, "guest-a", Admission{Role: rooms.RoleSpeaker, Hand: true}, now.Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			want(r1.ID, "guest-a", true, Admission{Role: rooms.RoleSpeaker, Hand: true})
+			if err := s.ForgetAdmission(ctx, r1.ID, "ub"); err != nil {
+				t.Fatal(err)
+			}
+			want(r1.ID, "ub", false, Admission{})
+			want(r1.ID, "guest-a", true, Admission{Role: rooms.RoleSpeaker, Hand: true})
+			if err := s.ForgetAdmissions(ctx, r1.ID); err != nil {
+				t.Fatal(err)
+			}
+			want(r1.ID, "guest-a", false, Admission{})
+			want(r2.ID, "guest-a", true, Admission{Role: rooms.RoleGuest})
+		})
 	}
 }

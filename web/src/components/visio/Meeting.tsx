@@ -6,6 +6,7 @@ import { MeetClient, type LinkStatus } from "../../visio/client";
 import {
     canModerate,
     canPublish,
+    chatAccess,
     initialMeeting,
     meetingReducer,
     REACTION_MS,
@@ -45,7 +46,6 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
         typeof window !== "undefined" && window.matchMedia?.("(min-width: 62em)").matches ? "participants" : null
     );
     const [muted, setMuted] = useState(choice.muted);
-    const [hand, setHand] = useState(false);
     const [screen, setScreen] = useState<MediaStream | null>(null);
     const panelRef = useRef(panel);
     panelRef.current = panel;
@@ -123,6 +123,8 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
     const publishing = canPublish(selfRole(state));
     const webinar = state.room?.kind === "webinar";
     const joined = state.phase === "joined";
+    // From the server: a hand raised before a reconnection comes back raised.
+    const hand = state.participants.find((p) => p.id === state.selfId)?.hand === true;
 
     const toggle = (kind: "audio" | "video") => {
         const next = !muted[kind];
@@ -157,7 +159,6 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
 
     const toggleHand = () => {
         const next = !hand;
-        setHand(next);
         client?.setHand(next);
         dispatch({ type: "local_hand", raised: next });
     };
@@ -288,6 +289,9 @@ export function Meeting({ roomId, title, link, choice, onLeft, socketUrl }: Prop
                                 onSend={(t, asQuestion) => (asQuestion ? client?.question(t) : client?.chat(t))}
                                 allowQuestion={webinar}
                                 disabled={!joined}
+                                access={chatAccess(state)}
+                                scope={webinar && host ? (state.room?.webinar_chat ?? "everyone") : undefined}
+                                onScope={webinar && host ? (w) => client?.setWebinarChat(w) : undefined}
                             />
                         ) : (
                             <ParticipantsPanel
