@@ -215,13 +215,18 @@ async function main() {
     await step("bruno's socket drops: he resumes, alice never sees him leave", async () => {
         const before = await b.evaluate(() => window.__visio.selfId);
         const frames = async (page) => (await inboundVideo(page)).videos.reduce((n, v) => n + v.framesDecoded, 0);
-        // A network change: the client closes its socket (4001) and resumes on a new one.
-        await b.evaluate(() => window.__visio.ws.close(4001, "test: network changed"));
+        // A network change: the client closes its socket (4001) and resumes
+        // on a new one. A message written meanwhile is sent once back in the room.
+        await b.evaluate(() => {
+            window.__visio.ws.close(4001, "test: network changed");
+            window.__visio.chat("écrit pendant la coupure");
+        });
         await until("bruno resumed", () =>
             b.evaluate(() => ({ ok: !!window.__visio?.ws && window.__visio.ws.readyState === 1 && !document.querySelector("[data-testid=visio-reconnecting]") }))
         );
         const after = await b.evaluate(() => window.__visio.selfId);
         if (after !== before) throw new Error(`bruno rejoined as ${after} instead of resuming ${before}`);
+        await a.locator("[data-testid=visio-chat-list]", { hasText: "écrit pendant la coupure" }).waitFor();
         const tile = a.locator(`[data-visio-tile][data-participant="${before}"][data-source="camera"]`);
         await tile.waitFor();
         // Media goes on over the same PeerConnection, both ways.
