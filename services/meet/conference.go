@@ -23,14 +23,15 @@ type conference struct {
 	id   string
 	room atomic.Pointer[rooms.Room] // replaced when a join reads newer settings
 
-	mu      sync.Mutex
-	members map[string]*session // by participant id
-	lobby   map[string]*session
-	tracks  map[string]*sfu.Track
-	gone    bool            // dropped from the service: sessions must start a new one
-	locked  bool            // new arrivals without moderation rights wait in the lobby
-	banned  map[string]bool // user ids removed by a moderator
-	speaker string          // the active speaker's participant id
+	mu        sync.Mutex
+	members   map[string]*session // by participant id
+	lobby     map[string]*session
+	tracks    map[string]*sfu.Track
+	gone      bool              // dropped from the service: sessions must start a new one
+	locked    bool              // new arrivals without moderation rights wait in the lobby
+	chatScope rooms.WebinarChat // who may chat in a webinar (changed live, not by a join's newer settings)
+	banned    map[string]bool   // user ids removed by a moderator
+	speaker   string            // the active speaker's participant id
 
 	speakerOnce sync.Once
 	countOnce   sync.Once
@@ -165,7 +166,7 @@ func sendAll(to []*session, m *signal.Message) {
 func (c *conference) stopLoops() { c.stopOnce.Do(func() { close(c.stop) }) }
 
 func newConference(s *Service, r *rooms.Room) *conference {
-	c := &conference{svc: s, id: r.ID, locked: r.Locked, members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}, banned: map[string]bool{}, stop: make(chan struct{})}
+	c := &conference{svc: s, id: r.ID, locked: r.Locked, chatScope: r.Chat(), members: map[string]*session{}, lobby: map[string]*session{}, tracks: map[string]*sfu.Track{}, banned: map[string]bool{}, stop: make(chan struct{})}
 	c.room.Store(r)
 	return c
 }
@@ -187,21 +188,14 @@ func (c *conference) memberCount() int {
 
 func (c *conference) info() *signal.Room {
 	c.mu.Lock()
-	locked := c.locked
+	locked, chat := c.locked, c.chatScope
 	c.mu.Unlock()
 	r := c.room.Load()
 	info := &signal.Room{ID: c.id, Title: r.Title, Kind: string(r.Kind), Locked: locked}
 	if r.Kind == rooms.KindWebinar {
-		info.WebinarChat = string(chatScope(r))
+		info.WebinarChat = string(chat)
 	}
 	return info
-}
-
-func chatScope(r *rooms.Room) rooms.WebinarChat {
-	if r.WebinarChat == "" {
-		return rooms.ChatEveryone
-	}
-	return r.WebinarChat
 }
 
 // chat delivers a chat message from s. In a webinar the room's setting
@@ -213,7 +207,10 @@ func (c *conference) chat(from *session, text string) {
 		c.broadcast(m)
 		return
 	}
-	switch chatScope(c.room.Load()) {
+	c.mu.Lock()
+	chat := c.chatScope
+	c.mu.Unlock()
+	switch chat {
 	case rooms.ChatOff:
 		from.sendError(signal.CodeChatDisabled, "the chat of this webinar is for the speakers only")
 	case rooms.ChatStage:
@@ -244,10 +241,10 @@ func (c *conference) setWebinarChat(by *session, w rooms.WebinarChat) {
 			by.sendError(signal.CodeInternal, "the setting could not be saved")
 			return
 		}
-		r := *c.room.Load()
-		r.WebinarChat = w
-		c.room.Store(&r)
 	}
+	c.mu.Lock()
+	c.chatScope = w
+	c.mu.Unlock()
 	m := &signal.Message{Type: signal.TypeWebinarChat, WebinarChat: string(w)}
 	if by != nil {
 		m.ID = by.id

@@ -50,7 +50,7 @@ func (s *Service) view(r *rooms.Room, u identity.User) roomView {
 		Role: r.Role(u), Admission: string(r.Admission(u)),
 	}
 	if r.Kind == rooms.KindWebinar {
-		v.WebinarChat = chatScope(r)
+		v.WebinarChat = r.Chat()
 	}
 	if v.Role == rooms.RoleHost {
 		v.Invitees, v.Moderators, v.Presenters = r.Invitees, r.Moderators, r.Presenters
@@ -169,7 +169,7 @@ func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.forwarded(w, r, room.ID) {
 		return
 	}
-	before := chatScope(room)
+	before := room.Chat()
 	var p rooms.Patch
 	if !decode(w, r, &p) {
 		return
@@ -184,8 +184,8 @@ func (s *Service) updateRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	if c := s.live(room.ID); c != nil {
 		c.setRoom(room)
-		if room.Kind == rooms.KindWebinar && chatScope(room) != before {
-			c.setWebinarChat(nil, chatScope(room))
+		if room.Kind == rooms.KindWebinar && room.Chat() != before {
+			c.setWebinarChat(nil, room.Chat())
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.view(room, u))

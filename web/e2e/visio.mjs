@@ -25,8 +25,26 @@ const BRUNO = "bruno.leroy@interieur.gouv.fr";
 const pages = {};
 let browser;
 const { log, screenshot, fail, step, launch, run } = harness("visio-e2e", GLOBAL_TIMEOUT_MS, async () => {
-    for (const [who, p] of Object.entries(pages)) await shot(p, `visio-failure-${who}`);
+    for (const [who, p] of Object.entries(pages)) {
+        await shot(p, `visio-failure-${who}`);
+        log(`${who} at the failure:`, JSON.stringify(await mediaState(p).catch((e) => String(e))));
+    }
 });
+
+/** What a page sends and receives, for a failure's diagnostics. */
+function mediaState(page) {
+    return page.evaluate(async () => {
+        const pc = window.__visio?.pc;
+        if (!pc) return { state: "no pc" };
+        const out = [];
+        const inb = [];
+        (await pc.getStats()).forEach((r) => {
+            if (r.type === "outbound-rtp") out.push(`${r.kind}:${r.rid ?? "-"}:${r.packetsSent ?? 0}p:${r.framesEncoded ?? 0}f:${r.qualityLimitationReason ?? ""}`);
+            if (r.type === "inbound-rtp") inb.push(`${r.kind}:${r.mid}:${r.packetsReceived ?? 0}p:${r.framesDecoded ?? 0}f`);
+        });
+        return { state: pc.connectionState, out, in: inb, transceivers: pc.getTransceivers().map((t) => `${t.mid}:${t.receiver.track.kind}:${t.currentDirection}`) };
+    });
+}
 const shot = screenshot;
 
 /** Polls fn until it returns a truthy value or the deadline passes (no fixed sleeps). */
@@ -136,22 +154,32 @@ async function main() {
 
     await step("alice decodes bruno's camera", () => decodingVideos(a, 1));
     await step("bruno decodes alice's camera", () => decodingVideos(b, 1));
-    await step("alice sends her camera in simulcast (several encodings)", () =>
-        until("two or more camera encodings being encoded", () =>
+    // Chrome sends the three encodings (rids q, h, f) the offer asked for,
+    // but pauses the upper ones while its bandwidth estimate (or the CPU)
+    // does not allow them: on a loaded machine the SFU's transport-cc
+    // feedback shows scheduling delays as queueing and the estimate stays
+    // low for a while. Then the paused encodings exist, with that reason.
+    const simulcast = await step("alice sends her camera in simulcast (several encodings)", () =>
+        until("two or more camera encodings being encoded, or three with the upper ones paused by the browser", () =>
             a.evaluate(async () => {
                 const pc = window.__visio?.pc;
                 if (!pc) return { ok: false, state: "no pc" };
                 const report = await pc.getStats();
+                const encoded = [];
                 const rids = [];
+                let limited = false;
                 report.forEach((r) => {
-                    if (r.type === "outbound-rtp" && r.kind === "video" && r.rid && (r.framesEncoded ?? 0) > 0) {
-                        rids.push(`${r.rid}:${r.frameWidth ?? 0}x${r.frameHeight ?? 0}`);
-                    }
+                    if (r.type !== "outbound-rtp" || r.kind !== "video" || !r.rid) return;
+                    rids.push(r.rid);
+                    if ((r.framesEncoded ?? 0) > 0) encoded.push(`${r.rid}:${r.frameWidth ?? 0}x${r.frameHeight ?? 0}`);
+                    if (r.qualityLimitationReason === "bandwidth" || r.qualityLimitationReason === "cpu") limited = true;
                 });
-                return { ok: rids.length >= 2, rids };
+                const all = ["q", "h", "f"].every((r) => rids.includes(r));
+                return { ok: encoded.length >= 2 || (all && encoded.length >= 1 && limited), encoded, rids, limited };
             })
         )
     );
+    log("simulcast:", JSON.stringify(simulcast));
     await step("tiles show both participants with video", async () => {
         for (const p of [a, b]) {
             await until("two tiles with video", () =>
@@ -187,13 +215,18 @@ async function main() {
     await step("bruno's socket drops: he resumes, alice never sees him leave", async () => {
         const before = await b.evaluate(() => window.__visio.selfId);
         const frames = async (page) => (await inboundVideo(page)).videos.reduce((n, v) => n + v.framesDecoded, 0);
-        // A network change: the client closes its socket (4001) and resumes on a new one.
-        await b.evaluate(() => window.__visio.ws.close(4001, "test: network changed"));
+        // A network change: the client closes its socket (4001) and resumes
+        // on a new one. A message written meanwhile is sent once back in the room.
+        await b.evaluate(() => {
+            window.__visio.ws.close(4001, "test: network changed");
+            window.__visio.chat("écrit pendant la coupure");
+        });
         await until("bruno resumed", () =>
             b.evaluate(() => ({ ok: !!window.__visio?.ws && window.__visio.ws.readyState === 1 && !document.querySelector("[data-testid=visio-reconnecting]") }))
         );
         const after = await b.evaluate(() => window.__visio.selfId);
         if (after !== before) throw new Error(`bruno rejoined as ${after} instead of resuming ${before}`);
+        await a.locator("[data-testid=visio-chat-list]", { hasText: "écrit pendant la coupure" }).waitFor();
         const tile = a.locator(`[data-visio-tile][data-participant="${before}"][data-source="camera"]`);
         await tile.waitFor();
         // Media goes on over the same PeerConnection, both ways.

@@ -43,6 +43,8 @@ const kindOf: Record<Source, "audio" | "video"> = {
 const MAX_RECONNECT_ATTEMPTS = 8;
 /** After an ICE restart that did not bring media back, rejoin from scratch. */
 const ICE_RESTART_TIMEOUT_MS = 10_000;
+/** User actions kept while the socket is down (beyond: dropped, the oldest kept). */
+const MAX_OUTBOX = 50;
 /** Camera simulcast (rid → downscale, max bitrate): the server forwards each subscriber the layer its tile size and bandwidth allow. */
 const SIMULCAST: Record<string, { scale: number; maxBitrate: number }> = {
     q: { scale: 4, maxBitrate: 150_000 },
@@ -120,6 +122,10 @@ export class MeetClient {
     private guestKey: string | undefined;
     /** The socket was closed to join again from scratch. */
     private rejoining = false;
+    /** The current socket is in the room (joined or resumed; in the lobby, actions are refused anyway). */
+    private inRoom = false;
+    /** User actions waiting for the socket to be back in the room. */
+    private outbox: ClientMessage[] = [];
     private readonly onOnline = () => {
         // A new network: the old socket is likely dead, resume on a new one now.
         if (this.ws && this.token) {
@@ -177,58 +183,58 @@ export class MeetClient {
         this.muted[kind] = muted;
         const t = kind === "audio" ? this.local.microphone : this.local.camera;
         if (t) t.enabled = !muted;
-        this.send({ type: "mute", kind, muted });
+        this.act({ type: "mute", kind, muted });
     }
 
     setHand(raised: boolean) {
         this.hand = raised;
-        this.send({ type: "hand", raised });
+        this.act({ type: "hand", raised });
     }
 
     chat(text: string) {
-        this.send({ type: "chat", text });
+        this.act({ type: "chat", text });
     }
 
     admit(participant: string) {
-        this.send({ type: "admit", participant });
+        this.act({ type: "admit", participant });
     }
 
     deny(participant: string) {
-        this.send({ type: "deny", participant });
+        this.act({ type: "deny", participant });
     }
 
     moderate(action: ModerateAction, participant: string) {
-        this.send({ type: "moderate", action, participant });
+        this.act({ type: "moderate", action, participant });
     }
 
     promote(participant: string) {
-        this.send({ type: "promote", participant });
+        this.act({ type: "promote", participant });
     }
 
     demote(participant: string) {
-        this.send({ type: "demote", participant });
+        this.act({ type: "demote", participant });
     }
 
     lock(locked: boolean) {
-        this.send({ type: "lock", locked });
+        this.act({ type: "lock", locked });
     }
 
     /** Webinars (hosts, moderators): who may chat. */
     setWebinarChat(webinar_chat: WebinarChat) {
-        this.send({ type: "webinar_chat", webinar_chat });
+        this.act({ type: "webinar_chat", webinar_chat });
     }
 
     /** Ends the meeting for everyone (hosts, moderators). */
     end() {
-        this.send({ type: "end" });
+        this.act({ type: "end" });
     }
 
     question(text: string) {
-        this.send({ type: "question", text });
+        this.act({ type: "question", text });
     }
 
     react(emoji: Reaction) {
-        this.send({ type: "reaction", emoji });
+        this.act({ type: "reaction", emoji });
     }
 
     /** Publishes a screen capture as its own track (source "screen"). */
@@ -294,6 +300,7 @@ export class MeetClient {
             return;
         }
         this.ws = ws;
+        this.inRoom = false;
         ws.onopen = () => {
             const guest_key = this.guestKey;
             if (this.token) {
@@ -372,6 +379,24 @@ export class MeetClient {
         if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(m));
     }
 
+    /**
+     * Sends what the user did (admit, chat, hand…) or, while the socket is
+     * down or not yet back in the room, keeps it for when it is (resumed
+     * or joined): a click during « Reconnexion… » is not lost.
+     */
+    private act(m: ClientMessage) {
+        if (this.ws?.readyState === WebSocket.OPEN && this.inRoom) {
+            this.send(m);
+            return;
+        }
+        if (this.outbox.length < MAX_OUTBOX) this.outbox.push(m);
+    }
+
+    private flushOutbox() {
+        this.inRoom = true;
+        for (const m of this.outbox.splice(0)) this.send(m);
+    }
+
     private handle(m: ServerMessage) {
         switch (m.type) {
             case "lobby":
@@ -391,6 +416,7 @@ export class MeetClient {
                 this.attempt = 0;
                 this.on.status("open");
                 this.on.message(m);
+                this.flushOutbox();
                 // The socket is back; media may have failed meanwhile.
                 const pc = this.pc;
                 if (pc && (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed")) this.restartIce(pc);
@@ -405,6 +431,7 @@ export class MeetClient {
                 this.on.status("open");
                 this.on.message(m);
                 this.afterJoin();
+                this.flushOutbox();
                 return;
             case "offer":
                 this.enqueue(() => this.answer(m.sdp));

@@ -91,6 +91,14 @@ const (
 // Valid reports whether w is one of the settings.
 func (w WebinarChat) Valid() bool { return w == ChatEveryone || w == ChatStage || w == ChatOff }
 
+// Chat is who may chat in the room's webinar (everyone when unset).
+func (r *Room) Chat() WebinarChat {
+	if r.WebinarChat == "" {
+		return ChatEveryone
+	}
+	return r.WebinarChat
+}
+
 // Admission is the outcome of a join attempt before any host decides.
 type Admission string
 

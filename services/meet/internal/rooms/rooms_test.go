@@ -189,3 +189,24 @@ func FuzzPatch(f *testing.F) {
 		}
 	})
 }
+
+// Webinar chat: everyone by default, stage or off on request, anything
+// else refused at creation and in a patch (the room unchanged).
+func TestWebinarChat(t *testing.T) {
+	host := identity.User{ID: "h", Email: "h@interieur.gouv.fr", Ministry: "interieur"}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	r, err := New(host, Spec{Kind: KindWebinar}, now)
+	if err != nil || r.Chat() != ChatEveryone {
+		t.Fatalf("default: %v %q", err, r.Chat())
+	}
+	off, bad := ChatOff, WebinarChat("attendees")
+	if _, err := New(host, Spec{Kind: KindWebinar, WebinarChat: &bad}, now); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad setting at creation: %v", err)
+	}
+	if err := r.Apply(Patch{WebinarChat: &off}); err != nil || r.Chat() != ChatOff {
+		t.Fatalf("patch: %v %q", err, r.Chat())
+	}
+	if err := r.Apply(Patch{WebinarChat: &bad}); !errors.Is(err, ErrInvalid) || r.Chat() != ChatOff {
+		t.Fatalf("bad patch: %v %q", err, r.Chat())
+	}
+}

@@ -89,7 +89,7 @@ func (s *Store) CreateRoom(ctx context.Context, r *rooms.Room) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meet_rooms (`+roomCols+`, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, r.Title, r.Kind, r.Access, r.HostID, r.HostName, r.Ministry, ms(r.StartsAt), ms(r.EndsAt), boolInt(r.Locked),
-			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), chatOrDefault(r.WebinarChat), r.CreatedAt.UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
+			r.CreatedAt.UnixMilli(), ms(r.CancelledAt), string(r.Chat()), r.CreatedAt.UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
 			return err
 		}
 		return s.putPeople(ctx, tx, r)
@@ -101,7 +101,7 @@ func (s *Store) CreateRoom(ctx context.Context, r *rooms.Room) error {
 func (s *Store) UpdateRoom(ctx context.Context, r *rooms.Room, now time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE meet_rooms SET title = ?, access = ?, starts_at = ?, ends_at = ?, webinar_chat = ?, updated_at = ? WHERE id = ?`),
-			r.Title, r.Access, ms(r.StartsAt), ms(r.EndsAt), chatOrDefault(r.WebinarChat), now.UnixMilli(), r.ID)
+			r.Title, r.Access, ms(r.StartsAt), ms(r.EndsAt), string(r.Chat()), now.UnixMilli(), r.ID)
 		if err != nil {
 			return err
 		}
@@ -240,13 +240,6 @@ func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
 // SetWebinarChat records who may chat in a webinar (changed live).
 func (s *Store) SetWebinarChat(ctx context.Context, id string, w rooms.WebinarChat) error {
 	return s.exec1(ctx, `UPDATE meet_rooms SET webinar_chat = ? WHERE id = ?`, string(w), id)
-}
-
-func chatOrDefault(w rooms.WebinarChat) string {
-	if w == "" {
-		return string(rooms.ChatEveryone)
-	}
-	return string(w)
 }
 
 // CancelRoom marks a room cancelled: its link and guest links stop
