@@ -134,7 +134,7 @@ func (c *ccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTC
 // needs no lock.
 //
 // at is the send time of the next write when its writer read the clock
-// already (setClock; zero: read it here), taken by that write.
+// already (ccClock.set; zero: read it here), taken by that write.
 type ccWriter struct {
 	e   *sendSide
 	ext uint8

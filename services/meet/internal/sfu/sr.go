@@ -86,11 +86,15 @@ func (p *Peer) sendReports(stop <-chan struct{}) {
 		case <-t.C:
 		}
 		pkts := p.senderReports(time.Now())
+		// Held like a fan-out: this goroutine sends its own datagrams
+		// (no wake-up of the batch sender).
+		p.sfu.out.hold()
 		for len(pkts) > 0 {
 			n := min(len(pkts), srPerPacket)
 			_ = p.pc.WriteRTCP(pkts[:n])
 			pkts = pkts[n:]
 		}
+		p.sfu.out.release()
 		t.Reset(srInterval/2 + rand.N(srInterval))
 	}
 }
