@@ -81,8 +81,12 @@ func (i *limitInterceptor) BindRemoteStream(_ *interceptor.StreamInfo, r interce
 // h, f) at about 70, 290 and 960 kbit/s, 30 fps, a keyframe every half
 // second; byte 2 of every frame tags its layer. pion does not add the mid
 // and rid header extensions itself (browsers do): the packets carry them.
-func (c *client) publishSimulcast(ctx context.Context) {
+//
+// It returns a switch per layer: a layer set paused stops being sent, as
+// a browser pauses an encoding when its uplink or CPU runs short.
+func (c *client) publishSimulcast(ctx context.Context) (paused *[3]atomic.Bool) {
 	c.t.Helper()
+	paused = new([3]atomic.Bool)
 	rids := []string{"q", "h", "f"}
 	var encs [3]*webrtc.TrackLocalStaticRTP
 	for i, rid := range rids {
@@ -138,6 +142,9 @@ func (c *client) publishSimulcast(ctx context.Context) {
 				}
 			}
 			for l, e := range encs {
+				if paused[l].Load() {
+					continue
+				}
 				for off := 0; off < sizes[l]; off += 1200 {
 					n := min(1200, sizes[l]-off)
 					pl := frame[:n+1]
@@ -162,6 +169,7 @@ func (c *client) publishSimulcast(ctx context.Context) {
 			}
 		}
 	}()
+	return paused
 }
 
 // waitLayer waits until the subscriber receives layer want (ok decides).
@@ -265,6 +273,25 @@ func TestSimulcastLayers(t *testing.T) {
 	if m := sub.expect(signal.TypeError); m.Code != signal.CodeNotFound {
 		t.Fatalf("set_quality of an unknown track: %+v", m)
 	}
+}
+
+// A publisher pauses its top encoding (as Chrome does when its uplink or
+// CPU is short): the subscriber on it moves to the middle one rather than
+// freezing, and back up when the top one comes back.
+func TestSimulcastPausedLayer(t *testing.T) {
+	h := newHarness(t)
+	r := h.createRoom(alice, `{}`)
+	pub, _ := h.join(alice, r.ID, signal.TypeJoined)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	paused := pub.publishSimulcast(ctx)
+	sub, _ := h.join(bob, r.ID, signal.TypeJoined)
+	k := sub.waitTracks(1)[0]
+	waitLayer(t, k, "default", func(l int32) bool { return l == 2 })
+	paused[2].Store(true)
+	waitLayer(t, k, "top encoding paused", func(l int32) bool { return l == 1 })
+	paused[2].Store(false)
+	waitLayer(t, k, "top encoding back", func(l int32) bool { return l == 2 })
 }
 
 // A browser publishes simulcast only if the offer asks for it: with

@@ -532,6 +532,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 // announces the track. Called with p.mu held; unlocks it.
 func (p *Peer) onLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, source, rid string) {
 	l := &layer{idx: LayerLow, remote: remote, ring: newRing()}
+	l.last.Store(time.Now().UnixNano()) // pion calls this on the first packet
 	if rid != "" {
 		l.idx = layerIndex(rid)
 	}

@@ -62,6 +62,7 @@ type layer struct {
 	lastPLI atomic.Int64
 	ring    *ring
 	rate    atomic.Int64 // bit/s, measured over the last second
+	last    atomic.Int64 // unix ns of the last media packet (topLayer)
 }
 
 // ring keeps the last packets of a layer, as received, to answer every
@@ -501,6 +502,10 @@ func (t *Track) forwardLayer(l *layer, st *Stats, out fanout) {
 		if err != nil {
 			return
 		}
+		// Every packet, forwarded or not: a layer's silence must not be
+		// mistaken for a lack of subscribers (topLayer).
+		now := time.Now()
+		l.last.Store(now.UnixNano())
 		meter.add(l, n)
 		downs := t.downs.Load()
 		if !t.received(n, downs != nil && len(*downs) > 0, st) {
@@ -516,7 +521,6 @@ func (t *Track) forwardLayer(l *layer, st *Stats, out fanout) {
 			parseVP8Desc(payload, &vd)
 		}
 		wantKey, sent, bytes := false, 0, 0
-		now := time.Now()
 		out.hold()
 		for _, d := range *downs {
 			w, size := d.write(l.idx, &h, payload, key, &vd, st, now)
@@ -541,15 +545,34 @@ func (t *Track) layerDone() {
 	}
 }
 
-// topLayer is the highest layer received so far.
+// topLayer is the highest layer the publisher sends: the highest with a
+// packet in the last layerSilence. Browsers pause their upper encodings
+// when their uplink or CPU runs short (Chrome's qualityLimitationReason):
+// a subscriber kept on a paused layer would see a frozen picture. Each
+// subscriber's receiver report (every second or so) retargets it. When
+// every layer is quiet (a still screen, no subscriber yet to forward to)
+// it is the highest layer ever received.
 func (t *Track) topLayer() int {
-	for i := numLayers - 1; i > 0; i-- {
-		if t.layers[i].Load() != nil {
+	now := time.Now().UnixNano()
+	highest := -1
+	for i := numLayers - 1; i >= 0; i-- {
+		l := t.layers[i].Load()
+		if l == nil {
+			continue
+		}
+		if highest < 0 {
+			highest = i
+		}
+		if now-l.last.Load() < int64(layerSilence) {
 			return i
 		}
 	}
-	return LayerLow
+	return max(highest, LayerLow)
 }
+
+// layerSilence: a layer without a packet for this long is paused (30 fps
+// video sends ≥ 30 packets a second; 1 fps is the slowest a browser goes).
+const layerSilence = 1500 * time.Millisecond
 
 // addSub adds a subscriber's writer to the track's fan-out; removeSub
 // takes it out.
