@@ -7,10 +7,10 @@
 // With a second, idle P, each hand-off wakes another OS thread (futex),
 // which spins, steals or finds nothing, and parks again; locks and cache
 // lines then bounce between cores. Measured on a 2-core machine
-// (docs/meet.md, "CPU and the scheduler"): 1 → 300 costs about 8 µs of
-// CPU per forwarded packet on one P and 12 µs on two, 5 audio → 50 about
-// 13 against 16–18. The SFU's work is not parallel enough at these loads
-// to pay for the second thread.
+// (docs/meet.md, "CPU and the scheduler"): 1 → 150 costs 7.2 µs of CPU
+// per forwarded packet on one P and 9.0 on two, 5 audio → 50 12 against
+// 16.7. The SFU's work is not parallel enough at these loads to pay for
+// the second thread.
 //
 // A sampler reads the process's CPU time (getrusage) every second. It adds
 // a thread as soon as the threads were busy for upAt of a sample, and
