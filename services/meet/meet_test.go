@@ -95,6 +95,9 @@ func TestMediaForwarding(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pp := pub.publish(ctx)
+	// The server confirms it applied the answer (a browser sends its new
+	// tracks' media only then).
+	pub.expect(signal.TypeAnswered)
 	// bob joins after the tracks exist, carol while they are announced.
 	pub.expect(signal.TypeTrackPublished)
 	s1, j1 := h.join(bob, r.ID, signal.TypeJoined)

@@ -538,6 +538,7 @@ func (s *session) handle(svc *Service, room *rooms.Room, m *signal.Message) bool
 			s.fail(signal.CodeBadSDP, "answer refused")
 			return false
 		}
+		s.send(&signal.Message{Type: signal.TypeAnswered})
 	case signal.TypeCandidate:
 		c := m.Candidate
 		if err := p.AddCandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}); err != nil {

@@ -98,6 +98,8 @@ export class MeetClient {
     private local: Partial<Record<Source, MediaStreamTrack>> = {};
     /** Tracks asked for with `publish`, waiting for the offer's m-line. */
     private pending: { source: Source; track: MediaStreamTrack }[] = [];
+    /** Tracks whose m-line we answered, sent once the server has the answer (`answered`). */
+    private answered: { source: Source; track: MediaStreamTrack; tr: RTCRtpTransceiver }[] = [];
     /** Our sending transceivers, by source. */
     private senders = new Map<Source, RTCRtpTransceiver>();
     private muted = { audio: false, video: false };
@@ -436,6 +438,9 @@ export class MeetClient {
             case "offer":
                 this.enqueue(() => this.answer(m.sdp));
                 return;
+            case "answered":
+                this.enqueue(() => this.sendAnswered());
+                return;
             case "candidate":
                 this.enqueue(() => this.addCandidate(m.candidate));
                 return;
@@ -501,6 +506,7 @@ export class MeetClient {
         this.pc = this.newPeer();
         this.senders.clear();
         this.pending = [];
+        this.answered = [];
         if (canPublish(this.role)) this.publishLocal();
         if (this.muted.audio) this.send({ type: "mute", kind: "audio", muted: true });
         if (this.muted.video) this.send({ type: "mute", kind: "video", muted: true });
@@ -630,8 +636,10 @@ export class MeetClient {
                 if (i < 0) continue;
                 const [p] = this.pending.splice(i, 1);
                 tr.direction = "sendonly";
-                await tr.sender.replaceTrack(p.track);
-                if (p.source === "camera") await this.layerEncodings(tr.sender);
+                // The track goes on the sender once the server has our
+                // answer (sendAnswered): media sent before would reach an
+                // SFU that cannot yet place its simulcast layers.
+                this.answered.push({ source: p.source, track: p.track, tr });
                 this.senders.set(p.source, tr);
                 used.add(tr.mid);
             } else if (sec.direction === "sendonly") {
@@ -641,6 +649,18 @@ export class MeetClient {
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
         this.send({ type: "answer", sdp: pc.localDescription!.sdp });
+        this.refreshMedia();
+    }
+
+    /** The server applied our answer: the new m-lines' tracks may send. */
+    private async sendAnswered() {
+        for (const { source, track, tr } of this.answered.splice(0)) {
+            // Skipped: a rejoin replaced the transceiver, or the track was
+            // stopped meanwhile (a screen share ended before the answer).
+            if (this.senders.get(source) !== tr || this.local[source] !== track || tr.currentDirection === "stopped") continue;
+            await tr.sender.replaceTrack(track);
+            if (source === "camera") await this.layerEncodings(tr.sender);
+        }
         this.refreshMedia();
     }
 

@@ -245,6 +245,7 @@ describe("sessions: resume, reactions, webinar stage", () => {
         expect(f.msg).toMatchObject({ type: "joined", token: tok, count: 2 });
         expect(parseFrame(JSON.stringify({ type: "resumed", participant: "pa" }))).toEqual({ seq: 0, msg: { type: "resumed", participant: "pa" } });
         expect(parseFrame(JSON.stringify({ seq: -1, type: "count", count: 3 })).seq).toBe(0);
+        expect(parseFrame(JSON.stringify({ seq: 9, type: "answered" }))).toEqual({ seq: 9, msg: { type: "answered" } });
         expect(msg({ type: "lobby", room: joined.room, token: "short", guest_key: tok })).toMatchObject({ token: undefined, guest_key: tok });
     });
     it("keeps the meeting across a resume", () => {

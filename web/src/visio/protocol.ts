@@ -99,6 +99,7 @@ export type ServerMessage =
       }
     | { type: "lobby"; room: RoomInfo; token?: string; guest_key?: string }
     | { type: "resumed"; participant: string }
+    | { type: "answered" }
     | { type: "count"; count: number }
     | { type: "reaction"; participant: string; emoji: string }
     | { type: "denied"; room?: RoomInfo }
@@ -262,6 +263,8 @@ function message(v: Obj): ServerMessage | null {
         }
         case "resumed":
             return str(v.participant) ? { type: "resumed", participant: v.participant } : null;
+        case "answered":
+            return { type: "answered" };
         case "count":
             return typeof v.count === "number" ? { type: "count", count: v.count } : null;
         case "reaction":
@@ -532,6 +535,8 @@ function onMessage(s: MeetingState, m: ServerMessage, chatOpen: boolean): Meetin
         case "resumed":
             // The same participant again: the state is intact, missed messages follow.
             return { ...s, phase: s.selfId ? "joined" : "lobby" };
+        case "answered":
+            return s; // media plumbing (client.ts), nothing to show
         case "count":
             return { ...s, count: m.count };
         case "reaction":

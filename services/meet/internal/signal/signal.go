@@ -91,6 +91,11 @@ const (
 	TypeActiveSpeaker     = "active_speaker"
 	TypeResumed           = "resumed" // the socket is re-attached; missed messages follow
 	TypeCount             = "count"   // webinar: the number of participants (at most every second)
+	// Answered: the server applied the client's answer. A client sends
+	// media on a new m-line only then: RTP that arrives before the SFU has
+	// the answer cannot be matched to its simulcast layer and is lost with
+	// its stream (pion drops an SSRC it cannot place).
+	TypeAnswered = "answered"
 )
 
 // Moderation actions.
