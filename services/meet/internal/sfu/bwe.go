@@ -94,16 +94,10 @@ func (c *ccInterceptor) BindLocalStream(info *interceptor.StreamInfo, w intercep
 			if strings.HasPrefix(strings.ToLower(info.MimeType), "audio/") {
 				return ccStrip{ext: uint8(e.ID), w: w}
 			}
-			cw := &ccWriter{e: c.e, ext: uint8(e.ID), w: w}
-			c.e.bindWriter(info.SSRC, cw)
-			return cw
+			return &ccWriter{e: c.e, ext: uint8(e.ID), w: w}
 		}
 	}
 	return w
-}
-
-func (c *ccInterceptor) UnbindLocalStream(info *interceptor.StreamInfo) {
-	c.e.bindWriter(info.SSRC, nil)
 }
 
 // ccStrip removes the transport-wide sequence number of audio packets.
@@ -132,15 +126,11 @@ func (c *ccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTC
 // their writer (downTrack.mu, or the one goroutine of an audio track):
 // tcc, the extension's storage until the packet is marshalled below,
 // needs no lock.
-//
-// at is the send time of the next write when its writer read the clock
-// already (ccClock.set; zero: read it here), taken by that write.
 type ccWriter struct {
 	e   *sendSide
 	ext uint8
 	w   interceptor.RTPWriter
 	tcc [2]byte
-	at  time.Time
 }
 
 func (c *ccWriter) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
@@ -149,35 +139,8 @@ func (c *ccWriter) Write(h *rtp.Header, payload []byte, a interceptor.Attributes
 	if err := h.SetExtension(c.ext, c.tcc[:]); err != nil {
 		return 0, err
 	}
-	var now int64
-	if c.at.IsZero() {
-		now = c.e.now()
-	} else {
-		now, c.at = c.e.since(c.at), time.Time{}
-	}
-	c.e.record(seq, h.MarshalSize()+len(payload), now)
+	c.e.record(seq, h.MarshalSize()+len(payload), c.e.now())
 	return c.w.Write(h, payload, a)
-}
-
-// ccClock gives a stream's ccWriter the time its writer read: the
-// writer is found by SSRC once bound (pion binds the interceptors of a
-// stream after the track).
-type ccClock struct {
-	e *sendSide // nil: congestion control off
-	w *ccWriter
-}
-
-// set is called before each write, under the stream's writer's lock.
-func (c *ccClock) set(ssrc uint32, now time.Time) {
-	if c.e == nil {
-		return
-	}
-	if c.w == nil {
-		if c.w = c.e.writerOf(ssrc); c.w == nil {
-			return
-		}
-	}
-	c.w.at = now
 }
 
 // estimator is the bandwidth estimator of a peer (nil: congestion control

@@ -44,9 +44,6 @@ type sendSide struct {
 	// or rises by 10 % since the last kick: the layers are re-chosen.
 	kick   func()
 	kicked float64
-
-	wmu     sync.Mutex
-	writers map[uint32]*ccWriter // by SSRC (ccClock)
 }
 
 // historySize is the number of sent packets remembered: ≈ 14 s at 600
@@ -70,29 +67,6 @@ func (s *sendSide) setKick(f func()) {
 
 // now is the time in µs since the estimator started.
 func (s *sendSide) now() int64 { return time.Since(s.epoch).Microseconds() }
-
-// since is t in µs since the estimator started.
-func (s *sendSide) since(t time.Time) int64 { return t.Sub(s.epoch).Microseconds() }
-
-// bindWriter registers (w nil: forgets) the writer of stream ssrc.
-func (s *sendSide) bindWriter(ssrc uint32, w *ccWriter) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if w == nil {
-		delete(s.writers, ssrc)
-		return
-	}
-	if s.writers == nil {
-		s.writers = map[uint32]*ccWriter{}
-	}
-	s.writers[ssrc] = w
-}
-
-func (s *sendSide) writerOf(ssrc uint32) *ccWriter {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.writers[ssrc]
-}
 
 // nextSeq is the transport-wide sequence number of the next packet.
 func (s *sendSide) nextSeq() uint16 { return uint16(s.seq.Add(1) - 1) }

@@ -283,9 +283,6 @@ func (p *Peer) Subscribe(t *Track) error {
 	var local webrtc.TrackLocal
 	if t.layered {
 		sub.down = newDownTrack(t)
-		if p.est != nil {
-			sub.down.cc.e = p.est.bwe
-		}
 		local = sub.down
 	} else {
 		sub.aud = &audioDown{t: t}

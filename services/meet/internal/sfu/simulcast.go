@@ -140,7 +140,6 @@ type downTrack struct {
 	started bool
 	// sender report counts (lastTS and lastAt are its mapping)
 	srPackets, srOctets uint32
-	cc                  ccClock
 	epoch               uint16 // first outgoing sequence number of the current layer
 	// Header extensions: publisher id → subscriber id (pion negotiates
 	// each side on its own; browsers may differ), written into ext, the
@@ -187,7 +186,6 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.mu.Lock()
 			d.ws, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
 			d.extMap, d.vp8 = ext, strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8)
-			d.cc.w = nil // a new binding: its writer is found again
 			d.rtxSSRC, d.rtxPT = 0, 0
 			if pt, ok := rtxPayloadType(codecs, c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
@@ -321,7 +319,6 @@ func (d *downTrack) write(idx int, h *rtp.Header, payload []byte, key bool, vd *
 	if int16(d.hdr.SequenceNumber-d.lastSeq) > 0 || d.lastAt == 0 {
 		d.lastSeq, d.lastTS, d.lastAt = d.hdr.SequenceNumber, d.hdr.Timestamp, now
 	}
-	d.cc.set(d.ssrc, at)
 	if _, err := d.ws.WriteRTP(&d.hdr, payload); err != nil {
 		return false, 0
 	}
@@ -346,8 +343,7 @@ func (d *downTrack) retransmit(out uint16, st *Stats) {
 	if d.rtxBuf == nil {
 		d.rtxBuf = make([]byte, ringMTU)
 	}
-	at := time.Now()
-	now := at.UnixNano()
+	now := time.Now().UnixNano()
 	if r := &d.resent[out%64]; r.seq == out && r.at != 0 {
 		// A receiver asks again before the first copy could arrive, or
 		// after it was lost again and again: resending feeds a NACK storm
@@ -395,7 +391,6 @@ func (d *downTrack) retransmit(out uint16, st *Stats) {
 		d.rtxHdr.SSRC, d.rtxHdr.PayloadType, d.rtxHdr.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
 		d.rtxSeq++
 	}
-	d.cc.set(d.ssrc, at)
 	if _, err := d.ws.WriteRTP(&d.rtxHdr, payload); err == nil {
 		st.Retransmits.Add(1)
 		if d.rtxSSRC != 0 {
